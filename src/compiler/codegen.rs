@@ -1,0 +1,252 @@
+//! Turns a [`Compiled`] seed into the Rust module the binary embeds.
+//!
+//! Rows go into one compact byte string per table (`include_bytes!`), with a
+//! small typed struct and accessors generated around them: a million rows
+//! cost the Rust compiler one file include, not a million struct literals.
+
+use std::io;
+use std::path::Path;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use super::{Compiled, CompiledTable};
+use crate::value::{ColumnKind, Value, encode_value};
+
+/// The generated file, under `OUT_DIR`.
+pub const GENERATED_FILE: &str = "seed.rs";
+
+/// Writes `seed.rs` and the row blobs it includes into `out_dir`.
+pub fn write(compiled: &Compiled, out_dir: &Path) -> io::Result<()> {
+    let data_dir = out_dir.join("seed-data");
+    std::fs::create_dir_all(&data_dir)?;
+    for table in &compiled.tables {
+        let mut rows = Vec::new();
+        for row in &table.rows {
+            for v in row {
+                encode_value(&mut rows, v.as_ref());
+            }
+        }
+        std::fs::write(data_dir.join(format!("{}.rows", file_stem(table))), rows)?;
+        let mut keys = Vec::new();
+        for key in &table.keys {
+            for part in key {
+                encode_value(&mut keys, crate::value::ValueRef::Text(part));
+            }
+        }
+        std::fs::write(data_dir.join(format!("{}.keys", file_stem(table))), keys)?;
+    }
+    std::fs::write(out_dir.join(GENERATED_FILE), generate(compiled).to_string())
+}
+
+fn file_stem(table: &CompiledTable) -> String {
+    table
+        .name()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// A Rust identifier for a SQL name (raw where it is a keyword).
+fn ident(name: &str) -> Ident {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
+        "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+        "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use",
+        "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro", "override",
+        "priv", "typeof", "unsized", "virtual", "yield", "try",
+    ];
+    if KEYWORDS.contains(&s.as_str()) {
+        Ident::new_raw(&s, Span::call_site())
+    } else {
+        Ident::new(&s, Span::call_site())
+    }
+}
+
+fn type_name(table: &str) -> Ident {
+    let mut out = String::new();
+    for part in table.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(f) = chars.next() {
+            out.push(f.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    ident(&out)
+}
+
+/// The Rust type a column is exposed as, chosen from what the engine really
+/// stored, so an accessor can never meet a value it cannot represent.
+#[derive(Clone, Copy)]
+enum FieldType {
+    Int,
+    Bool,
+    Real,
+    Text,
+    Blob,
+    Any,
+}
+
+fn field_type(table: &CompiledTable, ci: usize) -> (FieldType, bool) {
+    let kind = ColumnKind::from_declared(&table.schema.columns[ci].declared_type);
+    let values = table.rows.iter().map(|r| &r[ci]);
+    let nullable = !table.schema.columns[ci].not_null || values.clone().any(|v| *v == Value::Null);
+    let all = |f: fn(&Value) -> bool| values.clone().all(|v| *v == Value::Null || f(v));
+    let is_int = |v: &Value| matches!(v, Value::Integer(_));
+    let ty = match kind {
+        ColumnKind::Boolean if all(|v| matches!(v, Value::Integer(0 | 1))) => FieldType::Bool,
+        ColumnKind::Integer | ColumnKind::Boolean if all(is_int) => FieldType::Int,
+        ColumnKind::Real if all(|v| matches!(v, Value::Real(_) | Value::Integer(_))) => FieldType::Real,
+        ColumnKind::Text(_) | ColumnKind::Date | ColumnKind::DateTime
+            if all(|v| matches!(v, Value::Text(_))) =>
+        {
+            FieldType::Text
+        }
+        ColumnKind::Blob if all(|v| matches!(v, Value::Blob(_))) => FieldType::Blob,
+        _ => FieldType::Any,
+    };
+    (ty, nullable)
+}
+
+fn generate(c: &Compiled) -> TokenStream {
+    let schema_sql = &c.schema_sql;
+    let default_profile = &c.default_profile;
+
+    let tables = c.tables.iter().map(|t| {
+        let name = t.name();
+        let stem = file_stem(t);
+        let rows_file = format!("/seed-data/{stem}.rows");
+        let keys_file = format!("/seed-data/{stem}.keys");
+        let row_count = t.rows.len();
+        let key_fields = &t.key_fields;
+        let unfp = &t.unfingerprinted;
+        let columns = t.schema.columns.iter().map(|col| {
+            let (n, d, nn, pk) = (&col.name, &col.declared_type, col.not_null, col.pk > 0);
+            quote! { crate::seed::ColumnInfo { name: #n, declared_type: #d, not_null: #nn, primary_key: #pk } }
+        });
+        quote! {
+            crate::seed::TableData {
+                name: #name,
+                columns: &[#(#columns),*],
+                row_count: #row_count,
+                rows: include_bytes!(concat!(env!("OUT_DIR"), #rows_file)),
+                key_fields: &[#(#key_fields),*],
+                keys: include_bytes!(concat!(env!("OUT_DIR"), #keys_file)),
+                unfingerprinted: &[#(#unfp),*],
+            }
+        }
+    });
+
+    let profiles = c.profiles.iter().map(|p| {
+        let name = &p.name;
+        let list = &p.tables;
+        let total = &p.fingerprint.total;
+        let entries = p.fingerprint.entries.iter().map(|(n, d)| quote! { (#n, #d) });
+        quote! {
+            crate::seed::Profile {
+                name: #name,
+                tables: &[#(#list),*],
+                fingerprint: #total,
+                digests: &[#(#entries),*],
+            }
+        }
+    });
+
+    let admin = match &c.admin {
+        Some(a) => {
+            let (t, p, ic, id, key) = (&a.table, &a.password_column, &a.id_column, a.id, &a.key);
+            quote! { Some(crate::seed::Admin { table: #t, password_column: #p, id_column: #ic, id: #id, key: #key }) }
+        }
+        None => quote! { None },
+    };
+
+    let images = c.images.iter().map(|i| {
+        let (path, table, column, mt) = (&i.path, &i.table, &i.column, i.media_type);
+        let file = i.file.canonicalize().unwrap_or_else(|_| i.file.clone());
+        let file = file.to_string_lossy().into_owned();
+        quote! {
+            crate::seed::Image { path: #path, table: #table, column: #column, media_type: #mt, bytes: include_bytes!(#file) }
+        }
+    });
+
+    let structs = c.tables.iter().enumerate().map(|(ti, t)| typed_struct(ti, t));
+
+    quote! {
+        /// The seed compiled from the seed folder at build time.
+        pub static SEED: crate::seed::Seed = crate::seed::Seed {
+            schema_sql: #schema_sql,
+            tables: &[#(#tables),*],
+            profiles: &[#(#profiles),*],
+            default_profile: #default_profile,
+            admin: #admin,
+            images: &[#(#images),*],
+        };
+
+        /// One typed struct per seeded table, reading the embedded rows.
+        pub mod tables {
+            #(#structs)*
+        }
+    }
+}
+
+fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
+    let ty = type_name(t.name());
+    let name = t.name();
+    let doc = format!("A row of `{name}` as the seed holds it ({} rows, from `{}`).", t.rows.len(), t.file);
+    let mut fields = Vec::new();
+    let mut inits = Vec::new();
+    for (ci, col) in t.schema.columns.iter().enumerate() {
+        let f = ident(&col.name);
+        let (kind, nullable) = field_type(t, ci);
+        let (rust, conv) = match kind {
+            FieldType::Int => (quote! { i64 }, quote! { as_i64 }),
+            FieldType::Bool => (quote! { bool }, quote! { as_bool }),
+            FieldType::Real => (quote! { f64 }, quote! { as_f64 }),
+            FieldType::Text => (quote! { &'static str }, quote! { as_str }),
+            FieldType::Blob => (quote! { &'static [u8] }, quote! { as_blob }),
+            FieldType::Any => (quote! { crate::value::ValueRef<'static> }, quote! { as_any }),
+        };
+        let col_doc = format!("`{}` {}", col.name, col.declared_type);
+        if nullable && !matches!(kind, FieldType::Any) {
+            fields.push(quote! { #[doc = #col_doc] pub #f: Option<#rust> });
+            inits.push(quote! { #f: crate::seed::convert::optional(row[#ci], crate::seed::convert::#conv) });
+        } else {
+            fields.push(quote! { #[doc = #col_doc] pub #f: #rust });
+            inits.push(quote! { #f: crate::seed::convert::#conv(row[#ci]) });
+        }
+    }
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct #ty {
+            #(#fields,)*
+        }
+
+        impl #ty {
+            pub const TABLE: &'static str = #name;
+
+            /// The embedded data behind this table.
+            pub fn data() -> &'static crate::seed::TableData {
+                &super::SEED.tables[#ti]
+            }
+
+            /// Every seeded row, in seed order.
+            pub fn all() -> impl Iterator<Item = #ty> {
+                Self::data().rows().map(|row| #ty { #(#inits,)* })
+            }
+
+            /// The row with this natural key (the `key` fields of seed.toml).
+            pub fn by_key(key: &[&str]) -> Option<#ty> {
+                let index = Self::data().find_key(key)?;
+                Self::all().nth(index)
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! What a database's schema is, as the engine itself reports it.
+//!
+//! The compiler learns the seed's tables by running `schema.sql` in an
+//! in-memory libSQL database and asking the engine (`PRAGMA table_info`,
+//! `foreign_key_list`, `index_list`), so no hand-written SQL parser can drift
+//! from what production will actually create. Shared with `build.rs`.
+
+use libsql::Connection;
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub declared_type: String,
+    pub not_null: bool,
+    pub has_default: bool,
+    /// Position in the primary key (1-based), 0 when not part of it.
+    pub pk: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ForeignKey {
+    pub id: i64,
+    pub column: String,
+    pub parent_table: String,
+    pub parent_column: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Unique indexes and constraints, each as its name and columns.
+    pub unique: Vec<(String, Vec<String>)>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The rowid alias, if the table has one (`id INTEGER … PRIMARY KEY`):
+    /// such a column may be left out of the seed and numbered 1, 2, 3….
+    pub fn rowid_alias(&self) -> Option<&Column> {
+        let pk: Vec<_> = self.columns.iter().filter(|c| c.pk > 0).collect();
+        match pk.as_slice() {
+            [c] if c.declared_type.eq_ignore_ascii_case("INTEGER") => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The columns that order the rows canonically: the primary key, or every
+    /// column when there is none.
+    pub fn order_columns(&self) -> Vec<&str> {
+        let mut pk: Vec<_> = self.columns.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        if pk.is_empty() {
+            self.columns.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            pk.iter().map(|c| c.name.as_str()).collect()
+        }
+    }
+}
+
+/// Double-quotes an identifier for SQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether a schema object belongs to the engine (or to libSQL) rather than
+/// to the application, and so must never be dropped.
+pub fn is_internal(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("sqlite_") || lower.starts_with("libsql_") || lower.starts_with("_litestream")
+}
+
+/// Every user table of the connection's main database, in creation order.
+pub async fn tables(conn: &Connection) -> libsql::Result<Vec<Table>> {
+    let mut names = Vec::new();
+    let mut rows = conn
+        .query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid",
+            (),
+        )
+        .await?;
+    while let Some(row) = rows.next().await? {
+        let name: String = row.get(0)?;
+        if !is_internal(&name) {
+            names.push(name);
+        }
+    }
+    let mut tables = Vec::with_capacity(names.len());
+    for name in names {
+        tables.push(table(conn, &name).await?);
+    }
+    Ok(tables)
+}
+
+pub async fn table(conn: &Connection, name: &str) -> libsql::Result<Table> {
+    let q = quote_ident(name);
+    let mut columns = Vec::new();
+    let mut rows = conn
+        .query(&format!("PRAGMA table_info({q})"), ())
+        .await?;
+    while let Some(row) = rows.next().await? {
+        columns.push(Column {
+            name: row.get(1)?,
+            declared_type: row.get::<Option<String>>(2)?.unwrap_or_default(),
+            not_null: row.get::<i64>(3)? != 0,
+            has_default: !matches!(row.get_value(4)?, libsql::Value::Null),
+            pk: row.get(5)?,
+        });
+    }
+
+    let mut foreign_keys = Vec::new();
+    let mut rows = conn
+        .query(&format!("PRAGMA foreign_key_list({q})"), ())
+        .await?;
+    while let Some(row) = rows.next().await? {
+        foreign_keys.push(ForeignKey {
+            id: row.get(0)?,
+            parent_table: row.get(2)?,
+            column: row.get(3)?,
+            parent_column: row
+                .get::<Option<String>>(4)?
+                .unwrap_or_else(|| "rowid".into()),
+        });
+    }
+
+    let mut index_names = Vec::new();
+    let mut rows = conn
+        .query(&format!("PRAGMA index_list({q})"), ())
+        .await?;
+    while let Some(row) = rows.next().await? {
+        let index: String = row.get(1)?;
+        let unique: i64 = row.get(2)?;
+        let origin: String = row.get(3)?;
+        if unique != 0 && origin != "pk" {
+            index_names.push(index);
+        }
+    }
+    index_names.sort();
+    let mut unique = Vec::new();
+    for index in index_names {
+        let mut cols = Vec::new();
+        let mut rows = conn
+            .query(&format!("PRAGMA index_info({})", quote_ident(&index)), ())
+            .await?;
+        while let Some(row) = rows.next().await? {
+            if let Some(c) = row.get::<Option<String>>(2)? {
+                cols.push(c);
+            }
+        }
+        unique.push((index, cols));
+    }
+
+    Ok(Table {
+        name: name.to_owned(),
+        columns,
+        foreign_keys,
+        unique,
+    })
+}

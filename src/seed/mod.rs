@@ -1,0 +1,173 @@
+//! The seed embedded at build time, with a typed face.
+//!
+//! `build.rs` compiles `seed-data/` into one generated file under `OUT_DIR`;
+//! this module is the only place that includes it. [`SEED`] describes the
+//! whole seed, and [`tables`] holds one typed struct per seeded table:
+//!
+//! ```
+//! use seedbake::seed::tables::Figur;
+//! let ballettbein = Figur::all().find(|f| f.name == "Ballettbein").unwrap();
+//! assert_eq!(ballettbein.id, 1);
+//! assert_eq!(Figur::by_key(&["F01"]).unwrap().name, "Ballettbein");
+//! ```
+
+pub mod convert;
+
+use crate::value::{Decoder, ValueRef};
+
+include!(concat!(env!("OUT_DIR"), "/seed.rs"));
+
+/// Everything the build embedded.
+#[derive(Debug)]
+pub struct Seed {
+    /// `schema.sql` exactly as written; a reset runs it as-is.
+    pub schema_sql: &'static str,
+    /// Seeded tables, parents before children.
+    pub tables: &'static [TableData],
+    pub profiles: &'static [Profile],
+    pub default_profile: &'static str,
+    /// The account `INITIAL_ADMIN_PASSWORD` applies to.
+    pub admin: Option<Admin>,
+    pub images: &'static [Image],
+}
+
+#[derive(Debug)]
+pub struct TableData {
+    pub name: &'static str,
+    pub columns: &'static [ColumnInfo],
+    pub row_count: usize,
+    /// The rows, encoded by [`crate::value::encode_value`], all columns.
+    pub rows: &'static [u8],
+    pub key_fields: &'static [&'static str],
+    /// Each row's natural key, as text values.
+    pub keys: &'static [u8],
+    /// Columns the fingerprint leaves out.
+    pub unfingerprinted: &'static [&'static str],
+}
+
+#[derive(Debug)]
+pub struct ColumnInfo {
+    pub name: &'static str,
+    pub declared_type: &'static str,
+    pub not_null: bool,
+    pub primary_key: bool,
+}
+
+#[derive(Debug)]
+pub struct Profile {
+    pub name: &'static str,
+    pub tables: &'static [&'static str],
+    /// The fingerprint a database seeded with this profile has.
+    pub fingerprint: &'static str,
+    /// The per-table digests behind it (`(schema)` first).
+    pub digests: &'static [(&'static str, &'static str)],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Admin {
+    pub table: &'static str,
+    pub password_column: &'static str,
+    pub id_column: &'static str,
+    pub id: i64,
+    /// The natural key the manifest names, e.g. `admin`.
+    pub key: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Image {
+    /// As stored in the column, e.g. `images/f01-balletbein.png`.
+    pub path: &'static str,
+    pub table: &'static str,
+    pub column: &'static str,
+    /// From the bytes, not the file name.
+    pub media_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+impl Seed {
+    pub fn table(&self, name: &str) -> Option<&'static TableData> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&'static Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    pub fn default_profile(&self) -> &'static Profile {
+        self.profile(self.default_profile)
+            .expect("the compiler checks that the default profile exists")
+    }
+
+    pub fn image(&self, path: &str) -> Option<&'static Image> {
+        self.images.iter().find(|i| i.path == path)
+    }
+
+    /// `(table, column)` pairs the fingerprint leaves out.
+    pub fn unfingerprinted(&self) -> Vec<(&'static str, &'static str)> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.unfingerprinted.iter().map(move |c| (t.name, *c)))
+            .collect()
+    }
+}
+
+impl Profile {
+    pub fn includes(&self, table: &str) -> bool {
+        self.tables.contains(&table)
+    }
+
+    /// The seeded tables of this profile, parents before children.
+    pub fn seeded_tables(&self) -> impl Iterator<Item = &'static TableData> + use<> {
+        let tables = self.tables;
+        SEED.tables.iter().filter(move |t| tables.contains(&t.name))
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.seeded_tables().map(|t| t.row_count).sum()
+    }
+
+    pub fn digest(&self, entry: &str) -> Option<&'static str> {
+        self.digests.iter().find(|(n, _)| *n == entry).map(|(_, d)| *d)
+    }
+}
+
+impl TableData {
+    /// Every row as its column values, in seed order.
+    pub fn rows(&self) -> impl Iterator<Item = Vec<ValueRef<'static>>> + use<> {
+        let width = self.columns.len();
+        let mut decoder = Decoder::new(self.rows);
+        std::iter::from_fn(move || {
+            (!decoder.is_empty()).then(|| (0..width).map(|_| decoder.next_value()).collect())
+        })
+    }
+
+    /// A decoder over the raw rows, for loading without allocation.
+    pub fn decoder(&self) -> Decoder<'static> {
+        Decoder::new(self.rows)
+    }
+
+    /// The position of the row with this natural key.
+    pub fn find_key(&self, key: &[&str]) -> Option<usize> {
+        let width = self.key_fields.len();
+        if width == 0 || key.len() != width {
+            return None;
+        }
+        let mut decoder = Decoder::new(self.keys);
+        let mut index = 0;
+        while !decoder.is_empty() {
+            let mut all = true;
+            for part in key {
+                all &= decoder.next_value() == ValueRef::Text(part);
+            }
+            if all {
+                return Some(index);
+            }
+            index += 1;
+        }
+        None
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
