@@ -71,7 +71,10 @@ pub async fn compute(conn: &Connection, excluded: &[(&str, &str)]) -> libsql::Re
     tables.retain(|t| t.name != META_TABLE);
     tables.sort_by(|a, b| a.name.cmp(&b.name));
     for table in &tables {
-        entries.push((table.name.clone(), table_digest(conn, table, excluded).await?));
+        entries.push((
+            table.name.clone(),
+            table_digest(conn, table, excluded).await?,
+        ));
     }
     let mut h = Sha256::new();
     h.update(b"seedbake-fingerprint-v1");
@@ -125,7 +128,11 @@ async fn table_digest(
         return Ok(hex(&h.finalize()));
     }
     let select: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let order: Vec<String> = table.order_columns().iter().map(|c| quote_ident(c)).collect();
+    let order: Vec<String> = table
+        .order_columns()
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect();
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}",
         select.join(", "),

@@ -2,7 +2,13 @@
 //! into the binary, and prove the result matches the build.
 
 pub mod compiler;
+pub mod error;
 pub mod fingerprint;
+pub mod ops;
 pub mod schema;
 pub mod seed;
+pub mod target;
 pub mod value;
+
+pub use error::{Error, Result};
+pub use seed::SEED;

@@ -99,9 +99,7 @@ pub async fn tables(conn: &Connection) -> libsql::Result<Vec<Table>> {
 pub async fn table(conn: &Connection, name: &str) -> libsql::Result<Table> {
     let q = quote_ident(name);
     let mut columns = Vec::new();
-    let mut rows = conn
-        .query(&format!("PRAGMA table_info({q})"), ())
-        .await?;
+    let mut rows = conn.query(&format!("PRAGMA table_info({q})"), ()).await?;
     while let Some(row) = rows.next().await? {
         columns.push(Column {
             name: row.get(1)?,
@@ -128,9 +126,7 @@ pub async fn table(conn: &Connection, name: &str) -> libsql::Result<Table> {
     }
 
     let mut index_names = Vec::new();
-    let mut rows = conn
-        .query(&format!("PRAGMA index_list({q})"), ())
-        .await?;
+    let mut rows = conn.query(&format!("PRAGMA index_list({q})"), ()).await?;
     while let Some(row) = rows.next().await? {
         let index: String = row.get(1)?;
         let unique: i64 = row.get(2)?;

@@ -152,7 +152,9 @@ impl ColumnKind {
                 Ok(Value::Integer(i64::from(*b)))
             }
             (ColumnKind::Integer | ColumnKind::Boolean, J::Number(n)) => match n.as_i64() {
-                Some(i) if *self == ColumnKind::Integer || i == 0 || i == 1 => Ok(Value::Integer(i)),
+                Some(i) if *self == ColumnKind::Integer || i == 0 || i == 1 => {
+                    Ok(Value::Integer(i))
+                }
                 _ => Err(format!("{n} is not {}", self.describe())),
             },
             (ColumnKind::Real, J::Number(n)) => n
@@ -201,7 +203,8 @@ fn digits(s: &str, n: usize) -> Option<u32> {
 /// `YYYY-MM-DD` naming a real calendar day.
 pub fn is_iso_date(s: &str) -> bool {
     let mut parts = s.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -386,7 +389,10 @@ mod tests {
 
     #[test]
     fn declared_types_map_to_kinds() {
-        assert_eq!(ColumnKind::from_declared("VARCHAR(5)"), ColumnKind::Text(Some(5)));
+        assert_eq!(
+            ColumnKind::from_declared("VARCHAR(5)"),
+            ColumnKind::Text(Some(5))
+        );
         assert_eq!(ColumnKind::from_declared("VARCHAR"), ColumnKind::Text(None));
         assert_eq!(ColumnKind::from_declared("INTEGER"), ColumnKind::Integer);
         assert_eq!(ColumnKind::from_declared("BOOLEAN"), ColumnKind::Boolean);
@@ -406,8 +412,20 @@ mod tests {
         assert!(ColumnKind::Date.parse_text("2025-02-29").is_err());
         assert!(ColumnKind::Date.parse_text("2024-02-29").is_ok());
         assert!(ColumnKind::Date.parse_text("8.12.2025").is_err());
-        assert!(ColumnKind::DateTime.parse_text("2025-01-01 00:00:00").is_ok());
-        assert!(ColumnKind::DateTime.parse_text("2025-01-01T23:59:59.123").is_ok());
-        assert!(ColumnKind::DateTime.parse_text("2025-01-01 24:00:00").is_err());
+        assert!(
+            ColumnKind::DateTime
+                .parse_text("2025-01-01 00:00:00")
+                .is_ok()
+        );
+        assert!(
+            ColumnKind::DateTime
+                .parse_text("2025-01-01T23:59:59.123")
+                .is_ok()
+        );
+        assert!(
+            ColumnKind::DateTime
+                .parse_text("2025-01-01 24:00:00")
+                .is_err()
+        );
     }
 }

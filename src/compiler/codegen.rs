@@ -51,7 +51,13 @@ fn file_stem(table: &CompiledTable) -> String {
 fn ident(name: &str) -> Ident {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -72,7 +78,10 @@ fn ident(name: &str) -> Ident {
 
 fn type_name(table: &str) -> Ident {
     let mut out = String::new();
-    for part in table.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+    for part in table
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
         let mut chars = part.chars();
         if let Some(f) = chars.next() {
             out.push(f.to_ascii_uppercase());
@@ -103,7 +112,9 @@ fn field_type(table: &CompiledTable, ci: usize) -> (FieldType, bool) {
     let ty = match kind {
         ColumnKind::Boolean if all(|v| matches!(v, Value::Integer(0 | 1))) => FieldType::Bool,
         ColumnKind::Integer | ColumnKind::Boolean if all(is_int) => FieldType::Int,
-        ColumnKind::Real if all(|v| matches!(v, Value::Real(_) | Value::Integer(_))) => FieldType::Real,
+        ColumnKind::Real if all(|v| matches!(v, Value::Real(_) | Value::Integer(_))) => {
+            FieldType::Real
+        }
         ColumnKind::Text(_) | ColumnKind::Date | ColumnKind::DateTime
             if all(|v| matches!(v, Value::Text(_))) =>
         {
@@ -148,7 +159,11 @@ fn generate(c: &Compiled) -> TokenStream {
         let name = &p.name;
         let list = &p.tables;
         let total = &p.fingerprint.total;
-        let entries = p.fingerprint.entries.iter().map(|(n, d)| quote! { (#n, #d) });
+        let entries = p
+            .fingerprint
+            .entries
+            .iter()
+            .map(|(n, d)| quote! { (#n, #d) });
         quote! {
             crate::seed::Profile {
                 name: #name,
@@ -176,7 +191,11 @@ fn generate(c: &Compiled) -> TokenStream {
         }
     });
 
-    let structs = c.tables.iter().enumerate().map(|(ti, t)| typed_struct(ti, t));
+    let structs = c
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(ti, t)| typed_struct(ti, t));
 
     quote! {
         /// The seed compiled from the seed folder at build time.
@@ -199,7 +218,11 @@ fn generate(c: &Compiled) -> TokenStream {
 fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
     let ty = type_name(t.name());
     let name = t.name();
-    let doc = format!("A row of `{name}` as the seed holds it ({} rows, from `{}`).", t.rows.len(), t.file);
+    let doc = format!(
+        "A row of `{name}` as the seed holds it ({} rows, from `{}`).",
+        t.rows.len(),
+        t.file
+    );
     let mut fields = Vec::new();
     let mut inits = Vec::new();
     for (ci, col) in t.schema.columns.iter().enumerate() {
@@ -211,7 +234,10 @@ fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
             FieldType::Real => (quote! { f64 }, quote! { as_f64 }),
             FieldType::Text => (quote! { &'static str }, quote! { as_str }),
             FieldType::Blob => (quote! { &'static [u8] }, quote! { as_blob }),
-            FieldType::Any => (quote! { crate::value::ValueRef<'static> }, quote! { as_any }),
+            FieldType::Any => (
+                quote! { crate::value::ValueRef<'static> },
+                quote! { as_any },
+            ),
         };
         let col_doc = format!("`{}` {}", col.name, col.declared_type);
         if nullable && !matches!(kind, FieldType::Any) {

@@ -108,7 +108,12 @@ impl Mapping {
 }
 
 impl ColumnSpec {
-    pub fn mapping(&self, origin: &Origin, table: &str, column: &str) -> Result<Mapping, SeedError> {
+    pub fn mapping(
+        &self,
+        origin: &Origin,
+        table: &str,
+        column: &str,
+    ) -> Result<Mapping, SeedError> {
         let map = match self {
             ColumnSpec::Field(f) => return Ok(Mapping::Field(f.clone())),
             ColumnSpec::Map(m) => m,
@@ -149,7 +154,9 @@ impl ColumnSpec {
         }
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => bad("say where the value comes from: one of field, ref, bcrypt, image, auto = true, value"),
+            0 => bad(
+                "say where the value comes from: one of field, ref, bcrypt, image, auto = true, value",
+            ),
             _ => bad("give only one of field, ref, bcrypt, image, auto, value"),
         }
     }

@@ -207,10 +207,7 @@ impl Compiler {
                 .columns
                 .iter()
                 .filter(|(col, s)| {
-                    matches!(
-                        s.mapping(&entry, &table.name, col),
-                        Ok(Mapping::Bcrypt(_))
-                    )
+                    matches!(s.mapping(&entry, &table.name, col), Ok(Mapping::Bcrypt(_)))
                 })
                 .map(|(col, _)| col.clone())
                 .collect();
@@ -264,7 +261,8 @@ impl Compiler {
                 .map_or(1, |i| i as u64 + 1);
             Origin::line(file, line)
         };
-        let err = |needle: &str, msg: String| Err(SeedError::new(ErrorKind::Manifest, at(needle), msg));
+        let err =
+            |needle: &str, msg: String| Err(SeedError::new(ErrorKind::Manifest, at(needle), msg));
         let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         if !manifest.profiles.contains_key(&manifest.default_profile) {
             return err(
@@ -272,7 +270,12 @@ impl Compiler {
                 format!(
                     "default_profile {:?} is not one of the profiles ({})",
                     manifest.default_profile,
-                    manifest.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    manifest
+                        .profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -288,7 +291,10 @@ impl Compiler {
                     );
                 }
                 if list[..i].contains(t) {
-                    return err(&format!("{name} ="), format!("profile {name} names table {t} twice"));
+                    return err(
+                        &format!("{name} ="),
+                        format!("profile {name} names table {t} twice"),
+                    );
                 }
                 if !manifest.tables.iter().any(|s| &s.name == t) {
                     return err(
@@ -321,12 +327,18 @@ impl Compiler {
         }
         if let Some(admin) = &manifest.admin {
             let Some(t) = tables.iter().find(|t| t.name == admin.table) else {
-                return err("[admin]", format!("[admin] table {:?} is not in the schema", admin.table));
+                return err(
+                    "[admin]",
+                    format!("[admin] table {:?} is not in the schema", admin.table),
+                );
             };
             if t.column(&admin.password_column).is_none() {
                 return err(
                     "password_column",
-                    format!("[admin] password_column {:?} is not a column of {}", admin.password_column, t.name),
+                    format!(
+                        "[admin] password_column {:?} is not a column of {}",
+                        admin.password_column, t.name
+                    ),
                 );
             }
         }
@@ -355,7 +367,12 @@ impl Compiler {
                     format!(
                         "[table.columns] {col}: table {} has no such column (columns: {})",
                         table.name,
-                        table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                        table
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -367,7 +384,9 @@ impl Compiler {
             let mapping = match spec.columns.get(&col.name) {
                 Some(s) => Some(s.mapping(entry, &table.name, &col.name)?),
                 None if src.header.contains(&col.name) => Some(Mapping::Field(col.name.clone())),
-                None if table.rowid_alias().is_some_and(|a| a.name == col.name) => Some(Mapping::Auto),
+                None if table.rowid_alias().is_some_and(|a| a.name == col.name) => {
+                    Some(Mapping::Auto)
+                }
                 None => None,
             };
             if mapping.is_none() && col.not_null && !col.has_default {
@@ -427,17 +446,30 @@ impl Compiler {
                     format!(
                         "unknown column {field:?}: table {} has no such column and seed.toml maps no column from it (columns: {})",
                         table.name,
-                        table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                        table
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
         }
-        for field in spec.key.iter().map(String::as_str).chain(mappings.iter().flatten().flat_map(|m| m.fields())) {
+        for field in spec
+            .key
+            .iter()
+            .map(String::as_str)
+            .chain(mappings.iter().flatten().flat_map(|m| m.fields()))
+        {
             if !src.header.iter().any(|h| h == field) && spec.records.is_none() {
                 return Err(SeedError::new(
                     ErrorKind::Manifest,
                     src.header_origin.clone(),
-                    format!("seed.toml reads the field {field:?} for table {}, but the header has no such field", table.name),
+                    format!(
+                        "seed.toml reads the field {field:?} for table {}, but the header has no such field",
+                        table.name
+                    ),
                 ));
             }
         }
@@ -456,7 +488,11 @@ impl Compiler {
                     return Err(SeedError::new(
                         ErrorKind::Reference,
                         record.origin.clone(),
-                        format!("the natural key ({}) of this {} row is empty", spec.key.join(", "), table.name),
+                        format!(
+                            "the natural key ({}) of this {} row is empty",
+                            spec.key.join(", "),
+                            table.name
+                        ),
                     ));
                 }
                 if let Some(&first) = seen_keys.get(&key) {
@@ -483,11 +519,16 @@ impl Compiler {
                 };
                 let value = self.value(table, col, mapping, record, index, &path, done)?;
                 if value == Value::Null && col.not_null && !col.has_default {
-                    let origin = record.origin.field(mapping.fields().first().copied().unwrap_or(&col.name));
+                    let origin = record
+                        .origin
+                        .field(mapping.fields().first().copied().unwrap_or(&col.name));
                     return Err(SeedError::new(
                         ErrorKind::MissingValue,
                         origin,
-                        format!("{}.{} is empty, but the column is NOT NULL", table.name, col.name),
+                        format!(
+                            "{}.{} is empty, but the column is NOT NULL",
+                            table.name, col.name
+                        ),
                     )
                     .with_field(&table.name, &col.name));
                 }
@@ -515,10 +556,19 @@ impl Compiler {
         let kind = ColumnKind::from_declared(&col.declared_type);
         let field_origin = |f: &str| record.origin.field(f);
         let type_error = |f: &str, msg: String| {
-            SeedError::new(ErrorKind::Type, field_origin(f), format!("{}.{}: {msg}", table.name, col.name))
-                .with_field(&table.name, &col.name)
+            SeedError::new(
+                ErrorKind::Type,
+                field_origin(f),
+                format!("{}.{}: {msg}", table.name, col.name),
+            )
+            .with_field(&table.name, &col.name)
         };
-        let cell = |f: &str| record.get(f).cloned().unwrap_or(Cell::Json(serde_json::Value::Null));
+        let cell = |f: &str| {
+            record
+                .get(f)
+                .cloned()
+                .unwrap_or(Cell::Json(serde_json::Value::Null))
+        };
         match mapping {
             Mapping::Auto => Ok(Value::Integer(index as i64 + 1)),
             Mapping::Field(f) => match cell(f) {
@@ -536,7 +586,12 @@ impl Compiler {
                     return Ok(Value::Null);
                 }
                 let plain = c.key_text();
-                Ok(Value::Text(bcrypt_fixed(&table.name, &col.name, index, &plain)))
+                Ok(Value::Text(bcrypt_fixed(
+                    &table.name,
+                    &col.name,
+                    index,
+                    &plain,
+                )))
             }
             Mapping::Image(f) => {
                 let c = cell(f);
@@ -549,7 +604,12 @@ impl Compiler {
                     SeedError::new(
                         ErrorKind::MissingImage,
                         field_origin(f),
-                        format!("{}.{}: image {rel:?} cannot be read ({e}); expected at {}", table.name, col.name, file.display()),
+                        format!(
+                            "{}.{}: image {rel:?} cannot be read ({e}); expected at {}",
+                            table.name,
+                            col.name,
+                            file.display()
+                        ),
                     )
                     .with_field(&table.name, &col.name)
                 })?;
@@ -565,7 +625,11 @@ impl Compiler {
                         field_origin(f)
                     ));
                 }
-                if !self.images.iter().any(|i| i.path == rel && i.table == table.name) {
+                if !self
+                    .images
+                    .iter()
+                    .any(|i| i.path == rel && i.table == table.name)
+                {
                     self.images.push(Image {
                         path: rel.clone(),
                         table: table.name.clone(),
@@ -576,18 +640,27 @@ impl Compiler {
                 }
                 kind.parse_text(&rel).map_err(|m| type_error(f, m))
             }
-            Mapping::Ref { table: target, from } => {
+            Mapping::Ref {
+                table: target,
+                from,
+            } => {
                 let key: Vec<String> = from.iter().map(|f| cell(f).key_text()).collect();
                 if key.iter().all(String::is_empty) {
                     return Ok(Value::Null);
                 }
-                let parent = done.iter().find(|t| t.name() == target).expect("checked earlier");
+                let parent = done
+                    .iter()
+                    .find(|t| t.name() == target)
+                    .expect("checked earlier");
                 let origin = field_origin(&from[0]);
                 if parent.key_fields.is_empty() {
                     return Err(SeedError::new(
                         ErrorKind::Manifest,
                         origin,
-                        format!("{}.{}: table {target} has no `key` in seed.toml, so rows cannot refer to it by name", table.name, col.name),
+                        format!(
+                            "{}.{}: table {target} has no `key` in seed.toml, so rows cannot refer to it by name",
+                            table.name, col.name
+                        ),
                     ));
                 }
                 let Some(row) = parent.keys.iter().position(|k| *k == key) else {
@@ -627,7 +700,10 @@ impl Compiler {
                             return Err(SeedError::new(
                                 ErrorKind::Manifest,
                                 origin,
-                                format!("{}.{}: table {target} has no INTEGER PRIMARY KEY to refer to", table.name, col.name),
+                                format!(
+                                    "{}.{}: table {target} has no INTEGER PRIMARY KEY to refer to",
+                                    table.name, col.name
+                                ),
                             ));
                         }
                     },
@@ -654,14 +730,25 @@ impl Compiler {
         };
         let origin = Origin::file(file);
         let key = spec.key.parts();
-        let table = compiled.iter().find(|t| t.name() == spec.table).ok_or_else(|| {
-            SeedError::new(ErrorKind::Manifest, origin.clone(), format!("[admin] table {} is not seeded", spec.table))
-        })?;
+        let table = compiled
+            .iter()
+            .find(|t| t.name() == spec.table)
+            .ok_or_else(|| {
+                SeedError::new(
+                    ErrorKind::Manifest,
+                    origin.clone(),
+                    format!("[admin] table {} is not seeded", spec.table),
+                )
+            })?;
         let row = table.keys.iter().position(|k| *k == key).ok_or_else(|| {
             SeedError::new(
                 ErrorKind::Reference,
                 origin.clone(),
-                format!("[admin] no {} row has the key {:?}", spec.table, key.join(" ")),
+                format!(
+                    "[admin] no {} row has the key {:?}",
+                    spec.table,
+                    key.join(" ")
+                ),
             )
         })?;
         let alias = table.schema.rowid_alias().ok_or_else(|| {
@@ -671,7 +758,12 @@ impl Compiler {
                 format!("[admin] table {} needs an INTEGER PRIMARY KEY", spec.table),
             )
         })?;
-        let ci = table.schema.columns.iter().position(|c| c.name == alias.name).expect("alias is a column");
+        let ci = table
+            .schema
+            .columns
+            .iter()
+            .position(|c| c.name == alias.name)
+            .expect("alias is a column");
         let Value::Integer(id) = table.rows[row][ci] else {
             unreachable!("a rowid alias always holds an integer")
         };
@@ -696,7 +788,10 @@ impl Compiler {
         let mut out = Vec::new();
         for (name, list) in &manifest.profiles {
             // A profile must hold every table its rows point at.
-            for t in compiled.iter().filter(|t| list.iter().any(|n| n == t.name())) {
+            for t in compiled
+                .iter()
+                .filter(|t| list.iter().any(|n| n == t.name()))
+            {
                 for fk in &t.schema.foreign_keys {
                     if list.contains(&fk.parent_table) || fk.parent_table == t.name() {
                         continue;
@@ -721,14 +816,21 @@ impl Compiler {
             }
             let excluded: Vec<(&str, &str)> = compiled
                 .iter()
-                .flat_map(|t| t.unfingerprinted.iter().map(move |c| (t.name(), c.as_str())))
+                .flat_map(|t| {
+                    t.unfingerprinted
+                        .iter()
+                        .map(move |c| (t.name(), c.as_str()))
+                })
                 .collect();
             let everything = compiled.iter().all(|t| list.iter().any(|n| n == t.name()));
             let fp = if everything {
                 fingerprint::compute(full_db, &excluded).await
             } else {
                 let db = memory_db(schema_sql, &origin).await?;
-                for t in compiled.iter().filter(|t| list.iter().any(|n| n == t.name())) {
+                for t in compiled
+                    .iter()
+                    .filter(|t| list.iter().any(|n| n == t.name()))
+                {
                     let rows: Vec<PendingRow> = t
                         .rows
                         .iter()
@@ -759,7 +861,9 @@ impl Compiler {
 fn bcrypt_fixed(table: &str, column: &str, index: usize, plain: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(format!("seedbake-bcrypt-salt\0{table}\0{column}\0{index}\0{plain}"));
+    h.update(format!(
+        "seedbake-bcrypt-salt\0{table}\0{column}\0{index}\0{plain}"
+    ));
     let digest = h.finalize();
     let mut salt = [0u8; 16];
     salt.copy_from_slice(&digest[..16]);
@@ -804,7 +908,11 @@ fn closest(wanted: &str, candidates: impl Iterator<Item = String>) -> Option<Str
         for (i, ca) in a.chars().enumerate() {
             let mut cur = vec![i + 1];
             for (j, cb) in b.iter().enumerate() {
-                cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+                cur.push(
+                    (prev[j] + usize::from(ca != *cb))
+                        .min(prev[j + 1] + 1)
+                        .min(cur[j] + 1),
+                );
             }
             prev = cur;
         }
@@ -826,9 +934,13 @@ async fn memory_db(schema_sql: &str, origin: &Origin) -> Result<Connection, Seed
     conn.execute("PRAGMA foreign_keys = OFF", ())
         .await
         .map_err(|e| internal(origin.clone(), e))?;
-    conn.execute_batch(schema_sql)
-        .await
-        .map_err(|e| SeedError::new(ErrorKind::Schema, origin.clone(), format!("the schema does not run: {}", engine_error(e))))?;
+    conn.execute_batch(schema_sql).await.map_err(|e| {
+        SeedError::new(
+            ErrorKind::Schema,
+            origin.clone(),
+            format!("the schema does not run: {}", engine_error(e)),
+        )
+    })?;
     Ok(conn)
 }
 
@@ -844,12 +956,21 @@ fn to_libsql(v: &Value) -> libsql::Value {
 
 /// Inserts the rows one by one, so the engine's verdict on each names its
 /// line. Returns each row's rowid.
-async fn insert_rows(conn: &Connection, table: &schema::Table, rows: &[PendingRow]) -> Result<Vec<i64>, SeedError> {
+async fn insert_rows(
+    conn: &Connection,
+    table: &schema::Table,
+    rows: &[PendingRow],
+) -> Result<Vec<i64>, SeedError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let provided: Vec<usize> = (0..table.columns.len()).filter(|&i| first.values[i].is_some()).collect();
-    let cols: Vec<String> = provided.iter().map(|&i| quote_ident(&table.columns[i].name)).collect();
+    let provided: Vec<usize> = (0..table.columns.len())
+        .filter(|&i| first.values[i].is_some())
+        .collect();
+    let cols: Vec<String> = provided
+        .iter()
+        .map(|&i| quote_ident(&table.columns[i].name))
+        .collect();
     let sql = if provided.is_empty() {
         format!("INSERT INTO {} DEFAULT VALUES", quote_ident(&table.name))
     } else {
@@ -862,8 +983,13 @@ async fn insert_rows(conn: &Connection, table: &schema::Table, rows: &[PendingRo
         )
     };
     let origin = &first.origin;
-    conn.execute("BEGIN", ()).await.map_err(|e| internal(origin.clone(), e))?;
-    let stmt = conn.prepare(&sql).await.map_err(|e| internal(origin.clone(), e))?;
+    conn.execute("BEGIN", ())
+        .await
+        .map_err(|e| internal(origin.clone(), e))?;
+    let stmt = conn
+        .prepare(&sql)
+        .await
+        .map_err(|e| internal(origin.clone(), e))?;
     let mut rowids = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate() {
         let params: Vec<libsql::Value> = provided
@@ -877,12 +1003,19 @@ async fn insert_rows(conn: &Connection, table: &schema::Table, rows: &[PendingRo
         }
         rowids.push(conn.last_insert_rowid());
     }
-    conn.execute("COMMIT", ()).await.map_err(|e| internal(origin.clone(), e))?;
+    conn.execute("COMMIT", ())
+        .await
+        .map_err(|e| internal(origin.clone(), e))?;
     Ok(rowids)
 }
 
 /// Explains the engine's refusal of row `n` in the seed's terms.
-fn constraint_error(table: &schema::Table, rows: &[PendingRow], n: usize, msg: String) -> SeedError {
+fn constraint_error(
+    table: &schema::Table,
+    rows: &[PendingRow],
+    n: usize,
+    msg: String,
+) -> SeedError {
     let row = &rows[n];
     let col_index = |name: &str| table.columns.iter().position(|c| c.name == name);
     let show = |ci: usize| {
@@ -899,11 +1032,10 @@ fn constraint_error(table: &schema::Table, rows: &[PendingRow], n: usize, msg: S
         let earlier = rows[..n]
             .iter()
             .position(|r| idx.iter().all(|&i| r.values[i] == row.values[i]));
-        let constraint = table
-            .unique
-            .iter()
-            .find(|(_, c)| *c == cols)
-            .map_or_else(|| "PRIMARY KEY".to_owned(), |(name, _)| format!("UNIQUE {name}"));
+        let constraint = table.unique.iter().find(|(_, c)| *c == cols).map_or_else(
+            || "PRIMARY KEY".to_owned(),
+            |(name, _)| format!("UNIQUE {name}"),
+        );
         let values: Vec<String> = idx.iter().map(|&i| show(i)).collect();
         let place = earlier.map_or_else(|| "another row".to_owned(), |e| rows[e].origin.short());
         return SeedError::new(
@@ -923,13 +1055,20 @@ fn constraint_error(table: &schema::Table, rows: &[PendingRow], n: usize, msg: S
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| rest.split(|ch: char| !ch.is_alphanumeric() && ch != '_').any(|w| w == c.name))
+            .filter(|(_, c)| {
+                rest.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                    .any(|w| w == c.name)
+            })
             .map(|(i, c)| format!("{} = {}", c.name, show(i)))
             .collect();
         let mut e = SeedError::new(
             ErrorKind::Check,
             row.origin.clone(),
-            format!("{}: {} violates CHECK ({rest})", table.name, involved.join(", ")),
+            format!(
+                "{}: {} violates CHECK ({rest})",
+                table.name,
+                involved.join(", ")
+            ),
         );
         if let Some(c) = table.columns.iter().find(|c| rest.contains(&c.name)) {
             e = e.with_field(&table.name, &c.name);
@@ -943,7 +1082,11 @@ fn constraint_error(table: &schema::Table, rows: &[PendingRow], n: usize, msg: S
             format!("{rest} is empty, but the column is NOT NULL"),
         );
     }
-    SeedError::new(ErrorKind::Schema, row.origin.clone(), format!("the engine refused the row: {msg}"))
+    SeedError::new(
+        ErrorKind::Schema,
+        row.origin.clone(),
+        format!("the engine refused the row: {msg}"),
+    )
 }
 
 async fn check_foreign_keys(
@@ -956,7 +1099,11 @@ async fn check_foreign_keys(
         .query("PRAGMA foreign_key_check", ())
         .await
         .map_err(|e| internal(fallback.clone(), e))?;
-    if let Some(row) = rows.next().await.map_err(|e| internal(fallback.clone(), e))? {
+    if let Some(row) = rows
+        .next()
+        .await
+        .map_err(|e| internal(fallback.clone(), e))?
+    {
         let table: String = row.get(0).unwrap_or_default();
         let rowid: Option<i64> = row.get(1).ok();
         let parent: String = row.get(2).unwrap_or_default();
@@ -977,7 +1124,10 @@ async fn check_foreign_keys(
                 );
                 match conn.query(&sql, [r]).await {
                     Ok(mut rs) => match rs.next().await {
-                        Ok(Some(v)) => v.get_value(0).map(|v| format!("{:?}", v)).unwrap_or_default(),
+                        Ok(Some(v)) => v
+                            .get_value(0)
+                            .map(|v| format!("{:?}", v))
+                            .unwrap_or_default(),
                         _ => String::new(),
                     },
                     Err(_) => String::new(),
@@ -999,13 +1149,22 @@ async fn check_foreign_keys(
 /// Every row of a table as the engine stored it, in insertion order.
 async fn read_back(conn: &Connection, table: &schema::Table) -> libsql::Result<Vec<Vec<Value>>> {
     let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let base = format!("SELECT {} FROM {}", cols.join(", "), quote_ident(&table.name));
+    let base = format!(
+        "SELECT {} FROM {}",
+        cols.join(", "),
+        quote_ident(&table.name)
+    );
     let mut rows = match conn.query(&format!("{base} ORDER BY rowid"), ()).await {
         Ok(rows) => rows,
         // WITHOUT ROWID tables have no insertion order to keep.
         Err(_) => {
-            let order: Vec<String> = table.order_columns().iter().map(|c| quote_ident(c)).collect();
-            conn.query(&format!("{base} ORDER BY {}", order.join(", ")), ()).await?
+            let order: Vec<String> = table
+                .order_columns()
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect();
+            conn.query(&format!("{base} ORDER BY {}", order.join(", ")), ())
+                .await?
         }
     };
     let mut out = Vec::new();

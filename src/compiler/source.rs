@@ -25,7 +25,8 @@ impl Cell {
     }
 
     pub fn is_empty(&self) -> bool {
-        matches!(self, Cell::Text(t) if t.is_empty()) || matches!(self, Cell::Json(serde_json::Value::Null))
+        matches!(self, Cell::Text(t) if t.is_empty())
+            || matches!(self, Cell::Json(serde_json::Value::Null))
     }
 }
 
@@ -89,7 +90,11 @@ fn read_csv(bytes: &[u8], display: &str) -> Result<Source, SeedError> {
             csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
             _ => format!("malformed CSV: {e}"),
         };
-        SeedError::new(ErrorKind::MalformedCsv, Origin::line(display, line), message)
+        SeedError::new(
+            ErrorKind::MalformedCsv,
+            Origin::line(display, line),
+            message,
+        )
     };
     let header: Vec<String> = reader
         .headers()

@@ -127,7 +127,10 @@ impl Profile {
     }
 
     pub fn digest(&self, entry: &str) -> Option<&'static str> {
-        self.digests.iter().find(|(n, _)| *n == entry).map(|(_, d)| *d)
+        self.digests
+            .iter()
+            .find(|(n, _)| *n == entry)
+            .map(|(_, d)| *d)
     }
 }
 

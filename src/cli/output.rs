@@ -1,0 +1,206 @@
+//! The one place that writes to the terminal: text or `--json` on stdout,
+//! warnings and errors on stderr, a progress bar only on a terminal.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use seedbake::ops::{AdminPassword, LoadReport, Observer, VerifyReport};
+use seedbake::seed::SEED;
+
+pub struct Output {
+    json: bool,
+    verbose: bool,
+}
+
+impl Output {
+    pub fn new(json: bool, verbose: bool) -> Self {
+        Output { json, verbose }
+    }
+
+    pub fn error(&self, message: &str) {
+        if self.json {
+            println!("{}", json!({ "ok": false, "error": message }));
+        }
+        eprintln!("error: {message}");
+    }
+
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    pub fn load(&self, r: &LoadReport) {
+        if r.admin_password == AdminPassword::SeedDefault
+            && let Some(admin) = SEED.admin
+        {
+            self.warn(&format!(
+                "the {} account {:?} has the seed's development password; set INITIAL_ADMIN_PASSWORD before a reset \
+                 anywhere but on your own machine",
+                admin.table, admin.key
+            ));
+        }
+        if self.json {
+            let mut v = serde_json::to_value(r).expect("reports serialise");
+            v["ok"] = true.into();
+            println!("{v}");
+            return;
+        }
+        let verb = match r.mode {
+            seedbake::ops::Mode::Reset => "reset",
+            seedbake::ops::Mode::Seed => "seeded",
+        };
+        println!("{verb} {} with profile {}", r.target, r.profile);
+        if !r.dropped.is_empty() {
+            let names: Vec<String> = r
+                .dropped
+                .iter()
+                .map(|o| format!("{} {}", o.kind, o.name))
+                .collect();
+            if self.verbose {
+                println!("  dropped {}", names.join(", "));
+            } else {
+                println!("  dropped {} objects", names.len());
+            }
+        }
+        println!("  loaded {} rows into {} tables", r.rows, r.tables.len());
+        if self.verbose {
+            for (t, n) in &r.tables {
+                println!("    {t:<24} {n:>9}");
+            }
+        }
+        println!("  fingerprint {} (verified before commit)", r.fingerprint);
+        if r.admin_password == AdminPassword::Provided {
+            println!("  admin password set from INITIAL_ADMIN_PASSWORD");
+        }
+        println!("  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
+    }
+
+    pub fn verify(&self, r: &VerifyReport) {
+        if self.json {
+            let mut v = serde_json::to_value(r).expect("reports serialise");
+            v["ok"] = r.matches.into();
+            println!("{v}");
+            return;
+        }
+        if r.matches {
+            println!(
+                "{} matches the build (profile {}, fingerprint {})",
+                r.target, r.profile, r.actual
+            );
+        } else {
+            println!(
+                "{} differs from the build (profile {})",
+                r.target, r.profile
+            );
+            println!("  expected {}", r.expected);
+            println!("  found    {}", r.actual);
+            println!("  differs in: {}", r.differing.join(", "));
+        }
+        match &r.recorded {
+            Some(rec) => println!(
+                "  last loaded {} by seedbake {} (profile {}, fingerprint {})",
+                rec.applied_at, rec.seedbake_version, rec.profile, rec.fingerprint
+            ),
+            None => println!("  no seedbake load is recorded in this database"),
+        }
+    }
+
+    pub fn info(&self) {
+        if self.json {
+            let tables: Vec<_> = SEED
+                .tables
+                .iter()
+                .map(|t| json!({ "name": t.name, "rows": t.row_count, "columns": t.columns.len() }))
+                .collect();
+            let profiles: Vec<_> = SEED
+                .profiles
+                .iter()
+                .map(|p| json!({ "name": p.name, "tables": p.tables, "rows": p.row_count(), "fingerprint": p.fingerprint }))
+                .collect();
+            let images: Vec<_> = SEED
+                .images
+                .iter()
+                .map(|i| json!({ "path": i.path, "media_type": i.media_type, "bytes": i.bytes.len() }))
+                .collect();
+            println!(
+                "{}",
+                json!({
+                    "ok": true,
+                    "seedbake_version": env!("CARGO_PKG_VERSION"),
+                    "default_profile": SEED.default_profile,
+                    "tables": tables,
+                    "profiles": profiles,
+                    "images": images,
+                })
+            );
+            return;
+        }
+        println!("seedbake {} — embedded seed", env!("CARGO_PKG_VERSION"));
+        println!("tables (insert order):");
+        for t in SEED.tables {
+            println!("  {:<24} {:>9} rows", t.name, t.row_count);
+        }
+        println!("profiles:");
+        for p in SEED.profiles {
+            let default = if p.name == SEED.default_profile {
+                " (default)"
+            } else {
+                ""
+            };
+            println!(
+                "  {}{default}: {} tables, {} rows",
+                p.name,
+                p.tables.len(),
+                p.row_count()
+            );
+            println!("    fingerprint {}", p.fingerprint);
+        }
+        if !SEED.images.is_empty() {
+            println!(
+                "images: {} embedded ({} bytes)",
+                SEED.images.len(),
+                SEED.images.iter().map(|i| i.bytes.len()).sum::<usize>()
+            );
+        }
+    }
+}
+
+/// A progress bar for long loads; invisible otherwise.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(total: u64, visible: bool) -> Self {
+        let bar = visible.then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len} rows ({eta})")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress { bar }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn table_started(&mut self, table: &str, _rows: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(table.to_owned());
+        }
+    }
+
+    fn rows_loaded(&mut self, _table: &str, rows: usize) -> Result<(), String> {
+        if let Some(bar) = &self.bar {
+            bar.inc(rows as u64);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! The library's errors. Each says what happened, where, and what to do next;
+//! none ever carries a secret (tokens and passwords are never put in them).
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+
+    #[error("unknown profile {name:?}: the seed has {known}")]
+    UnknownProfile { name: String, known: String },
+
+    #[error("invalid option: {0}")]
+    Usage(String),
+
+    #[error("cannot open the database {target}: {reason}")]
+    Open { target: String, reason: String },
+
+    #[error(
+        "the database {target} is locked by another process (waited {} s for it); nothing was changed. \
+         Stop the process that holds it (the app, a shell, another seedbake) or retry with a longer --lock-timeout",
+        waited.as_secs_f32()
+    )]
+    Locked { target: String, waited: Duration },
+
+    #[error(
+        "the database {target} is not empty (it has {}); `seed` only fills an empty database. \
+         Use `seedbake reset` to replace its contents",
+        objects.join(", ")
+    )]
+    NotEmpty {
+        target: String,
+        objects: Vec<String>,
+    },
+
+    #[error(
+        "{step} failed on {target}: {reason}. The transaction was rolled back; the database is as it was before"
+    )]
+    RolledBack {
+        target: String,
+        step: String,
+        reason: String,
+    },
+
+    #[error("{step} failed on {target}: {reason}")]
+    Database {
+        target: String,
+        step: String,
+        reason: String,
+    },
+
+    #[error("cannot hash the admin password: {0}")]
+    Password(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The engine's message without libsql's wrapping.
+pub fn engine_message(e: &libsql::Error) -> String {
+    match e {
+        libsql::Error::SqliteFailure(_, msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the engine refused because another connection holds a lock.
+pub fn is_busy(e: &libsql::Error) -> bool {
+    match e {
+        // SQLITE_BUSY and its extended codes share the low byte 5.
+        libsql::Error::SqliteFailure(code, _) => code & 0xff == 5,
+        other => {
+            let m = other.to_string();
+            m.contains("database is locked") || m.contains("SQLITE_BUSY")
+        }
+    }
+}
