@@ -279,6 +279,27 @@ impl Compiler {
                 ),
             );
         }
+        for (i, spec) in manifest.tables.iter().enumerate() {
+            let entry = Origin::line(file, manifest::table_line(text, i).unwrap_or(1));
+            if !known(&spec.name) {
+                return Err(SeedError::new(
+                    ErrorKind::Manifest,
+                    entry,
+                    format!(
+                        "[[table]] {:?}: the schema creates no such table (tables: {})",
+                        spec.name,
+                        table_names.join(", ")
+                    ),
+                ));
+            }
+            if manifest.tables[..i].iter().any(|s| s.name == spec.name) {
+                return Err(SeedError::new(
+                    ErrorKind::Manifest,
+                    entry,
+                    format!("table {} has two [[table]] entries", spec.name),
+                ));
+            }
+        }
         for (name, list) in &manifest.profiles {
             for (i, t) in list.iter().enumerate() {
                 if !known(t) {
@@ -302,27 +323,6 @@ impl Compiler {
                         format!("profile {name} names table {t}, but no [[table]] entry feeds it"),
                     );
                 }
-            }
-        }
-        for (i, spec) in manifest.tables.iter().enumerate() {
-            let entry = Origin::line(file, manifest::table_line(text, i).unwrap_or(1));
-            if !known(&spec.name) {
-                return Err(SeedError::new(
-                    ErrorKind::Manifest,
-                    entry,
-                    format!(
-                        "[[table]] {:?}: the schema creates no such table (tables: {})",
-                        spec.name,
-                        table_names.join(", ")
-                    ),
-                ));
-            }
-            if manifest.tables[..i].iter().any(|s| s.name == spec.name) {
-                return Err(SeedError::new(
-                    ErrorKind::Manifest,
-                    entry,
-                    format!("table {} has two [[table]] entries", spec.name),
-                ));
             }
         }
         if let Some(admin) = &manifest.admin {

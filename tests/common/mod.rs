@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests: real libSQL files in temporary
+//! folders, and a canonical dump of everything in a database.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use seedbake::ops::{self, LoadOptions, Observer, Quiet};
+use seedbake::seed::SEED;
+use seedbake::target::{Location, Target};
+
+pub async fn open(path: &Path) -> Target {
+    Target::open(Location::Local(path.to_owned()), Duration::from_millis(200))
+        .await
+        .unwrap()
+}
+
+pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aquarius.db");
+    (dir, path)
+}
+
+pub fn full() -> LoadOptions<'static> {
+    LoadOptions {
+        profile: SEED.default_profile(),
+        admin_password: None,
+    }
+}
+
+pub async fn reset(path: &Path) -> ops::LoadReport {
+    reset_with(path, &full(), &mut Quiet).await.unwrap()
+}
+
+pub async fn reset_with(
+    path: &Path,
+    opts: &LoadOptions<'_>,
+    observer: &mut dyn Observer,
+) -> seedbake::Result<ops::LoadReport> {
+    let target = open(path).await;
+    ops::reset(&target, opts, observer).await
+}
+
+/// Every schema object and every row of every table, as text, in a
+/// canonical order: two databases with equal dumps hold the same data.
+pub async fn dump(path: &Path) -> Vec<String> {
+    let db = libsql::Builder::new_local(path).build().await.unwrap();
+    let conn = db.connect().unwrap();
+    let mut out = Vec::new();
+    let mut tables = Vec::new();
+    let mut rows = conn
+        .query(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name",
+            (),
+        )
+        .await
+        .unwrap();
+    while let Some(r) = rows.next().await.unwrap() {
+        let (kind, name, sql): (String, String, String) =
+            (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap());
+        if kind == "table" && !name.starts_with("sqlite_") {
+            tables.push(name.clone());
+        }
+        out.push(format!("{kind} {name}: {sql}"));
+    }
+    for t in tables {
+        let mut rows = conn
+            .query(&format!("SELECT * FROM \"{t}\" ORDER BY rowid"), ())
+            .await
+            .unwrap();
+        while let Some(r) = rows.next().await.unwrap() {
+            let values: Vec<String> = (0..r.column_count())
+                .map(|i| format!("{:?}", r.get_value(i).unwrap()))
+                .collect();
+            out.push(format!("{t}: {}", values.join(" | ")));
+        }
+    }
+    out
+}
+
+pub async fn query_i64(path: &Path, sql: &str) -> i64 {
+    let db = libsql::Builder::new_local(path).build().await.unwrap();
+    let conn = db.connect().unwrap();
+    let mut rows = conn.query(sql, ()).await.unwrap();
+    rows.next().await.unwrap().unwrap().get(0).unwrap()
+}
+
+pub async fn execute(path: &Path, sql: &str) {
+    let db = libsql::Builder::new_local(path).build().await.unwrap();
+    let conn = db.connect().unwrap();
+    conn.execute_batch(sql).await.unwrap();
+}
