@@ -71,6 +71,14 @@ impl Output {
         if r.admin_password == AdminPassword::Provided {
             println!("  admin password set from INITIAL_ADMIN_PASSWORD");
         }
+        if self.verbose {
+            let phases: Vec<String> = r
+                .phases
+                .iter()
+                .map(|(n, ms)| format!("{n} {ms:.1}"))
+                .collect();
+            println!("  phases (ms): {}", phases.join(", "));
+        }
         println!("  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
     }
 

@@ -62,8 +62,26 @@ pub struct LoadReport {
     /// The fingerprint was recomputed from the loaded rows before commit.
     pub verified: bool,
     pub admin_password: AdminPassword,
+    /// Milliseconds spent in each step, in order.
+    pub phases: Vec<(&'static str, f64)>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
+}
+
+/// Records how long each step of a load takes.
+#[derive(Default)]
+struct Phases {
+    done: Vec<(&'static str, f64)>,
+    last: Option<Instant>,
+}
+
+impl Phases {
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        let since = self.last.unwrap_or(now);
+        self.done.push((name, (now - since).as_secs_f64() * 1000.0));
+        self.last = Some(now);
+    }
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -148,11 +166,16 @@ async fn load(
     conn.execute("PRAGMA foreign_keys = OFF", ())
         .await
         .map_err(|e| db_error("preparing the connection", e))?;
+    let mut phases = Phases {
+        last: Some(started),
+        ..Phases::default()
+    };
     conn.execute("BEGIN IMMEDIATE", ())
         .await
         .map_err(|e| db_error("starting the transaction", e))?;
+    phases.mark("lock");
 
-    let outcome = load_in_transaction(conn, mode, opts, observer).await;
+    let outcome = load_in_transaction(conn, mode, opts, observer, &mut phases).await;
     match outcome {
         Ok((dropped, fingerprint, admin_password)) => {
             if let Err(e) = conn.execute("COMMIT", ()).await {
@@ -170,6 +193,7 @@ async fn load(
                     }
                 });
             }
+            phases.mark("commit");
             let tables: Vec<(String, usize)> = opts
                 .profile
                 .seeded_tables()
@@ -185,6 +209,7 @@ async fn load(
                 fingerprint,
                 verified: true,
                 admin_password,
+                phases: phases.done,
                 elapsed: started.elapsed(),
             })
         }
@@ -221,6 +246,7 @@ async fn load_in_transaction(
     mode: Mode,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
+    phases: &mut Phases,
 ) -> std::result::Result<(Vec<SchemaObject>, String, AdminPassword), Failure> {
     let existing = schema_objects(conn)
         .await
@@ -249,16 +275,19 @@ async fn load_in_transaction(
         }
     }
 
+    phases.mark("drop");
     conn.execute_batch(SEED.schema_sql)
         .await
         .map_err(|e| engine_message(&e))
         .map_err(step("creating the schema"))?;
 
+    phases.mark("schema");
     for table in opts.profile.seeded_tables() {
         load::load_table(conn, table, observer)
             .await
             .map_err(step("loading the seed"))?;
     }
+    phases.mark("load");
 
     let admin_password = set_admin_password(conn, opts).await?;
 
@@ -271,6 +300,7 @@ async fn load_in_transaction(
             violations.join("; "),
         ));
     }
+    phases.mark("check");
 
     let fp = fingerprint::compute(conn, &SEED.unfingerprinted())
         .await
@@ -292,6 +322,7 @@ async fn load_in_transaction(
         ));
     }
 
+    phases.mark("fingerprint");
     let meta = format!(
         "CREATE TABLE {META_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, \
          profile TEXT NOT NULL, seedbake_version TEXT NOT NULL, applied_at TEXT NOT NULL)"

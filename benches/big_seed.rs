@@ -1,0 +1,348 @@
+//! The 1,000,000-row bench seed: what it costs to build, and how fast it
+//! seeds beside two references measured in the same run.
+//!
+//! Run: `cargo bench --bench big_seed` (takes a few minutes: it builds a
+//! second release binary with the generated seed in `target/bench-big`).
+//! Needs the sqlite3 shell and GNU time (`/usr/bin/time`) for the references
+//! and peak-memory figures. Figures go into the README.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: u64 = 1_000_000;
+
+/// A small deterministic generator, so every run benches the same seed.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const SCHEMA: &str = "CREATE TABLE person (
+    id INTEGER NOT NULL,
+    first_name VARCHAR NOT NULL,
+    last_name VARCHAR NOT NULL,
+    birth_date DATE NOT NULL,
+    code VARCHAR(1) NOT NULL,
+    parent_id INTEGER,
+    PRIMARY KEY (id),
+    FOREIGN KEY(parent_id) REFERENCES person (id)
+);
+";
+
+fn generate(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let csv = dir.join("person.csv");
+    std::fs::write(dir.join("schema.sql"), SCHEMA).unwrap();
+    std::fs::write(
+        dir.join("seed.toml"),
+        "schema = \"schema.sql\"\ndefault_profile = \"full\"\n\n[profiles]\nfull = [\"person\"]\n\n\
+         [[table]]\nname = \"person\"\nfile = \"person.csv\"\n",
+    )
+    .unwrap();
+    let first = [
+        "Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hans", "Ida", "Jonas", "Lea",
+        "Mia", "Noah", "Olga", "Paul", "Rosa", "Sami", "Tina", "Umut", "Vera",
+    ];
+    let last = [
+        "Müller",
+        "Schmidt",
+        "Schneider",
+        "Fischer",
+        "Weber",
+        "Meyer",
+        "Wagner",
+        "Becker",
+        "Yilmaz",
+        "Rossi",
+        "García",
+        "Papadopoulos",
+        "Haddad",
+        "Keller",
+        "Huber",
+    ];
+    let mut rng = XorShift(0x5eed_ba4e);
+    let mut out = String::with_capacity(40 * ROWS as usize);
+    out.push_str("id,first_name,last_name,birth_date,code,parent_id\n");
+    for id in 1..=ROWS {
+        let parent = if id < 100 || rng.below(10) < 3 {
+            String::new()
+        } else {
+            (1 + rng.below(id - 1)).to_string()
+        };
+        out.push_str(&format!(
+            "{id},{},{},{}-{:02}-{:02},{},{parent}\n",
+            first[rng.below(first.len() as u64) as usize],
+            last[rng.below(last.len() as u64) as usize],
+            1950 + rng.below(71),
+            1 + rng.below(12),
+            1 + rng.below(28),
+            (b'A' + rng.below(8) as u8) as char,
+        ));
+    }
+    std::fs::write(&csv, out).unwrap();
+    csv
+}
+
+/// Runs a command under GNU time; returns wall time and peak RSS in MiB.
+fn timed(cmd: &mut Command) -> (Duration, Option<f64>) {
+    let rss_file = tempfile::NamedTempFile::new().unwrap();
+    let have_time = Path::new("/usr/bin/time").exists();
+    let mut full = if have_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(rss_file.path())
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        if let Some(dir) = cmd.get_current_dir() {
+            c.current_dir(dir);
+        }
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    } else {
+        std::mem::replace(cmd, Command::new("true"))
+    };
+    let started = Instant::now();
+    let out = full
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        full,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rss = std::fs::read_to_string(rss_file.path())
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0);
+    (elapsed, rss)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn cargo_build(target_dir: &Path, seed_dir: Option<&Path>) -> (Duration, Option<f64>, u64) {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["build", "--release", "--bin", "seedbake", "--target-dir"])
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match seed_dir {
+        Some(d) => cmd.env("SEEDBAKE_SEED_DIR", d),
+        None => cmd.env_remove("SEEDBAKE_SEED_DIR"),
+    };
+    let (t, rss) = timed(&mut cmd);
+    let size = std::fs::metadata(target_dir.join("release/seedbake"))
+        .unwrap()
+        .len();
+    (t, rss, size)
+}
+
+fn fresh_db(dir: &Path, name: &str, schema: bool) -> PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    if schema {
+        let status = Command::new("sqlite3")
+            .arg(&path)
+            .arg(SCHEMA)
+            .status()
+            .expect("sqlite3 shell");
+        assert!(status.success());
+    }
+    path
+}
+
+/// The engine's floor: the same rows' shape generated inside the engine by
+/// `INSERT … SELECT`, through the same libSQL build seedbake links, with the
+/// same cache setting, in one transaction.
+fn libsql_floor(path: &Path) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = libsql::Builder::new_local(path).build().await.unwrap();
+        let conn = db.connect().unwrap();
+        conn.query("PRAGMA cache_size = -262144", ()).await.unwrap();
+        conn.execute_batch(SCHEMA).await.unwrap();
+        let started = Instant::now();
+        conn.execute("BEGIN IMMEDIATE", ()).await.unwrap();
+        conn.execute(
+            &format!(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {ROWS}) \
+                 INSERT INTO person SELECT x, 'Firstname', 'Lastname', '2000-01-01', 'A', NULL FROM c"
+            ),
+            (),
+        )
+        .await
+        .unwrap();
+        conn.execute("COMMIT", ()).await.unwrap();
+        started.elapsed().as_secs_f64() * 1000.0
+    })
+}
+
+fn main() {
+    let runs: usize = std::env::var("SEEDBAKE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let seed_dir = root.join("bench-seed");
+    let target_dir = root.join("bench-big");
+    let csv = generate(&seed_dir);
+    let csv_size = std::fs::metadata(&csv).unwrap().len();
+    eprintln!(
+        "generated {ROWS} rows ({:.1} MiB CSV); building (the first build compiles all dependencies)…",
+        csv_size as f64 / 1048576.0
+    );
+
+    // Warm the target dir with the ordinary seed, then switch seeds: each
+    // switch reruns build.rs and recompiles only the seedbake crate.
+    cargo_build(&target_dir, None);
+    let (aq_time, aq_rss, aq_size) = cargo_build(
+        &target_dir,
+        Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seed-data")),
+    );
+    let (big_time, big_rss, big_size) = cargo_build(&target_dir, Some(&seed_dir));
+    let bin = target_dir.join("release/seedbake");
+    let bin_copy = root.join("bench-big-seedbake");
+    std::fs::copy(&bin, &bin_copy).unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let mut seed_total = Vec::new();
+    let mut seed_load = Vec::new();
+    let mut seed_rss = Vec::new();
+    let mut import = Vec::new();
+    let mut shell_floor = Vec::new();
+    let mut floor = Vec::new();
+    for _ in 0..runs {
+        let db = fresh_db(work.path(), "seed.db", false);
+        let mut cmd = Command::new(&bin_copy);
+        cmd.args(["seed", "--json", "--database-url"]).arg(&db);
+        let (t, rss) = timed(&mut cmd);
+        let report: serde_json::Value = {
+            let out = Command::new(&bin_copy)
+                .args(["verify", "--json", "--database-url"])
+                .arg(&db)
+                .output()
+                .unwrap();
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        assert_eq!(
+            report["matches"], true,
+            "the seeded bench database does not verify"
+        );
+        seed_total.push(t.as_secs_f64() * 1000.0);
+        seed_rss.extend(rss);
+        // The load phase alone, from a second run's JSON report.
+        let db2 = fresh_db(work.path(), "seed2.db", false);
+        let out = Command::new(&bin_copy)
+            .args(["seed", "--json", "--database-url"])
+            .arg(&db2)
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let load = r["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p[0] == "load")
+            .unwrap()[1]
+            .as_f64()
+            .unwrap();
+        seed_load.push(load);
+
+        let db = fresh_db(work.path(), "import.db", true);
+        let mut cmd = Command::new("sqlite3");
+        cmd.arg(&db)
+            .arg(format!(".import --csv --skip 1 {} person", csv.display()));
+        import.push(timed(&mut cmd).0.as_secs_f64() * 1000.0);
+
+        let db = fresh_db(work.path(), "shell-floor.db", true);
+        let mut cmd = Command::new("sqlite3");
+        cmd.arg(&db).arg(format!(
+            "PRAGMA cache_size = -262144; BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {ROWS}) \
+             INSERT INTO person SELECT x, 'Firstname', 'Lastname', '2000-01-01', 'A', NULL FROM c; COMMIT;"
+        ));
+        shell_floor.push(timed(&mut cmd).0.as_secs_f64() * 1000.0);
+
+        let db = fresh_db(work.path(), "floor.db", false);
+        floor.push(libsql_floor(&db));
+    }
+    let (st, sl, imp, sf, fl) = (
+        median(seed_total),
+        median(seed_load),
+        median(import),
+        median(shell_floor),
+        median(floor),
+    );
+    let mib = |b: u64| b as f64 / 1048576.0;
+    println!("\n### 1,000,000-row bench seed ({runs} runs each, medians, same run)\n");
+    println!("| what | median ms | × engine floor |");
+    println!("|---|---|---|");
+    println!(
+        "| engine floor: `INSERT … SELECT` of constant rows, in-process libSQL | {fl:.0} | 1.00 |"
+    );
+    println!(
+        "| seedbake `seed`: load phase (rows into the table) | {sl:.0} | {:.2} |",
+        sl / fl
+    );
+    println!(
+        "| seedbake `seed`: whole process (load, foreign-key check, fingerprint proof, commit) | {st:.0} | {:.2} |",
+        st / fl
+    );
+    println!(
+        "| sqlite3 shell `.import --csv` of the same rows (whole process) | {imp:.0} | {:.2} |",
+        imp / fl
+    );
+    println!(
+        "| sqlite3 shell `INSERT … SELECT` floor (Debian's SQLite, whole process) | {sf:.0} | {:.2} |",
+        sf / fl
+    );
+    println!("\n| build cost | Aquarius seed | 1M-row seed | added |");
+    println!("|---|---|---|---|");
+    println!(
+        "| rebuild after a seed change (build.rs + crate + link), s | {:.1} | {:.1} | {:.1} |",
+        aq_time.as_secs_f64(),
+        big_time.as_secs_f64(),
+        big_time.as_secs_f64() - aq_time.as_secs_f64()
+    );
+    println!(
+        "| peak memory of the build (largest process), MiB | {} | {} | |",
+        aq_rss.map_or("n/a".into(), |r| format!("{r:.0}")),
+        big_rss.map_or("n/a".into(), |r| format!("{r:.0}"))
+    );
+    println!(
+        "| release binary, MiB | {:.1} | {:.1} | {:.1} ({:.2}× the {:.1} MiB CSV) |",
+        mib(aq_size),
+        mib(big_size),
+        mib(big_size - aq_size),
+        (big_size - aq_size) as f64 / csv_size as f64,
+        mib(csv_size)
+    );
+    if !seed_rss.is_empty() {
+        println!(
+            "| peak memory of `seedbake seed` (1M rows), MiB | | {:.0} | |",
+            median(seed_rss)
+        );
+    }
+}
