@@ -17,6 +17,9 @@ pub enum Error {
     #[error("cannot open the database {target}: {reason}")]
     Open { target: String, reason: String },
 
+    #[error("cannot reach {target}: {reason}. Nothing was changed")]
+    Unreachable { target: String, reason: String },
+
     #[error(
         "the database {target} is locked by another process (waited {} s for it); nothing was changed. \
          Stop the process that holds it (the app, a shell, another seedbake) or retry with a longer --lock-timeout",

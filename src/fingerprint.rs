@@ -102,9 +102,10 @@ async fn schema_digest(conn: &Connection) -> libsql::Result<String> {
         if schema::is_internal(&name) || table == META_TABLE {
             continue;
         }
-        for i in 0..4 {
+        for i in 0..3 {
             put_str(&mut h, &row.get::<String>(i)?);
         }
+        put_str(&mut h, &schema::canonical_sql(&row.get::<String>(3)?));
     }
     Ok(hex(&h.finalize()))
 }
@@ -122,7 +123,7 @@ async fn table_digest(
         .collect();
     for c in &columns {
         put_str(&mut h, &c.name);
-        put_str(&mut h, &c.declared_type);
+        put_str(&mut h, &schema::canonical_type(&c.declared_type));
     }
     if columns.is_empty() {
         return Ok(hex(&h.finalize()));

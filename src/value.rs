@@ -429,3 +429,56 @@ mod tests {
         );
     }
 }
+
+/// Writes a value as an SQL literal that reads back as exactly the same
+/// value and storage class (used where statements travel as text: remote
+/// batches).
+pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
+    use std::fmt::Write as _;
+    match value {
+        ValueRef::Null => out.push_str("NULL"),
+        // "-9223372036854775808" would parse as minus a too-large integer,
+        // which SQLite turns into a REAL.
+        ValueRef::Integer(i64::MIN) => out.push_str("(-9223372036854775807-1)"),
+        ValueRef::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Real(r) if r.is_nan() => out.push_str("NULL"),
+        ValueRef::Real(r) if r.is_infinite() => {
+            out.push_str(if r > 0.0 { "9e999" } else { "-9e999" })
+        }
+        // `{:?}` is the shortest text that parses back to the same f64, and
+        // always marks it as a float ("3.0", "1e300").
+        ValueRef::Real(r) => {
+            let _ = write!(out, "{r:?}");
+        }
+        ValueRef::Text(t) if t.contains('\0') => {
+            out.push_str("CAST(X'");
+            push_hex(out, t.as_bytes());
+            out.push_str("' AS TEXT)");
+        }
+        ValueRef::Text(t) => {
+            out.push('\'');
+            for c in t.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+        }
+        ValueRef::Blob(b) => {
+            out.push_str("X'");
+            push_hex(out, b);
+            out.push('\'');
+        }
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+}

@@ -59,6 +59,24 @@ struct Cli {
     #[arg(long, default_value_t = 5.0, global = true, value_name = "SECONDS")]
     lock_timeout: f64,
 
+    /// The token for a libsql:// or https:// database (never printed).
+    #[arg(
+        long,
+        env = "TURSO_AUTH_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    auth_token: Option<String>,
+
+    /// For servers: how long one request may take, in seconds.
+    #[arg(long, default_value_t = 30.0, global = true, value_name = "SECONDS")]
+    timeout: f64,
+
+    /// For servers: skip re-reading the rows after a reset to prove the fingerprint.
+    #[arg(long, global = true)]
+    no_verify: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -111,7 +129,7 @@ pub fn main() -> ExitCode {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
-        Error::Open { .. } | Error::Locked { .. } => exit::UNAVAILABLE,
+        Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
         Error::RolledBack { .. } | Error::Database { .. } | Error::Password(_) => exit::FAILED,
     }
@@ -132,14 +150,30 @@ fn profile(name: Option<&str>) -> Result<&'static Profile> {
     }
 }
 
-async fn open(cli: &Cli) -> Result<Target> {
-    if !(cli.lock_timeout.is_finite() && cli.lock_timeout >= 0.0) {
-        return Err(Error::Usage(
-            "--lock-timeout takes a number of seconds, 0 or more".into(),
-        ));
+fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::Usage(format!(
+            "{flag} takes a number of seconds, 0 or more"
+        )))
     }
-    let location = target::parse_url(&cli.database_url)?;
-    Target::open(location, Duration::from_secs_f64(cli.lock_timeout)).await
+}
+
+async fn open(cli: &Cli) -> Result<Target> {
+    let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout")?;
+    let request_timeout = seconds(cli.timeout, "--timeout")?;
+    let (location, url_token) = target::parse_url_with_token(&cli.database_url)?;
+    let settings = target::Settings {
+        lock_timeout,
+        auth_token: cli
+            .auth_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .or(url_token),
+        request_timeout,
+    };
+    Target::open(location, settings).await
 }
 
 /// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed.
@@ -179,8 +213,15 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 ops::seed(&target, &opts, &mut progress).await
             };
             progress.finish();
-            out.load(&report?);
-            Ok(exit::OK)
+            let report = report?;
+            out.load(&report);
+            if report.verified || cli.no_verify {
+                return Ok(exit::OK);
+            }
+            // A server's rows are proven after the commit, from what it returns.
+            let check = ops::verify(&target, Some(profile)).await?;
+            out.verify(&check);
+            Ok(if check.matches { exit::OK } else { exit::DRIFT })
         }
         Command::Verify => {
             let profile = cli

@@ -67,7 +67,17 @@ impl Output {
                 println!("    {t:<24} {n:>9}");
             }
         }
-        println!("  fingerprint {} (verified before commit)", r.fingerprint);
+        if r.verified {
+            println!("  fingerprint {} (verified before commit)", r.fingerprint);
+        } else {
+            println!("  fingerprint {} recorded", r.fingerprint);
+        }
+        if let Some(t) = &r.traffic {
+            println!(
+                "  {} requests, {} bytes sent, {} received",
+                t.requests, t.bytes_sent, t.bytes_received
+            );
+        }
         if r.admin_password == AdminPassword::Provided {
             println!("  admin password set from INITIAL_ADMIN_PASSWORD");
         }

@@ -98,3 +98,49 @@ pub async fn load_table(
     }
     Ok(())
 }
+
+/// The seed's rows as SQL text: multi-row INSERT statements of at most
+/// `max_statement` bytes each, handed to `emit` one by one. For servers,
+/// where statements travel as text.
+pub fn render_table(
+    table: &TableData,
+    max_statement: usize,
+    mut emit: impl FnMut(String, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    if table.row_count == 0 {
+        return Ok(());
+    }
+    let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
+    let head = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote_ident(table.name),
+        cols.join(", ")
+    );
+    let mut decoder = table.decoder();
+    let mut sql = String::with_capacity(max_statement.min(1 << 20) + 4096);
+    let mut rows_in_sql = 0;
+    let mut row = String::new();
+    for _ in 0..table.row_count {
+        row.clear();
+        row.push('(');
+        for i in 0..table.columns.len() {
+            if i > 0 {
+                row.push(',');
+            }
+            crate::value::write_sql_literal(&mut row, decoder.next_value());
+        }
+        row.push(')');
+        if rows_in_sql > 0 && sql.len() + 1 + row.len() > max_statement {
+            emit(std::mem::take(&mut sql), rows_in_sql)?;
+            rows_in_sql = 0;
+        }
+        if rows_in_sql == 0 {
+            sql.push_str(&head);
+        } else {
+            sql.push(',');
+        }
+        sql.push_str(&row);
+        rows_in_sql += 1;
+    }
+    emit(sql, rows_in_sql)
+}

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 pub use load::{Observer, Quiet};
 
-use crate::error::{Error, Result, engine_message, is_busy};
+use crate::error::{Error, Result, engine_message};
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::{is_internal, quote_ident};
-use crate::seed::{Profile, SEED};
+use crate::seed::{Profile, SEED, TableData};
 use crate::target::Target;
 
 /// Replace everything (`reset`) or fill an empty database (`seed`).
@@ -64,6 +64,8 @@ pub struct LoadReport {
     pub admin_password: AdminPassword,
     /// Milliseconds spent in each step, in order.
     pub phases: Vec<(&'static str, f64)>,
+    /// What crossed the network, for servers.
+    pub traffic: Option<TrafficReport>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
 }
@@ -86,6 +88,23 @@ impl Phases {
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrafficReport {
+    pub requests: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl From<&crate::target::Traffic> for TrafficReport {
+    fn from(t: &crate::target::Traffic) -> Self {
+        TrafficReport {
+            requests: t.requests(),
+            bytes_sent: t.bytes_sent(),
+            bytes_received: t.bytes_received(),
+        }
+    }
 }
 
 /// What `verify` found.
@@ -129,11 +148,158 @@ pub async fn seed(
     load(target, Mode::Seed, opts, observer).await
 }
 
-async fn exec(conn: &Connection, sql: &str) -> std::result::Result<(), String> {
-    conn.execute(sql, ())
-        .await
-        .map(|_| ())
-        .map_err(|e| engine_message(&e))
+/// Limits for statements sent to a server as text. sqld reads a request
+/// body whole and caps a response at 10 MB; Turso's edge has its own body
+/// limits. Staying at 2 MiB per request and 512 KiB per statement keeps far
+/// inside every limit we know while needing one request per ~2 MiB of seed.
+pub const REMOTE_REQUEST_BYTES: usize = 2 << 20;
+pub const REMOTE_STATEMENT_BYTES: usize = 512 << 10;
+
+/// One write transaction on a target. Locally every statement runs at once;
+/// on a server, statements are packed into few large requests, and the last
+/// one carries the COMMIT, so the server applies all or nothing.
+struct Tx<'t> {
+    target: &'t Target,
+    /// Statements waiting to be sent (servers only).
+    pending: String,
+}
+
+impl<'t> Tx<'t> {
+    async fn begin(target: &'t Target) -> Result<Tx<'t>> {
+        let conn = &target.conn;
+        let shown = target.location.to_string();
+        let started = Instant::now();
+        // Foreign keys off while the old schema goes: dropping a parent table
+        // under enforcement would first delete its rows and trip over children.
+        // The pragma is a no-op inside a transaction, so it comes first; the
+        // load checks every foreign key itself before it commits.
+        let setup = "PRAGMA foreign_keys = OFF";
+        loop {
+            let begun = if target.is_remote() {
+                target
+                    .bounded(conn.execute_batch(&format!("{setup}; BEGIN IMMEDIATE")))
+                    .await
+                    .map(|_| ())
+            } else {
+                match conn.execute(setup, ()).await {
+                    Ok(_) => target
+                        .bounded(conn.execute("BEGIN IMMEDIATE", ()))
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(target.explain(&e)),
+                }
+            };
+            match begun {
+                Ok(()) => break,
+                // Locally the busy timeout already waited; a server answers
+                // busy at once, so keep asking until the lock timeout.
+                Err(reason) if is_busy_text(&reason) => {
+                    if !target.is_remote() || started.elapsed() >= target.settings.lock_timeout {
+                        return Err(Error::Locked {
+                            target: shown,
+                            waited: target.settings.lock_timeout,
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(reason) => {
+                    return Err(Error::Unreachable {
+                        target: shown,
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(Tx {
+            target,
+            pending: String::new(),
+        })
+    }
+
+    async fn exec(&mut self, sql: &str) -> std::result::Result<(), String> {
+        if self.target.is_remote() {
+            if !self.pending.is_empty() && self.pending.len() + sql.len() > REMOTE_REQUEST_BYTES {
+                self.flush().await?;
+            }
+            self.pending.push_str(sql);
+            self.pending.push_str(";\n");
+            Ok(())
+        } else {
+            self.target
+                .bounded(self.target.conn.execute_batch(sql))
+                .await
+                .map(|_| ())
+        }
+    }
+
+    async fn flush(&mut self) -> std::result::Result<(), String> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        self.target
+            .bounded(self.target.conn.execute_batch(&batch))
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_table(
+        &mut self,
+        table: &'static TableData,
+        observer: &mut dyn Observer,
+    ) -> std::result::Result<(), String> {
+        if !self.target.is_remote() {
+            return load::load_table(&self.target.conn, table, observer).await;
+        }
+        observer.table_started(table.name, table.row_count);
+        let mut statements = Vec::new();
+        load::render_table(table, REMOTE_STATEMENT_BYTES, |sql, rows| {
+            statements.push((sql, rows));
+            Ok(())
+        })?;
+        for (sql, rows) in statements {
+            self.exec(&sql).await?;
+            observer
+                .rows_loaded(table.name, rows)
+                .map_err(|reason| format!("loading {}: {reason}", table.name))?;
+        }
+        Ok(())
+    }
+
+    /// Reads rows inside the transaction. On a server this sends what is
+    /// pending first, then costs two requests (describe, cursor).
+    async fn objects(&mut self) -> std::result::Result<Vec<SchemaObject>, String> {
+        self.flush().await?;
+        schema_objects(&self.target.conn)
+            .await
+            .map_err(|e| self.target.scrub(&e))
+    }
+
+    async fn commit(mut self) -> std::result::Result<(), String> {
+        if self.target.is_remote() {
+            self.pending.push_str("COMMIT");
+            return self.flush().await;
+        }
+        self.target
+            .bounded(self.target.conn.execute("COMMIT", ()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn rollback(self) {
+        if self.target.is_remote() && self.target.conn.is_autocommit() {
+            // The server already dropped the stream, and the transaction with it.
+            return;
+        }
+        let _ = self
+            .target
+            .bounded(self.target.conn.execute("ROLLBACK", ()))
+            .await;
+    }
+}
+
+fn is_busy_text(reason: &str) -> bool {
+    reason.contains("database is locked") || reason.contains("SQLITE_BUSY")
 }
 
 async fn load(
@@ -143,56 +309,42 @@ async fn load(
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
     let started = Instant::now();
-    let conn = &target.conn;
     let shown = target.location.to_string();
-    let db_error = |step: &str, e: libsql::Error| {
-        if is_busy(&e) {
-            Error::Locked {
-                target: shown.clone(),
-                waited: target.lock_timeout,
-            }
-        } else {
-            Error::Database {
-                target: shown.clone(),
-                step: step.to_owned(),
-                reason: engine_message(&e),
-            }
-        }
-    };
-    // Foreign keys off while the old schema goes: dropping a parent table
-    // under enforcement would first delete its rows and trip over children.
-    // The pragma is a no-op inside a transaction, so it comes first; the
-    // load checks every foreign key itself before it commits.
-    conn.execute("PRAGMA foreign_keys = OFF", ())
-        .await
-        .map_err(|e| db_error("preparing the connection", e))?;
     let mut phases = Phases {
         last: Some(started),
         ..Phases::default()
     };
-    conn.execute("BEGIN IMMEDIATE", ())
-        .await
-        .map_err(|e| db_error("starting the transaction", e))?;
+    let mut tx = Tx::begin(target).await?;
     phases.mark("lock");
 
-    let outcome = load_in_transaction(conn, mode, opts, observer, &mut phases).await;
-    match outcome {
-        Ok((dropped, fingerprint, admin_password)) => {
-            if let Err(e) = conn.execute("COMMIT", ()).await {
-                let _ = conn.execute("ROLLBACK", ()).await;
-                return Err(if is_busy(&e) {
-                    Error::Locked {
-                        target: shown,
-                        waited: target.lock_timeout,
-                    }
-                } else {
-                    Error::RolledBack {
-                        target: shown,
-                        step: "committing".into(),
-                        reason: engine_message(&e),
-                    }
+    let outcome = load_in_transaction(&mut tx, mode, opts, observer, &mut phases).await;
+    let outcome = match outcome {
+        Ok(done) => match tx.commit().await {
+            Ok(()) => Ok(done),
+            Err(reason)
+                if reason.contains("CHECK constraint failed")
+                    && reason.contains("fk_violations") =>
+            {
+                Err(Failure::Step(
+                    "checking foreign keys".into(),
+                    "some rows refer to missing rows (PRAGMA foreign_key_check)".into(),
+                ))
+            }
+            Err(reason) if is_busy_text(&reason) => {
+                return Err(Error::Locked {
+                    target: shown,
+                    waited: target.settings.lock_timeout,
                 });
             }
+            Err(reason) => Err(Failure::Step("committing".into(), reason)),
+        },
+        Err(failure) => {
+            tx.rollback().await;
+            Err(failure)
+        }
+    };
+    match outcome {
+        Ok((dropped, fingerprint, admin_password)) => {
             phases.mark("commit");
             let tables: Vec<(String, usize)> = opts
                 .profile
@@ -207,27 +359,22 @@ async fn load(
                 rows: tables.iter().map(|(_, n)| n).sum(),
                 tables,
                 fingerprint,
-                verified: true,
+                verified: !target.is_remote(),
                 admin_password,
                 phases: phases.done,
+                traffic: target.traffic.as_ref().map(TrafficReport::from),
                 elapsed: started.elapsed(),
             })
         }
-        Err(Failure::NotEmpty(objects)) => {
-            let _ = conn.execute("ROLLBACK", ()).await;
-            Err(Error::NotEmpty {
-                target: shown,
-                objects,
-            })
-        }
-        Err(Failure::Step(step, reason)) => {
-            let _ = conn.execute("ROLLBACK", ()).await;
-            Err(Error::RolledBack {
-                target: shown,
-                step,
-                reason,
-            })
-        }
+        Err(Failure::NotEmpty(objects)) => Err(Error::NotEmpty {
+            target: shown,
+            objects,
+        }),
+        Err(Failure::Step(step, reason)) => Err(Error::RolledBack {
+            target: shown,
+            step,
+            reason: target.scrub(&reason),
+        }),
     }
 }
 
@@ -242,15 +389,13 @@ fn step(name: &str) -> impl FnOnce(String) -> Failure + '_ {
 }
 
 async fn load_in_transaction(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     mode: Mode,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
     phases: &mut Phases,
 ) -> std::result::Result<(Vec<SchemaObject>, String, AdminPassword), Failure> {
-    let existing = schema_objects(conn)
-        .await
-        .map_err(step("reading the schema"))?;
+    let existing = tx.objects().await.map_err(step("reading the schema"))?;
     if mode == Mode::Seed && !existing.is_empty() {
         return Err(Failure::NotEmpty(
             existing
@@ -268,30 +413,51 @@ async fn load_in_transaction(
                 kind.to_uppercase(),
                 quote_ident(&o.name)
             );
-            exec(conn, &sql)
+            tx.exec(&sql)
                 .await
                 .map_err(step(&format!("dropping {kind} {}", o.name)))?;
             dropped.push(o.clone());
         }
     }
-
     phases.mark("drop");
-    conn.execute_batch(SEED.schema_sql)
-        .await
-        .map_err(|e| engine_message(&e))
-        .map_err(step("creating the schema"))?;
 
+    tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
+        .await
+        .map_err(step("creating the schema"))?;
     phases.mark("schema");
+
     for table in opts.profile.seeded_tables() {
-        load::load_table(conn, table, observer)
+        tx.load_table(table, observer)
             .await
             .map_err(step("loading the seed"))?;
     }
     phases.mark("load");
 
-    let admin_password = set_admin_password(conn, opts).await?;
+    let admin_password = set_admin_password(tx, opts).await?;
 
-    let violations = foreign_key_violations(conn)
+    // The metadata row refuses to exist while any foreign key dangles: the
+    // check travels with the last request and fails the COMMIT's batch.
+    let expected = opts.profile.fingerprint;
+    let meta = format!(
+        "CREATE TABLE {META_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, \
+         profile TEXT NOT NULL, seedbake_version TEXT NOT NULL, applied_at TEXT NOT NULL, \
+         fk_violations INTEGER NOT NULL CHECK (fk_violations = 0));\n\
+         INSERT INTO {META_TABLE} VALUES (1, '{expected}', {}, '{}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), \
+         (SELECT count(*) FROM pragma_foreign_key_check))",
+        sql_text(opts.profile.name),
+        env!("CARGO_PKG_VERSION"),
+    );
+    if tx.target.is_remote() {
+        tx.exec(&meta)
+            .await
+            .map_err(step("recording the fingerprint"))?;
+        phases.mark("check");
+        // Proven after the commit by `verify`: re-reading a server's rows
+        // inside the transaction would cost a request per query.
+        return Ok((dropped, expected.to_owned(), admin_password));
+    }
+
+    let violations = foreign_key_violations(&tx.target.conn)
         .await
         .map_err(step("checking foreign keys"))?;
     if !violations.is_empty() {
@@ -302,11 +468,11 @@ async fn load_in_transaction(
     }
     phases.mark("check");
 
-    let fp = fingerprint::compute(conn, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&tx.target.conn, &SEED.unfingerprinted())
         .await
         .map_err(|e| engine_message(&e))
         .map_err(step("fingerprinting the loaded rows"))?;
-    if fp.total != opts.profile.fingerprint {
+    if fp.total != expected {
         let differing: Vec<String> = fp
             .entries
             .iter()
@@ -321,34 +487,21 @@ async fn load_in_transaction(
             ),
         ));
     }
-
     phases.mark("fingerprint");
-    let meta = format!(
-        "CREATE TABLE {META_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, \
-         profile TEXT NOT NULL, seedbake_version TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    );
-    exec(conn, &meta)
+    tx.exec(&meta)
         .await
         .map_err(step("recording the fingerprint"))?;
-    conn.execute(
-        &format!(
-            "INSERT INTO {META_TABLE} VALUES (1, ?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
-        ),
-        libsql::params![
-            fp.total.clone(),
-            opts.profile.name,
-            env!("CARGO_PKG_VERSION")
-        ],
-    )
-    .await
-    .map_err(|e| engine_message(&e))
-    .map_err(step("recording the fingerprint"))?;
-
     Ok((dropped, fp.total, admin_password))
 }
 
+fn sql_text(text: &str) -> String {
+    let mut out = String::new();
+    crate::value::write_sql_literal(&mut out, crate::value::ValueRef::Text(text));
+    out
+}
+
 async fn set_admin_password(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     opts: &LoadOptions<'_>,
 ) -> std::result::Result<AdminPassword, Failure> {
     let Some(admin) = SEED.admin.filter(|a| opts.profile.includes(a.table)) else {
@@ -359,26 +512,18 @@ async fn set_admin_password(
     };
     let hash = hash_password(password)
         .map_err(|e| Failure::Step("hashing the admin password".into(), e))?;
+    // The row exists: the compiler resolved the admin's key to this id.
     let sql = format!(
-        "UPDATE {} SET {} = ?1 WHERE {} = ?2",
+        "UPDATE {} SET {} = {} WHERE {} = {}",
         quote_ident(admin.table),
         quote_ident(admin.password_column),
-        quote_ident(admin.id_column)
+        sql_text(&hash),
+        quote_ident(admin.id_column),
+        admin.id
     );
-    let changed = conn
-        .execute(&sql, libsql::params![hash, admin.id])
+    tx.exec(&sql)
         .await
-        .map_err(|e| engine_message(&e))
         .map_err(step("setting the admin password"))?;
-    if changed != 1 {
-        return Err(Failure::Step(
-            "setting the admin password".into(),
-            format!(
-                "no {} row with {} = {}",
-                admin.table, admin.id_column, admin.id
-            ),
-        ));
-    }
     Ok(AdminPassword::Provided)
 }
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use seedbake::ops::{self, LoadOptions, Observer, Quiet};
 use seedbake::seed::SEED;
-use seedbake::target::{Location, Target};
+use seedbake::target::Target;
 
 pub async fn open(path: &Path) -> Target {
-    Target::open(Location::Local(path.to_owned()), Duration::from_millis(200))
+    Target::open_local(path, Duration::from_millis(200))
         .await
         .unwrap()
 }
