@@ -173,6 +173,13 @@ impl ColumnKind {
     }
 
     fn check_text(&self, text: &str) -> Result<(), String> {
+        if text.contains('\0') {
+            // libSQL's clients read text up to the first NUL, so such a value
+            // would not survive a round trip.
+            return Err(format!(
+                "{text:?} contains a NUL character, which libSQL clients cut text at"
+            ));
+        }
         match self {
             ColumnKind::Text(Some(max)) => {
                 let len = text.chars().count();
@@ -358,6 +365,54 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// Writes a value as an SQL literal that reads back as exactly the same
+/// value and storage class (used where statements travel as text: remote
+/// batches).
+pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
+    use std::fmt::Write as _;
+    match value {
+        ValueRef::Null => out.push_str("NULL"),
+        // "-9223372036854775808" would parse as minus a too-large integer,
+        // which SQLite turns into a REAL.
+        ValueRef::Integer(i64::MIN) => out.push_str("(-9223372036854775807-1)"),
+        ValueRef::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Real(r) if r.is_nan() => out.push_str("NULL"),
+        ValueRef::Real(r) if r.is_infinite() => {
+            out.push_str(if r > 0.0 { "9e999" } else { "-9e999" })
+        }
+        // `{:?}` is the shortest text that parses back to the same f64, and
+        // always marks it as a float ("3.0", "1e300").
+        ValueRef::Real(r) => {
+            let _ = write!(out, "{r:?}");
+        }
+        ValueRef::Text(t) => {
+            out.push('\'');
+            for c in t.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+        }
+        ValueRef::Blob(b) => {
+            out.push_str("X'");
+            push_hex(out, b);
+            out.push('\'');
+        }
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,57 +483,40 @@ mod tests {
                 .is_err()
         );
     }
-}
 
-/// Writes a value as an SQL literal that reads back as exactly the same
-/// value and storage class (used where statements travel as text: remote
-/// batches).
-pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
-    use std::fmt::Write as _;
-    match value {
-        ValueRef::Null => out.push_str("NULL"),
-        // "-9223372036854775808" would parse as minus a too-large integer,
-        // which SQLite turns into a REAL.
-        ValueRef::Integer(i64::MIN) => out.push_str("(-9223372036854775807-1)"),
-        ValueRef::Integer(i) => {
-            let _ = write!(out, "{i}");
+    #[tokio::test]
+    async fn sql_literals_read_back_as_the_same_value() {
+        let db = libsql::Builder::new_local(":memory:")
+            .build()
+            .await
+            .unwrap();
+        let conn = db.connect().unwrap();
+        let values = [
+            Value::Null,
+            Value::Integer(i64::MIN),
+            Value::Integer(i64::MAX),
+            Value::Integer(-7),
+            Value::Real(0.1),
+            Value::Real(-1e300),
+            Value::Real(5e-324),
+            Value::Real(3.0),
+            Value::Text(String::new()),
+            Value::Text("it's; a \"test\"\n-- not a comment 🏊".into()),
+            Value::Blob(vec![0, 1, 254, 255]),
+        ];
+        for v in values {
+            let mut sql = String::from("SELECT ");
+            write_sql_literal(&mut sql, v.as_ref());
+            let mut rows = conn.query(&sql, ()).await.unwrap();
+            let got = rows.next().await.unwrap().unwrap().get_value(0).unwrap();
+            let expected = match &v {
+                Value::Null => libsql::Value::Null,
+                Value::Integer(i) => libsql::Value::Integer(*i),
+                Value::Real(r) => libsql::Value::Real(*r),
+                Value::Text(t) => libsql::Value::Text(t.clone()),
+                Value::Blob(b) => libsql::Value::Blob(b.clone()),
+            };
+            assert_eq!(got, expected, "{sql}");
         }
-        ValueRef::Real(r) if r.is_nan() => out.push_str("NULL"),
-        ValueRef::Real(r) if r.is_infinite() => {
-            out.push_str(if r > 0.0 { "9e999" } else { "-9e999" })
-        }
-        // `{:?}` is the shortest text that parses back to the same f64, and
-        // always marks it as a float ("3.0", "1e300").
-        ValueRef::Real(r) => {
-            let _ = write!(out, "{r:?}");
-        }
-        ValueRef::Text(t) if t.contains('\0') => {
-            out.push_str("CAST(X'");
-            push_hex(out, t.as_bytes());
-            out.push_str("' AS TEXT)");
-        }
-        ValueRef::Text(t) => {
-            out.push('\'');
-            for c in t.chars() {
-                if c == '\'' {
-                    out.push('\'');
-                }
-                out.push(c);
-            }
-            out.push('\'');
-        }
-        ValueRef::Blob(b) => {
-            out.push_str("X'");
-            push_hex(out, b);
-            out.push('\'');
-        }
-    }
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
     }
 }

@@ -73,6 +73,10 @@ struct Cli {
     #[arg(long, default_value_t = 30.0, global = true, value_name = "SECONDS")]
     timeout: f64,
 
+    /// For servers: the most SQL text one request carries, in bytes (lower it for a server with a smaller body limit).
+    #[arg(long, default_value_t = seedbake::ops::REMOTE_REQUEST_BYTES, global = true, value_name = "BYTES")]
+    request_bytes: usize,
+
     /// For servers: skip re-reading the rows after a reset to prove the fingerprint.
     #[arg(long, global = true)]
     no_verify: bool,
@@ -172,6 +176,7 @@ async fn open(cli: &Cli) -> Result<Target> {
             .filter(|t| !t.is_empty())
             .or(url_token),
         request_timeout,
+        request_bytes: cli.request_bytes.max(1024),
     };
     Target::open(location, settings).await
 }

@@ -218,7 +218,9 @@ impl<'t> Tx<'t> {
 
     async fn exec(&mut self, sql: &str) -> std::result::Result<(), String> {
         if self.target.is_remote() {
-            if !self.pending.is_empty() && self.pending.len() + sql.len() > REMOTE_REQUEST_BYTES {
+            if !self.pending.is_empty()
+                && self.pending.len() + sql.len() > self.target.settings.request_bytes
+            {
                 self.flush().await?;
             }
             self.pending.push_str(sql);
@@ -253,7 +255,8 @@ impl<'t> Tx<'t> {
         }
         observer.table_started(table.name, table.row_count);
         let mut statements = Vec::new();
-        load::render_table(table, REMOTE_STATEMENT_BYTES, |sql, rows| {
+        let max_statement = REMOTE_STATEMENT_BYTES.min(self.target.settings.request_bytes);
+        load::render_table(table, max_statement, |sql, rows| {
             statements.push((sql, rows));
             Ok(())
         })?;

@@ -2,6 +2,8 @@
 //! folders, and a canonical dump of everything in a database.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

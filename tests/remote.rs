@@ -1,0 +1,412 @@
+//! Remote targets: the real `seedbake` binary and its real libsql client
+//! against the repository's Hrana test server, a real process on 127.0.0.1
+//! backed by a real libSQL file.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::TestServer;
+use common::{dump, query_i64};
+
+/// A token with characters that would show if it leaked anywhere.
+const TOKEN: &str = "tok_Zq9xVv3KpL7mW2nR8sT4";
+
+fn seedbake(args: &[&str], server: &TestServer, extra_env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedbake"));
+    cmd.args(args)
+        .env("DATABASE_URL", server.url())
+        .env("TURSO_AUTH_TOKEN", TOKEN)
+        .env_remove("INITIAL_ADMIN_PASSWORD")
+        .stdin(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_no_token(o: &Output) {
+    let all = text(o);
+    assert!(!all.contains(TOKEN), "the token leaked: {all}");
+    // Nor any long piece of it.
+    for w in TOKEN.as_bytes().windows(8) {
+        assert!(
+            !all.contains(std::str::from_utf8(w).unwrap()),
+            "part of the token leaked: {all}"
+        );
+    }
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let first = out.lines().next().unwrap_or("");
+    serde_json::from_str(first).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
+}
+
+/// A server over a database already holding the seed plus a table of the
+/// user's, so that "unchanged" is visible.
+fn seeded_server(dir: &Path, extra: &[&str]) -> TestServer {
+    let db = dir.join("server.db");
+    let server = TestServer::start(&db, TOKEN, extra);
+    let o = seedbake(&["reset", "--no-verify"], &server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(common::execute(
+        &db,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me');",
+    ));
+    server
+}
+
+fn dump_of(db: &Path) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(dump(db))
+}
+
+#[test]
+fn a_remote_reset_is_complete_verified_and_takes_few_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &[]);
+    let before = server.requests();
+    let o = seedbake(&["reset", "--json", "--no-verify"], &server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = json(&o);
+    let requests = report["traffic"]["requests"].as_u64().unwrap();
+    assert!(requests <= 5, "{requests} requests");
+    // What seedbake counts is what the server saw.
+    assert_eq!(server.requests() - before, requests);
+    assert!(report["traffic"]["bytes_sent"].as_u64().unwrap() > 50_000);
+    assert_eq!(report["rows"], 1309);
+    assert_no_token(&o);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(query_i64(&server.db, "SELECT count(*) FROM kind")),
+        50
+    );
+    assert_eq!(
+        rt.block_on(query_i64(
+            &server.db,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'notes'"
+        )),
+        0
+    );
+    assert_eq!(
+        rt.block_on(query_i64(
+            &server.db,
+            "SELECT count(*) FROM pragma_foreign_key_check"
+        )),
+        0
+    );
+
+    let o = seedbake(&["verify", "--json"], &server, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(json(&o)["matches"], true);
+
+    // Without --no-verify, reset proves the fingerprint from the server's rows.
+    let o = seedbake(&["reset"], &server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("matches the build"), "{}", text(&o));
+}
+
+#[test]
+fn the_remote_database_equals_a_local_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("server.db"), TOKEN, &[]);
+    assert!(
+        seedbake(&["reset", "--no-verify"], &server, &[])
+            .status
+            .success()
+    );
+    let local = dir.path().join("local.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(common::reset(&local));
+    let rows = |d: Vec<String>| -> Vec<String> {
+        // Rows must be identical; schema SQL text is re-rendered by the client.
+        d.into_iter()
+            .filter(|l| !l.starts_with("_seedbake:") && !l.contains(": CREATE"))
+            .collect()
+    };
+    assert_eq!(rows(dump_of(&server.db)), rows(dump_of(&local)));
+}
+
+#[test]
+fn a_cut_connection_mid_seed_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &["--stream-expiry-ms", "500"]);
+    let before = dump_of(&server.db);
+    // With 20 kB requests the seed takes several; cut after the third, after data was sent.
+    server.faults(r#"{"cut_after_requests": 4}"#);
+    let o = seedbake(&["reset", "--request-bytes", "20000"], &server, &[]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("rolled back") || text(&o).contains("Nothing was changed"),
+        "{}",
+        text(&o)
+    );
+    assert_no_token(&o);
+    server.faults("{}");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(dump_of(&server.db), before);
+    // And the server's lock is free again.
+    assert!(seedbake(&["reset"], &server, &[]).status.success());
+}
+
+#[test]
+fn a_server_error_mid_seed_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &["--stream-expiry-ms", "500"]);
+    let before = dump_of(&server.db);
+    server.faults(r#"{"fail_after_requests": 5}"#);
+    let o = seedbake(&["reset", "--request-bytes", "20000"], &server, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("the server failed (HTTP 500)"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("rolled back"), "{}", text(&o));
+    server.faults("{}");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn a_killed_seedbake_mid_seed_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &["--stream-expiry-ms", "500"]);
+    let before = dump_of(&server.db);
+    // The sixth request stalls (after the first data batches were applied);
+    // seedbake is killed while it waits.
+    server.faults(r#"{"stall_after_requests": 5, "stall_ms": 3000}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seedbake"))
+        .args(["reset", "--no-verify", "--request-bytes", "20000"])
+        .env("DATABASE_URL", server.url())
+        .env("TURSO_AUTH_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    server.faults("{}");
+    std::thread::sleep(Duration::from_millis(4000));
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn an_abandoned_transaction_is_waited_for_then_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &["--txn-timeout-ms", "60000"]);
+    let before = dump_of(&server.db);
+    // Another client takes the write lock and walks away.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let holder = rt.block_on(async {
+        let db = libsql::Builder::new_remote(server.url(), TOKEN.to_owned())
+            .connector(hyper014::client::HttpConnector::new())
+            .build()
+            .await
+            .unwrap();
+        let conn = db.connect().unwrap();
+        conn.execute("BEGIN IMMEDIATE", ()).await.unwrap();
+        conn.execute("DELETE FROM notes", ()).await.unwrap();
+        (db, conn)
+    });
+    let started = Instant::now();
+    let o = seedbake(
+        &["reset", "--lock-timeout", "1", "--timeout", "3"],
+        &server,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let t = text(&o);
+    assert!(t.contains("locked") || t.contains("did not answer"), "{t}");
+    drop(holder);
+    drop(rt);
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(
+        dir.path(),
+        &["--txn-timeout-ms", "300", "--stream-expiry-ms", "10000"],
+    );
+    let before = dump_of(&server.db);
+    // The reset's sixth request stalls for a second, mid-transaction ...
+    server.faults(r#"{"stall_after_requests": 5, "stall_ms": 1000}"#);
+    let child = Command::new(env!("CARGO_BIN_EXE_seedbake"))
+        .args(["reset", "--no-verify", "--request-bytes", "20000"])
+        .env("DATABASE_URL", server.url())
+        .env("TURSO_AUTH_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    // ... while another client asks for the write lock: the server takes it away.
+    server.faults("{}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = libsql::Builder::new_remote(server.url(), TOKEN.to_owned())
+            .connector(hyper014::client::HttpConnector::new())
+            .build()
+            .await
+            .unwrap();
+        let conn = db.connect().unwrap();
+        conn.execute("INSERT INTO notes (body) VALUES ('other writer')", ())
+            .await
+            .unwrap();
+    });
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("rolled back"), "{}", text(&o));
+    assert_no_token(&o);
+    let after = dump_of(&server.db);
+    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    let lost: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert_eq!(added, ["notes: Integer(2) | Text(\"other writer\")"]);
+    assert!(lost.is_empty(), "{lost:?}");
+}
+
+#[test]
+fn errors_a_user_meets_are_one_clear_line_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &[]);
+    let before = dump_of(&server.db);
+    let tls_url = format!("https://127.0.0.1:{}", server.port);
+    // (arguments, environment, exit code, what the message says)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["reset"],
+            vec![("TURSO_AUTH_TOKEN", "tok_wrong_Zq9xVv3KpL7m")],
+            3,
+            "rejected the auth token (401)",
+        ),
+        (
+            vec!["reset"],
+            vec![("TURSO_AUTH_TOKEN", "")],
+            2,
+            "needs an auth token",
+        ),
+        (
+            vec!["reset", "--database-url", "http://127.0.0.1:1"],
+            vec![],
+            3,
+            "refused the connection",
+        ),
+        (
+            vec!["reset", "--database-url", &tls_url],
+            vec![],
+            3,
+            "TLS handshake",
+        ),
+        (
+            vec!["reset", "--database-url", "libsql://no-such-db.invalid"],
+            vec![],
+            3,
+            "cannot resolve the host name",
+        ),
+    ];
+    for (args, env, code, needle) in cases {
+        let o = seedbake(&args, &server, &env);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+        assert_no_token(&o);
+    }
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn a_server_limit_and_a_timeout_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    {
+        let server = seeded_server(dir.path(), &[]);
+        drop(server);
+    }
+    let before = dump_of(&db);
+    // A server that takes at most 16 kB per request refuses our 2 MiB batches.
+    let small = TestServer::start(&db, TOKEN, &["--max-request-bytes", "16000"]);
+    let o = seedbake(&["reset"], &small, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("server limit was exceeded"),
+        "{}",
+        text(&o)
+    );
+    // Lowering --request-bytes fits it.
+    let o = seedbake(&["reset", "--request-bytes", "8000"], &small, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(small);
+
+    let server = TestServer::start(&db, TOKEN, &["--stream-expiry-ms", "500"]);
+    let before_timeout = dump_of(&db);
+    assert_ne!(before, before_timeout);
+    server.faults(r#"{"stall_after_requests": 3, "stall_ms": 4000}"#);
+    let o = seedbake(
+        &["reset", "--timeout", "1", "--request-bytes", "20000"],
+        &server,
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("did not answer within 1 s"),
+        "{}",
+        text(&o)
+    );
+    server.faults("{}");
+    std::thread::sleep(Duration::from_millis(4500));
+    assert_eq!(dump_of(&db), before_timeout);
+}
+
+#[test]
+fn a_token_in_the_url_is_used_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &[]);
+    let url = format!("{}?authToken={TOKEN}", server.url());
+    let o = seedbake(
+        &["reset", "-v", "--database-url", &url],
+        &server,
+        &[("TURSO_AUTH_TOKEN", "")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_no_token(&o);
+    let o = seedbake(
+        &["verify", "--json", "--database-url", &format!("{url}&x=1")],
+        &server,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_no_token(&o);
+}
