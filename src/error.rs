@@ -55,6 +55,12 @@ pub enum Error {
 
     #[error("cannot hash the admin password: {0}")]
     Password(String),
+
+    #[error("the backup to {path} failed: {reason}. Nothing was changed")]
+    Backup { path: String, reason: String },
+
+    #[error("{0}. Nothing was changed")]
+    Aborted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

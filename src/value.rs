@@ -413,7 +413,9 @@ pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
 fn write_real(out: &mut String, r: f64) {
     use std::fmt::Write as _;
     let shortest = format!("{r:e}");
-    let (mantissa, exp10) = shortest.split_once('e').expect("`{:e}` always has an exponent");
+    let (mantissa, exp10) = shortest
+        .split_once('e')
+        .expect("`{:e}` always has an exponent");
     let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
     let exp10: i32 = exp10.parse().expect("`{:e}` exponent is an integer");
     if digits <= 15 && (exp10 - digits as i32 + 1).abs() <= 22 && exp10.abs() <= 22 {

@@ -9,6 +9,8 @@ fn seedbake(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("INITIAL_ADMIN_PASSWORD")
+        .env_remove("SEEDBAKE_ENV")
+        .env_remove("FLY_APP_NAME")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);

@@ -19,6 +19,9 @@ fn seedbake(args: &[&str], server: &TestServer, extra_env: &[(&str, &str)]) -> O
     cmd.args(args)
         .env("DATABASE_URL", server.url())
         .env("TURSO_AUTH_TOKEN", TOKEN)
+        // These tests are about the transport; production guards have their own.
+        .env("SEEDBAKE_ENV", "development")
+        .env_remove("FLY_APP_NAME")
         .env_remove("INITIAL_ADMIN_PASSWORD")
         .stdin(Stdio::null());
     for (k, v) in extra_env {
@@ -202,6 +205,7 @@ fn a_killed_seedbake_mid_seed_changes_nothing() {
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
         .env("DATABASE_URL", server.url())
         .env("TURSO_AUTH_TOKEN", TOKEN)
+        .env("SEEDBAKE_ENV", "development")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -265,6 +269,7 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
         .env("DATABASE_URL", server.url())
         .env("TURSO_AUTH_TOKEN", TOKEN)
+        .env("SEEDBAKE_ENV", "development")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,5 +1,6 @@
 //! Arguments, dispatch and exit codes.
 
+mod guard;
 mod output;
 
 use std::io::IsTerminal;
@@ -28,6 +29,9 @@ pub mod exit {
     pub const FAILED: u8 = 4;
     /// `seed` refused a database that is not empty; nothing changed.
     pub const NOT_EMPTY: u8 = 5;
+    /// (as 1) The operator did not confirm a destructive command in
+    /// production, or there was no terminal to ask on; nothing changed.
+    pub const ABORTED: u8 = 1;
 }
 
 #[derive(Parser)]
@@ -85,12 +89,51 @@ struct Cli {
     command: Command,
 }
 
+/// Guards for commands that replace what is in the database.
+#[derive(clap::Args, Clone, Default)]
+struct Guard {
+    /// Skip the confirmation prompt (production, no terminal: required).
+    #[arg(long)]
+    yes: bool,
+    /// Show what would happen and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Where to write the automatic backup (default ./exports/<db>-<UTC time>.sql).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_backup")]
+    backup: Option<std::path::PathBuf>,
+    /// Do not back up first (production makes a backup unless told not to).
+    #[arg(long)]
+    no_backup: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Drop everything in the database, create the schema and load the seed, in one transaction.
-    Reset,
+    Reset(#[command(flatten)] Guard),
     /// Load the seed into an empty database; refuses one that holds anything.
     Seed,
+    /// Write the whole database as SQL text (the sqlite3 shell loads it; so does `restore`).
+    Dump {
+        /// Write to this file (atomically: complete or not at all) instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Replace everything in the database with a SQL dump, in one transaction.
+    Restore {
+        /// The dump (from `seedbake dump`, an automatic backup, or sqlite3's .dump).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        guard: Guard,
+    },
+    /// Create or update the admin account (role ROOT, active) with a password you choose.
+    InitAdmin {
+        /// The account's username; asked for when omitted on a terminal.
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Recompute the fingerprint from the database's rows and compare it with the build's.
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
@@ -135,7 +178,11 @@ fn exit_code(e: &Error) -> u8 {
         Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
-        Error::RolledBack { .. } | Error::Database { .. } | Error::Password(_) => exit::FAILED,
+        Error::RolledBack { .. }
+        | Error::Database { .. }
+        | Error::Password(_)
+        | Error::Backup { .. } => exit::FAILED,
+        Error::Aborted(_) => exit::ABORTED,
     }
 }
 
@@ -196,37 +243,43 @@ fn admin_password() -> Result<Option<String>> {
 }
 
 async fn run(cli: &Cli, out: &Output) -> Result<u8> {
-    match cli.command {
+    match &cli.command {
         Command::Info => {
             out.info();
             Ok(exit::OK)
         }
-        Command::Reset | Command::Seed => {
+        Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
             let target = open(cli).await?;
+            let env = guard::environment(&target)?;
+            let what = format!(
+                "load the {} seed: {} rows in {} tables",
+                profile.name,
+                profile.row_count(),
+                profile.tables.len()
+            );
+            if !guard::confirm(cli, out, guard, &target, &env, "reset", &what).await? {
+                return Ok(exit::OK);
+            }
             let opts = LoadOptions {
                 profile,
                 admin_password: password.as_deref(),
+                lock_admin: env.is_production(),
             };
-            let show_bar =
-                !cli.json && std::io::stderr().is_terminal() && profile.row_count() >= 50_000;
-            let mut progress = output::Progress::new(profile.row_count() as u64, show_bar);
-            let report = if matches!(cli.command, Command::Reset) {
-                ops::reset(&target, &opts, &mut progress).await
-            } else {
-                ops::seed(&target, &opts, &mut progress).await
+            load(cli, out, &target, &opts, true).await
+        }
+        Command::Seed => {
+            let profile = profile(cli.profile.as_deref())?;
+            let password = admin_password()?;
+            let target = open(cli).await?;
+            let env = guard::environment(&target)?;
+            let opts = LoadOptions {
+                profile,
+                admin_password: password.as_deref(),
+                lock_admin: env.is_production(),
             };
-            progress.finish();
-            let report = report?;
-            out.load(&report);
-            if report.verified || cli.no_verify {
-                return Ok(exit::OK);
-            }
-            // A server's rows are proven after the commit, from what it returns.
-            let check = ops::verify(&target, Some(profile)).await?;
-            out.verify(&check);
-            Ok(if check.matches { exit::OK } else { exit::DRIFT })
+            load(cli, out, &target, &opts, false).await
         }
         Command::Verify => {
             let profile = cli
@@ -243,5 +296,71 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 exit::DRIFT
             })
         }
+        Command::Dump { output } => {
+            let target = open(cli).await?;
+            let report = match output {
+                Some(path) => guard::dump_to_file(&target, path).await?,
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+                    ops::dump(&target, &mut lock).await?
+                }
+            };
+            out.dumped(&report, output.as_deref());
+            Ok(exit::OK)
+        }
+        Command::Restore { file, guard } => {
+            let shown = file.display().to_string();
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
+            let statements = ops::dump_statements(&text, &shown)?;
+            let target = open(cli).await?;
+            let env = guard::environment(&target)?;
+            let what = format!("load {shown}: {} statements", statements.len());
+            if !guard::confirm(cli, out, guard, &target, &env, "restore", &what).await? {
+                return Ok(exit::OK);
+            }
+            let report = ops::restore(&target, &statements).await?;
+            out.restored(&report);
+            Ok(exit::OK)
+        }
+        Command::InitAdmin {
+            username,
+            password_stdin,
+        } => {
+            let (username, password) =
+                guard::admin_credentials(username.as_deref(), *password_stdin)?;
+            let target = open(cli).await?;
+            let report = ops::init_admin(&target, &username, &password).await?;
+            out.admin(&report);
+            Ok(exit::OK)
+        }
     }
+}
+
+async fn load(
+    cli: &Cli,
+    out: &Output,
+    target: &Target,
+    opts: &LoadOptions<'_>,
+    reset: bool,
+) -> Result<u8> {
+    let rows = opts.profile.row_count();
+    let show_bar = !cli.json && std::io::stderr().is_terminal() && rows >= 50_000;
+    let mut progress = output::Progress::new(rows as u64, show_bar);
+    let report = if reset {
+        ops::reset(target, opts, &mut progress).await
+    } else {
+        ops::seed(target, opts, &mut progress).await
+    };
+    progress.finish();
+    let report = report?;
+    out.load(&report);
+    if report.verified || cli.no_verify {
+        return Ok(exit::OK);
+    }
+    // A server's rows are proven after the commit, from what it returns.
+    let check = ops::verify(target, Some(opts.profile)).await?;
+    out.verify(&check);
+    Ok(if check.matches { exit::OK } else { exit::DRIFT })
 }

@@ -24,11 +24,20 @@ impl Output {
         eprintln!("error: {message}");
     }
 
-    fn warn(&self, message: &str) {
+    pub fn warn(&self, message: &str) {
         eprintln!("warning: {message}");
     }
 
     pub fn load(&self, r: &LoadReport) {
+        if r.admin_password == AdminPassword::Locked
+            && let Some(admin) = SEED.admin
+        {
+            self.warn(&format!(
+                "the {} account {:?} has no usable password (production, and INITIAL_ADMIN_PASSWORD is not set): \
+                 run `seedbake init-admin` to set one",
+                admin.table, admin.key
+            ));
+        }
         if r.admin_password == AdminPassword::SeedDefault
             && let Some(admin) = SEED.admin
         {
@@ -220,5 +229,109 @@ impl Observer for Progress {
             bar.inc(rows as u64);
         }
         Ok(())
+    }
+}
+
+impl Output {
+    pub fn note(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    pub fn plan(
+        &self,
+        plan: &seedbake::ops::Plan,
+        env: &seedbake::ops::Environment,
+        verb: &str,
+        what: &str,
+        backup: Option<&std::path::Path>,
+        dry_run: bool,
+    ) {
+        if self.json && dry_run {
+            println!(
+                "{}",
+                json!({ "ok": true, "dry_run": true, "command": verb, "environment": env, "plan": plan,
+                        "will": what, "backup": backup.map(|b| b.display().to_string()) })
+            );
+            return;
+        }
+        let (kind, why) = match env {
+            seedbake::ops::Environment::Production(w) => ("PRODUCTION", w),
+            seedbake::ops::Environment::Development(w) => ("development", w),
+        };
+        eprintln!("{verb} {} — {kind} ({why})", plan.target);
+        if plan.existing.is_empty() {
+            eprintln!("  it is empty now");
+        } else {
+            eprintln!(
+                "  will drop {} objects holding {} rows:",
+                plan.existing.len(),
+                plan.rows()
+            );
+            for (k, name, rows) in &plan.existing {
+                match rows {
+                    Some(n) => eprintln!("    {k:<8} {name:<28} {n:>9} rows"),
+                    None => eprintln!("    {k:<8} {name}"),
+                }
+            }
+        }
+        eprintln!("  will {what}");
+        match backup {
+            Some(b) => eprintln!("  backup first to {}", b.display()),
+            None => eprintln!("  no backup"),
+        }
+        if dry_run {
+            eprintln!("dry run: nothing was changed");
+        }
+    }
+
+    pub fn dumped(&self, r: &seedbake::ops::DumpReport, file: Option<&std::path::Path>) {
+        if let Some(file) = file {
+            if self.json {
+                let mut v = serde_json::to_value(r).expect("reports serialise");
+                v["ok"] = true.into();
+                v["file"] = file.display().to_string().into();
+                println!("{v}");
+            } else {
+                println!(
+                    "dumped {} ({} rows, {} tables) to {} ({} bytes)",
+                    r.target,
+                    r.rows,
+                    r.tables.len(),
+                    file.display(),
+                    r.bytes
+                );
+            }
+        } else if self.verbose {
+            eprintln!("dumped {} rows, {} bytes", r.rows, r.bytes);
+        }
+    }
+
+    pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
+        if self.json {
+            let mut v = serde_json::to_value(r).expect("reports serialise");
+            v["ok"] = true.into();
+            println!("{v}");
+            return;
+        }
+        println!(
+            "restored {}: dropped {} objects, ran {} statements",
+            r.target,
+            r.dropped.len(),
+            r.statements
+        );
+    }
+
+    pub fn admin(&self, r: &seedbake::ops::AdminOutcome) {
+        if self.json {
+            let mut v = serde_json::to_value(r).expect("reports serialise");
+            v["ok"] = true.into();
+            println!("{v}");
+            return;
+        }
+        let verb = if r.created { "created" } else { "updated" };
+        println!(
+            "{verb} the admin account {:?} on {} (role and password set)",
+            r.username, r.target
+        );
     }
 }

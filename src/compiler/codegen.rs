@@ -176,8 +176,20 @@ fn generate(c: &Compiled) -> TokenStream {
 
     let admin = match &c.admin {
         Some(a) => {
-            let (t, p, ic, id, key) = (&a.table, &a.password_column, &a.id_column, a.id, &a.key);
-            quote! { Some(crate::seed::Admin { table: #t, password_column: #p, id_column: #ic, id: #id, key: #key }) }
+            let (t, p, ic, id, key, uc) = (
+                &a.table,
+                &a.password_column,
+                &a.id_column,
+                a.id,
+                &a.key,
+                &a.username_column,
+            );
+            let grant = a.grant.iter().map(|(col, v)| {
+                let v = value_tokens(v);
+                quote! { (#col, #v) }
+            });
+            quote! { Some(crate::seed::Admin { table: #t, password_column: #p, id_column: #ic, id: #id, key: #key,
+            username_column: #uc, grant: &[#(#grant),*] }) }
         }
         None => quote! { None },
     };
@@ -211,6 +223,19 @@ fn generate(c: &Compiled) -> TokenStream {
         /// One typed struct per seeded table, reading the embedded rows.
         pub mod tables {
             #(#structs)*
+        }
+    }
+}
+
+fn value_tokens(v: &Value) -> TokenStream {
+    match v {
+        Value::Null => quote! { crate::value::ValueRef::Null },
+        Value::Integer(i) => quote! { crate::value::ValueRef::Integer(#i) },
+        Value::Real(r) => quote! { crate::value::ValueRef::Real(#r) },
+        Value::Text(t) => quote! { crate::value::ValueRef::Text(#t) },
+        Value::Blob(b) => {
+            let b = proc_macro2::Literal::byte_string(b);
+            quote! { crate::value::ValueRef::Blob(#b) }
         }
     }
 }

@@ -27,6 +27,11 @@ pub struct AdminSpec {
     pub table: String,
     pub key: KeySpec,
     pub password_column: String,
+    /// The column `init-admin` looks accounts up by.
+    pub username_column: String,
+    /// Values `init-admin` gives the account (e.g. `role = "ROOT"`).
+    #[serde(default)]
+    pub grant: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -74,6 +74,9 @@ pub struct CompiledProfile {
 pub struct CompiledAdmin {
     pub table: String,
     pub password_column: String,
+    pub username_column: String,
+    /// Column values `init-admin` sets, checked against the column types.
+    pub grant: Vec<(String, Value)>,
     /// The row's rowid alias column and value.
     pub id_column: String,
     pub id: i64,
@@ -767,9 +770,42 @@ impl Compiler {
         let Value::Integer(id) = table.rows[row][ci] else {
             unreachable!("a rowid alias always holds an integer")
         };
+        if table.schema.column(&spec.username_column).is_none() {
+            return Err(SeedError::new(
+                ErrorKind::Manifest,
+                origin,
+                format!(
+                    "[admin] username_column {:?} is not a column of {}",
+                    spec.username_column, spec.table
+                ),
+            ));
+        }
+        let mut grant = Vec::new();
+        for (col, value) in &spec.grant {
+            let column = table.schema.column(col).ok_or_else(|| {
+                SeedError::new(
+                    ErrorKind::Manifest,
+                    origin.clone(),
+                    format!("[admin.grant] {col} is not a column of {}", spec.table),
+                )
+            })?;
+            let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+            let value = ColumnKind::from_declared(&column.declared_type)
+                .parse_json(&json)
+                .map_err(|m| {
+                    SeedError::new(
+                        ErrorKind::Type,
+                        origin.clone(),
+                        format!("[admin.grant] {col}: {m}"),
+                    )
+                })?;
+            grant.push((col.clone(), value));
+        }
         Ok(Some(CompiledAdmin {
             table: spec.table.clone(),
             password_column: spec.password_column.clone(),
+            username_column: spec.username_column.clone(),
+            grant,
             id_column: alias.name.clone(),
             id,
             key: key.join(" "),

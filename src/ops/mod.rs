@@ -1,19 +1,30 @@
 //! The operations, written once against an open [`Target`]: reset, seed and
 //! verify.
 
+mod admin;
+mod dump;
+mod guard;
 pub mod load;
+mod restore;
+mod tx;
 
 use std::time::{Duration, Instant};
 
 use libsql::Connection;
 use serde::Serialize;
 
+pub use admin::{AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin};
+pub use dump::{DumpReport, dump};
+pub use guard::{Environment, Plan, environment, plan};
 pub use load::{Observer, Quiet};
+pub use restore::{RestoreReport, restore, statements as dump_statements};
+pub use tx::{REMOTE_REQUEST_BYTES, REMOTE_STATEMENT_BYTES, schema_objects};
+
+use tx::{Failure, Tx, sql_text, step};
 
 use crate::error::{Error, Result, engine_message};
 use crate::fingerprint::{self, META_TABLE};
-use crate::schema::{is_internal, quote_ident};
-use crate::seed::{Profile, SEED, TableData};
+use crate::seed::{Profile, SEED};
 use crate::target::Target;
 
 /// Replace everything (`reset`) or fill an empty database (`seed`).
@@ -28,6 +39,9 @@ pub struct LoadOptions<'a> {
     pub profile: &'static Profile,
     /// Replaces the seeded admin's development password (hashed here).
     pub admin_password: Option<&'a str>,
+    /// Without `admin_password`: give the admin an unusable password instead
+    /// of the development default (production), to be set by `init-admin`.
+    pub lock_admin: bool,
 }
 
 /// Where the seeded admin's password came from. Never the password itself.
@@ -40,6 +54,8 @@ pub enum AdminPassword {
     SeedDefault,
     /// `INITIAL_ADMIN_PASSWORD`.
     Provided,
+    /// A random password nobody knows: the account waits for `init-admin`.
+    Locked,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,163 +164,6 @@ pub async fn seed(
     load(target, Mode::Seed, opts, observer).await
 }
 
-/// Limits for statements sent to a server as text. sqld reads a request
-/// body whole and caps a response at 10 MB; Turso's edge has its own body
-/// limits. Staying at 2 MiB per request and 512 KiB per statement keeps far
-/// inside every limit we know while needing one request per ~2 MiB of seed.
-pub const REMOTE_REQUEST_BYTES: usize = 2 << 20;
-pub const REMOTE_STATEMENT_BYTES: usize = 512 << 10;
-
-/// One write transaction on a target. Locally every statement runs at once;
-/// on a server, statements are packed into few large requests, and the last
-/// one carries the COMMIT, so the server applies all or nothing.
-struct Tx<'t> {
-    target: &'t Target,
-    /// Statements waiting to be sent (servers only).
-    pending: String,
-}
-
-impl<'t> Tx<'t> {
-    async fn begin(target: &'t Target) -> Result<Tx<'t>> {
-        let conn = &target.conn;
-        let shown = target.location.to_string();
-        let started = Instant::now();
-        // Foreign keys off while the old schema goes: dropping a parent table
-        // under enforcement would first delete its rows and trip over children.
-        // The pragma is a no-op inside a transaction, so it comes first; the
-        // load checks every foreign key itself before it commits.
-        let setup = "PRAGMA foreign_keys = OFF";
-        loop {
-            let begun = if target.is_remote() {
-                target
-                    .bounded(conn.execute_batch(&format!("{setup}; BEGIN IMMEDIATE")))
-                    .await
-                    .map(|_| ())
-            } else {
-                match conn.execute(setup, ()).await {
-                    Ok(_) => target
-                        .bounded(conn.execute("BEGIN IMMEDIATE", ()))
-                        .await
-                        .map(|_| ()),
-                    Err(e) => Err(target.explain(&e)),
-                }
-            };
-            match begun {
-                Ok(()) => break,
-                // Locally the busy timeout already waited; a server answers
-                // busy at once, so keep asking until the lock timeout.
-                Err(reason) if is_busy_text(&reason) => {
-                    if !target.is_remote() || started.elapsed() >= target.settings.lock_timeout {
-                        return Err(Error::Locked {
-                            target: shown,
-                            waited: target.settings.lock_timeout,
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(reason) => {
-                    return Err(Error::Unreachable {
-                        target: shown,
-                        reason,
-                    });
-                }
-            }
-        }
-        Ok(Tx {
-            target,
-            pending: String::new(),
-        })
-    }
-
-    async fn exec(&mut self, sql: &str) -> std::result::Result<(), String> {
-        if self.target.is_remote() {
-            if !self.pending.is_empty()
-                && self.pending.len() + sql.len() > self.target.settings.request_bytes
-            {
-                self.flush().await?;
-            }
-            self.pending.push_str(sql);
-            self.pending.push_str(";\n");
-            Ok(())
-        } else {
-            self.target
-                .bounded(self.target.conn.execute_batch(sql))
-                .await
-                .map(|_| ())
-        }
-    }
-
-    async fn flush(&mut self) -> std::result::Result<(), String> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut self.pending);
-        self.target
-            .bounded(self.target.conn.execute_batch(&batch))
-            .await
-            .map(|_| ())
-    }
-
-    async fn load_table(
-        &mut self,
-        table: &'static TableData,
-        observer: &mut dyn Observer,
-    ) -> std::result::Result<(), String> {
-        if !self.target.is_remote() {
-            return load::load_table(&self.target.conn, table, observer).await;
-        }
-        observer.table_started(table.name, table.row_count);
-        let mut statements = Vec::new();
-        let max_statement = REMOTE_STATEMENT_BYTES.min(self.target.settings.request_bytes);
-        load::render_table(table, max_statement, |sql, rows| {
-            statements.push((sql, rows));
-            Ok(())
-        })?;
-        for (sql, rows) in statements {
-            self.exec(&sql).await?;
-            observer
-                .rows_loaded(table.name, rows)
-                .map_err(|reason| format!("loading {}: {reason}", table.name))?;
-        }
-        Ok(())
-    }
-
-    /// Reads rows inside the transaction. On a server this sends what is
-    /// pending first, then costs two requests (describe, cursor).
-    async fn objects(&mut self) -> std::result::Result<Vec<SchemaObject>, String> {
-        self.flush().await?;
-        schema_objects(&self.target.conn)
-            .await
-            .map_err(|e| self.target.scrub(&e))
-    }
-
-    async fn commit(mut self) -> std::result::Result<(), String> {
-        if self.target.is_remote() {
-            self.pending.push_str("COMMIT");
-            return self.flush().await;
-        }
-        self.target
-            .bounded(self.target.conn.execute("COMMIT", ()))
-            .await
-            .map(|_| ())
-    }
-
-    async fn rollback(self) {
-        if self.target.is_remote() && self.target.conn.is_autocommit() {
-            // The server already dropped the stream, and the transaction with it.
-            return;
-        }
-        let _ = self
-            .target
-            .bounded(self.target.conn.execute("ROLLBACK", ()))
-            .await;
-    }
-}
-
-fn is_busy_text(reason: &str) -> bool {
-    reason.contains("database is locked") || reason.contains("SQLITE_BUSY")
-}
-
 async fn load(
     target: &Target,
     mode: Mode,
@@ -321,31 +180,7 @@ async fn load(
     phases.mark("lock");
 
     let outcome = load_in_transaction(&mut tx, mode, opts, observer, &mut phases).await;
-    let outcome = match outcome {
-        Ok(done) => match tx.commit().await {
-            Ok(()) => Ok(done),
-            Err(reason)
-                if reason.contains("CHECK constraint failed")
-                    && reason.contains("fk_violations") =>
-            {
-                Err(Failure::Step(
-                    "checking foreign keys".into(),
-                    "some rows refer to missing rows (PRAGMA foreign_key_check)".into(),
-                ))
-            }
-            Err(reason) if is_busy_text(&reason) => {
-                return Err(Error::Locked {
-                    target: shown,
-                    waited: target.settings.lock_timeout,
-                });
-            }
-            Err(reason) => Err(Failure::Step("committing".into(), reason)),
-        },
-        Err(failure) => {
-            tx.rollback().await;
-            Err(failure)
-        }
-    };
+    let outcome = tx.finish(outcome).await?;
     match outcome {
         Ok((dropped, fingerprint, admin_password)) => {
             phases.mark("commit");
@@ -369,26 +204,8 @@ async fn load(
                 elapsed: started.elapsed(),
             })
         }
-        Err(Failure::NotEmpty(objects)) => Err(Error::NotEmpty {
-            target: shown,
-            objects,
-        }),
-        Err(Failure::Step(step, reason)) => Err(Error::RolledBack {
-            target: shown,
-            step,
-            reason: target.scrub(&reason),
-        }),
+        Err(failure) => Err(failure.into_error(target)),
     }
-}
-
-enum Failure {
-    NotEmpty(Vec<String>),
-    /// The step that failed and why.
-    Step(String, String),
-}
-
-fn step(name: &str) -> impl FnOnce(String) -> Failure + '_ {
-    move |reason| Failure::Step(name.to_owned(), reason)
 }
 
 async fn load_in_transaction(
@@ -407,21 +224,7 @@ async fn load_in_transaction(
                 .collect(),
         ));
     }
-    // Views and triggers first: they may name the tables.
-    let mut dropped = Vec::new();
-    for kind in ["view", "trigger", "table"] {
-        for o in existing.iter().filter(|o| o.kind == kind) {
-            let sql = format!(
-                "DROP {} IF EXISTS {}",
-                kind.to_uppercase(),
-                quote_ident(&o.name)
-            );
-            tx.exec(&sql)
-                .await
-                .map_err(step(&format!("dropping {kind} {}", o.name)))?;
-            dropped.push(o.clone());
-        }
-    }
+    let dropped = tx.drop_all(&existing).await?;
     phases.mark("drop");
 
     tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
@@ -436,7 +239,7 @@ async fn load_in_transaction(
     }
     phases.mark("load");
 
-    let admin_password = set_admin_password(tx, opts).await?;
+    let admin_password = admin::set_seeded_admin_password(tx, opts).await?;
 
     // The metadata row refuses to exist while any foreign key dangles: the
     // check travels with the last request and fails the COMMIT's batch.
@@ -495,70 +298,6 @@ async fn load_in_transaction(
         .await
         .map_err(step("recording the fingerprint"))?;
     Ok((dropped, fp.total, admin_password))
-}
-
-fn sql_text(text: &str) -> String {
-    let mut out = String::new();
-    crate::value::write_sql_literal(&mut out, crate::value::ValueRef::Text(text));
-    out
-}
-
-async fn set_admin_password(
-    tx: &mut Tx<'_>,
-    opts: &LoadOptions<'_>,
-) -> std::result::Result<AdminPassword, Failure> {
-    let Some(admin) = SEED.admin.filter(|a| opts.profile.includes(a.table)) else {
-        return Ok(AdminPassword::NotSeeded);
-    };
-    let Some(password) = opts.admin_password else {
-        return Ok(AdminPassword::SeedDefault);
-    };
-    let hash = hash_password(password)
-        .map_err(|e| Failure::Step("hashing the admin password".into(), e))?;
-    // The row exists: the compiler resolved the admin's key to this id.
-    let sql = format!(
-        "UPDATE {} SET {} = {} WHERE {} = {}",
-        quote_ident(admin.table),
-        quote_ident(admin.password_column),
-        sql_text(&hash),
-        quote_ident(admin.id_column),
-        admin.id
-    );
-    tx.exec(&sql)
-        .await
-        .map_err(step("setting the admin password"))?;
-    Ok(AdminPassword::Provided)
-}
-
-/// A bcrypt hash the app's passlib verifies (`$2b$`, cost 12).
-pub fn hash_password(password: &str) -> std::result::Result<String, String> {
-    if password.len() > 72 {
-        return Err("bcrypt uses at most 72 bytes of a password; choose a shorter one".into());
-    }
-    bcrypt::hash_with_result(password, crate::compiler::BCRYPT_COST)
-        .map(|h| h.format_for_version(bcrypt::Version::TwoB))
-        .map_err(|e| e.to_string())
-}
-
-/// Every application table, view, trigger and index (not the engine's own).
-pub async fn schema_objects(conn: &Connection) -> std::result::Result<Vec<SchemaObject>, String> {
-    let mut rows = conn
-        .query(
-            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger', 'index') ORDER BY rowid",
-            (),
-        )
-        .await
-        .map_err(|e| engine_message(&e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
-        let kind: String = row.get(0).map_err(|e| engine_message(&e))?;
-        let name: String = row.get(1).map_err(|e| engine_message(&e))?;
-        // Indexes go with their tables; auto-indexes are the engine's.
-        if !is_internal(&name) && kind != "index" {
-            out.push(SchemaObject { kind, name });
-        }
-    }
-    Ok(out)
 }
 
 async fn foreign_key_violations(conn: &Connection) -> std::result::Result<Vec<String>, String> {

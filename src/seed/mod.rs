@@ -71,6 +71,10 @@ pub struct Admin {
     pub id: i64,
     /// The natural key the manifest names, e.g. `admin`.
     pub key: &'static str,
+    /// The column `init-admin` finds accounts by.
+    pub username_column: &'static str,
+    /// What `init-admin` sets besides the password.
+    pub grant: &'static [(&'static str, ValueRef<'static>)],
 }
 
 #[derive(Debug)]

@@ -27,6 +27,7 @@ pub fn full() -> LoadOptions<'static> {
     LoadOptions {
         profile: SEED.default_profile(),
         admin_password: None,
+        lock_admin: false,
     }
 }
 

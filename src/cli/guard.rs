@@ -1,0 +1,233 @@
+//! What stands between an operator and an accidental production reset: the
+//! plan, a typed confirmation, and an automatic backup. Also the prompts of
+//! `init-admin`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use seedbake::ops::{self, DumpReport, Environment, MIN_ADMIN_PASSWORD};
+use seedbake::target::Target;
+use seedbake::{Error, Result, SEED};
+
+use super::output::Output;
+use super::{Cli, Guard};
+
+pub fn environment(target: &Target) -> Result<Environment> {
+    ops::environment(&target.location, |k| std::env::var(k).ok())
+}
+
+/// Shows the plan where it matters, asks for the database's name in
+/// production, and backs up first. `Ok(false)`: a dry run, nothing to do.
+pub async fn confirm(
+    cli: &Cli,
+    out: &Output,
+    guard: &Guard,
+    target: &Target,
+    env: &Environment,
+    verb: &str,
+    what: &str,
+) -> Result<bool> {
+    let production = env.is_production();
+    let backup = match (&guard.backup, production && !guard.no_backup) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(default_backup_path(&target.location.database_name())),
+        (None, false) => None,
+    };
+    if production || guard.dry_run {
+        let plan = ops::plan(target).await?;
+        out.plan(&plan, env, verb, what, backup.as_deref(), guard.dry_run);
+    }
+    if guard.dry_run {
+        return Ok(false);
+    }
+    if production && !guard.yes {
+        let name = target.location.database_name();
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Aborted(format!(
+                "refusing to {verb} a production database without confirmation, and there is no terminal to ask on. \
+                 Check the plan above, then run again with --yes (or --dry-run to see only the plan)"
+            )));
+        }
+        eprint!("Type the database name ({name}) to {verb} it: ");
+        let _ = std::io::stderr().flush();
+        let mut typed = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut typed)
+            .map_err(|e| Error::Aborted(format!("could not read the answer ({e})")))?;
+        let typed = typed.trim();
+        if typed != name {
+            return Err(Error::Aborted(format!(
+                "you typed {typed:?}, not {name:?}: {verb} aborted"
+            )));
+        }
+    }
+    match backup {
+        Some(path) => {
+            let report = dump_to_file_new(target, &path).await?;
+            out.note(&format!(
+                "backup written to {} ({} rows, {} bytes); restore it with `seedbake restore {}`",
+                path.display(),
+                report.rows,
+                report.bytes,
+                path.display()
+            ));
+        }
+        None if production => out.warn(&format!(
+            "NO BACKUP: --no-backup was given; the current contents of {} will be lost",
+            target.location
+        )),
+        None => {}
+    }
+    let _ = cli;
+    Ok(true)
+}
+
+fn default_backup_path(db: &str) -> PathBuf {
+    Path::new("exports").join(format!("{db}-{}.sql", utc_stamp()))
+}
+
+/// Now in UTC as `20261125T183012Z`, without a time-zone database.
+fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A backup never overwrites an earlier one.
+async fn dump_to_file_new(target: &Target, path: &Path) -> Result<DumpReport> {
+    if path.exists() {
+        return Err(Error::Backup {
+            path: path.display().to_string(),
+            reason: "the file already exists; choose another --backup path".into(),
+        });
+    }
+    dump_to_file(target, path).await.map_err(|e| match e {
+        Error::Backup { .. } => e,
+        other => Error::Backup {
+            path: path.display().to_string(),
+            reason: other.to_string(),
+        },
+    })
+}
+
+/// Writes the dump next to `path`, flushes it to disk, then renames it into
+/// place: the file is complete or absent, never half-written.
+pub async fn dump_to_file(target: &Target, path: &Path) -> Result<DumpReport> {
+    let fail = |reason: String| Error::Backup {
+        path: path.display().to_string(),
+        reason,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.partial",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = async {
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| fail(format!("cannot create {}: {e}", tmp.display())))?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
+        let report = ops::dump(target, &mut writer).await?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| fail(e.error().to_string()))?;
+        file.sync_all()
+            .map_err(|e| fail(format!("cannot flush to disk: {e}")))?;
+        std::fs::rename(&tmp, path).map_err(|e| fail(format!("cannot move it into place: {e}")))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(report)
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The username and password for `init-admin`, from flags and standard
+/// input, or asked for on the terminal (the password twice, without echo).
+pub fn admin_credentials(username: Option<&str>, password_stdin: bool) -> Result<(String, String)> {
+    let default_user = SEED.admin.map_or("admin", |a| a.key);
+    let check = |p: &str| -> Result<()> {
+        if p.chars().count() < MIN_ADMIN_PASSWORD {
+            return Err(Error::Usage(format!(
+                "the password is too short: at least {MIN_ADMIN_PASSWORD} characters"
+            )));
+        }
+        Ok(())
+    };
+    if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            Error::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        check(&password)?;
+        return Ok((username.unwrap_or(default_user).to_owned(), password));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "no terminal to ask for the password on: use --username NAME --password-stdin".into(),
+        ));
+    }
+    let username = match username {
+        Some(u) => u.to_owned(),
+        None => {
+            eprint!("Username [{default_user}]: ");
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::Usage(format!("cannot read the username: {e}")))?;
+            match line.trim() {
+                "" => default_user.to_owned(),
+                u => u.to_owned(),
+            }
+        }
+    };
+    loop {
+        let first = rpassword::prompt_password(format!(
+            "Password (at least {MIN_ADMIN_PASSWORD} characters): "
+        ))
+        .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+        if let Err(e) = check(&first) {
+            eprintln!("{e}");
+            continue;
+        }
+        let second = rpassword::prompt_password("Repeat the password: ")
+            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+        if first != second {
+            eprintln!("The passwords differ; try again.");
+            continue;
+        }
+        return Ok((username, first));
+    }
+}

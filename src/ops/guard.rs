@@ -1,0 +1,167 @@
+//! Knowing where seedbake runs, and what a destructive command would do
+//! there, before it does it.
+
+use serde::Serialize;
+
+use super::tx::schema_objects;
+use crate::error::{Error, Result};
+use crate::schema::quote_ident;
+use crate::target::{Location, Target};
+
+/// Development or production, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "environment", content = "because", rename_all = "lowercase")]
+pub enum Environment {
+    Development(String),
+    Production(String),
+}
+
+impl Environment {
+    pub fn is_production(&self) -> bool {
+        matches!(self, Environment::Production(_))
+    }
+}
+
+/// Production is: `FLY_APP_NAME` set (the app's fly.io machine), or
+/// `SEEDBAKE_ENV=production`, or a server target unless
+/// `SEEDBAKE_ENV=development` says otherwise. Local files are development.
+pub fn environment(
+    location: &Location,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Environment> {
+    let declared = var("SEEDBAKE_ENV").filter(|v| !v.is_empty());
+    match declared.as_deref() {
+        None | Some("production") | Some("development") => {}
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "SEEDBAKE_ENV is {other:?}; it takes production or development"
+            )));
+        }
+    }
+    if let Some(app) = var("FLY_APP_NAME").filter(|v| !v.is_empty()) {
+        return Ok(Environment::Production(format!(
+            "FLY_APP_NAME is set ({app}): this is a fly.io machine"
+        )));
+    }
+    Ok(match (declared.as_deref(), location.is_remote()) {
+        (Some("production"), _) => Environment::Production("SEEDBAKE_ENV=production".into()),
+        (Some("development"), _) => Environment::Development("SEEDBAKE_ENV=development".into()),
+        (_, true) => Environment::Production("the database is on a server".into()),
+        (_, false) => Environment::Development("the database is a local file".into()),
+    })
+}
+
+/// What a destructive command would replace.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub target: String,
+    /// The name an operator types to confirm.
+    pub database_name: String,
+    /// Every application object now in the database, with row counts for tables.
+    pub existing: Vec<(String, String, Option<u64>)>,
+}
+
+impl Plan {
+    pub fn rows(&self) -> u64 {
+        self.existing.iter().filter_map(|(_, _, n)| *n).sum()
+    }
+}
+
+/// Reads what is in the database now: two queries whatever its size.
+pub async fn plan(target: &Target) -> Result<Plan> {
+    let shown = target.location.to_string();
+    let fail = |reason: String| Error::Unreachable {
+        target: shown.clone(),
+        reason,
+    };
+    let objects = schema_objects(&target.conn)
+        .await
+        .map_err(|e| fail(target.scrub(&e)))?;
+    let tables: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.kind == "table")
+        .map(|o| o.name.as_str())
+        .collect();
+    let mut counts = std::collections::HashMap::new();
+    if !tables.is_empty() {
+        let sql = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut rows = target
+            .bounded(target.conn.query(&sql, ()))
+            .await
+            .map_err(fail)?;
+        while let Some(row) = target.bounded(rows.next()).await.map_err(fail)? {
+            let i: i64 = row.get(0).map_err(|e| fail(target.explain(&e)))?;
+            let n: i64 = row.get(1).map_err(|e| fail(target.explain(&e)))?;
+            counts.insert(tables[i as usize], n as u64);
+        }
+    }
+    Ok(Plan {
+        target: shown,
+        database_name: target.location.database_name(),
+        existing: objects
+            .iter()
+            .map(|o| {
+                (
+                    o.kind.clone(),
+                    o.name.clone(),
+                    counts.get(o.name.as_str()).copied(),
+                )
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn env_of(location: &Location, vars: &[(&str, &str)]) -> Result<Environment> {
+        environment(location, |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn production_is_fly_or_declared_or_a_server() {
+        let local = Location::Local(PathBuf::from("aquarius.db"));
+        let remote = Location::Remote {
+            url: "https://db.example".into(),
+            host: "db.example".into(),
+        };
+        assert!(!env_of(&local, &[]).unwrap().is_production());
+        assert!(
+            env_of(&local, &[("FLY_APP_NAME", "aquarius")])
+                .unwrap()
+                .is_production()
+        );
+        assert!(
+            env_of(&local, &[("SEEDBAKE_ENV", "production")])
+                .unwrap()
+                .is_production()
+        );
+        assert!(env_of(&remote, &[]).unwrap().is_production());
+        assert!(
+            !env_of(&remote, &[("SEEDBAKE_ENV", "development")])
+                .unwrap()
+                .is_production()
+        );
+        // A fly.io machine is production whatever SEEDBAKE_ENV says.
+        assert!(
+            env_of(
+                &remote,
+                &[("SEEDBAKE_ENV", "development"), ("FLY_APP_NAME", "x")]
+            )
+            .unwrap()
+            .is_production()
+        );
+        assert!(env_of(&local, &[("SEEDBAKE_ENV", "prod")]).is_err());
+    }
+}
