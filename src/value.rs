@@ -383,6 +383,18 @@ pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
             out.push_str(if r > 0.0 { "9e999" } else { "-9e999" })
         }
         ValueRef::Real(r) => write_real(out, r),
+        // A carriage return travels as char(13): the sqlite3 shell drops a CR
+        // before a newline when it reads a script.
+        ValueRef::Text(t) if t.contains('\r') => {
+            out.push('(');
+            for (i, part) in t.split('\r').enumerate() {
+                if i > 0 {
+                    out.push_str("||char(13)||");
+                }
+                write_sql_literal(out, ValueRef::Text(part));
+            }
+            out.push(')');
+        }
         ValueRef::Text(t) => {
             out.push('\'');
             for c in t.chars() {
@@ -554,6 +566,7 @@ mod tests {
             Value::Real(f64::MIN_POSITIVE),
             Value::Text(String::new()),
             Value::Text("it's; a \"test\"\n-- not a comment 🏊".into()),
+            Value::Text("\r\nline\r".into()),
             Value::Blob(vec![0, 1, 254, 255]),
         ];
         for v in values {

@@ -415,3 +415,59 @@ fn a_token_in_the_url_is_used_and_never_shown() {
     assert_eq!(o.status.code(), Some(2));
     assert_no_token(&o);
 }
+
+#[test]
+fn a_server_is_production_backed_up_and_restorable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &[]);
+    let before = dump_of(&server.db);
+    let prod = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_seedbake"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", server.url())
+            .env("TURSO_AUTH_TOKEN", TOKEN)
+            .env_remove("SEEDBAKE_ENV")
+            .env_remove("FLY_APP_NAME")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = prod(&["reset"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("PRODUCTION (the database is on a server)"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("Type the database name") || text(&o).contains("--yes"),
+        "{}",
+        text(&o)
+    );
+    assert_no_token(&o);
+    assert_eq!(dump_of(&server.db), before);
+
+    let o = prod(&["reset", "--yes", "--backup", "before.sql"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("backup written to before.sql"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("no usable password"), "{}", text(&o));
+    assert_no_token(&o);
+    assert_ne!(dump_of(&server.db), before);
+
+    let o = prod(&["restore", "before.sql", "--yes", "--no-backup"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let restored: Vec<String> = dump_of(&server.db)
+        .into_iter()
+        .filter(|l| !l.contains(": CREATE"))
+        .collect();
+    let wanted: Vec<String> = before
+        .into_iter()
+        .filter(|l| !l.contains(": CREATE"))
+        .collect();
+    assert_eq!(restored, wanted);
+}

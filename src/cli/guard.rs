@@ -218,8 +218,10 @@ pub fn admin_credentials(username: Option<&str>, password_stdin: bool) -> Result
             "Password (at least {MIN_ADMIN_PASSWORD} characters): "
         ))
         .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
-        if let Err(e) = check(&first) {
-            eprintln!("{e}");
+        if first.chars().count() < MIN_ADMIN_PASSWORD {
+            eprintln!(
+                "That password is too short: at least {MIN_ADMIN_PASSWORD} characters. Try again."
+            );
             continue;
         }
         let second = rpassword::prompt_password("Repeat the password: ")
