@@ -39,11 +39,12 @@ pub mod exit {
     name = "seedbake",
     version,
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
-    after_help = "Exit codes: 0 success, 1 verify found drift, 2 usage error, 3 database unavailable or locked, \
-                  4 failed and rolled back, 5 seed refused a non-empty database."
+    after_help = "Exit codes: 0 success, 1 verify found drift or a production command was not confirmed, \
+                  2 usage error, 3 database unreachable or locked, 4 failed and rolled back (or the backup failed), \
+                  5 seed refused a non-empty database. With codes 2 to 5 nothing was changed."
 )]
 struct Cli {
-    /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path or a plain path.
+    /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = target::DEFAULT_URL, global = true)]
     database_url: String,
 
