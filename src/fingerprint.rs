@@ -6,10 +6,9 @@
 //! both sides means the fingerprint cannot disagree with itself. Shared with
 //! `build.rs`.
 
-use libsql::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::schema::{self, quote_ident};
+use crate::schema::{self, Rows, quote_ident};
 use crate::value::{ValueRef, encode_value};
 
 /// Where seedbake records what it loaded; not part of the fingerprint.
@@ -65,7 +64,7 @@ fn put_str(h: &mut Sha256, s: &str) {
 /// Fingerprints every application table of `conn` (all but the engine's own
 /// and seedbake's metadata table). `excluded` lists `(table, column)` pairs
 /// left out: credentials, which operators rotate after a reset.
-pub async fn compute(conn: &Connection, excluded: &[(&str, &str)]) -> libsql::Result<Fingerprint> {
+pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Fingerprint, String> {
     let mut entries = vec![(SCHEMA_ENTRY.to_owned(), schema_digest(conn).await?)];
     let mut tables = schema::tables(conn).await?;
     tables.retain(|t| t.name != META_TABLE);
@@ -88,33 +87,31 @@ pub async fn compute(conn: &Connection, excluded: &[(&str, &str)]) -> libsql::Re
     })
 }
 
-async fn schema_digest(conn: &Connection) -> libsql::Result<String> {
+async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
     let mut h = Sha256::new();
-    let mut rows = conn
-        .query(
-            "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name",
-            (),
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let name: String = row.get(1)?;
-        let table: String = row.get(2)?;
-        if schema::is_internal(&name) || table == META_TABLE {
-            continue;
-        }
-        for i in 0..3 {
-            put_str(&mut h, &row.get::<String>(i)?);
-        }
-        put_str(&mut h, &schema::canonical_sql(&row.get::<String>(3)?));
-    }
+    conn.each_row(
+        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name",
+        &mut |r| {
+            let text = |v: &ValueRef<'_>| match v {
+                ValueRef::Text(t) => (*t).to_owned(),
+                other => other.to_string(),
+            };
+            let (name, table) = (text(&r[1]), text(&r[2]));
+            if schema::is_internal(&name) || table == META_TABLE {
+                return Ok(());
+            }
+            for v in &r[..3] {
+                put_str(&mut h, &text(v));
+            }
+            put_str(&mut h, &schema::canonical_sql(&text(&r[3])));
+            Ok(())
+        },
+    )
+    .await?;
     Ok(hex(&h.finalize()))
 }
 
-async fn table_digest(
-    conn: &Connection,
-    table: &schema::Table,
-    excluded: &[(&str, &str)],
-) -> libsql::Result<String> {
+async fn table_digest(conn: &dyn Rows, table: &schema::Table, excluded: &[(&str, &str)]) -> Result<String, String> {
     let mut h = Sha256::new();
     let columns: Vec<&schema::Column> = table
         .columns
@@ -129,27 +126,23 @@ async fn table_digest(
         return Ok(hex(&h.finalize()));
     }
     let select: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let order: Vec<String> = table
-        .order_columns()
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect();
+    let order: Vec<String> = table.order_columns().iter().map(|c| quote_ident(c)).collect();
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}",
         select.join(", "),
         quote_ident(&table.name),
         order.join(", ")
     );
-    let mut rows = conn.query(&sql, ()).await?;
     let mut buf = Vec::with_capacity(256);
-    while let Some(row) = rows.next().await? {
+    conn.each_row(&sql, &mut |r| {
         buf.clear();
-        for i in 0..columns.len() as i32 {
-            let v = row.get_value(i)?;
-            encode_value(&mut buf, from_libsql(&v));
+        for v in r {
+            encode_value(&mut buf, *v);
         }
         h.update(&buf);
-    }
+        Ok(())
+    })
+    .await?;
     Ok(hex(&h.finalize()))
 }
 

@@ -5,7 +5,12 @@
 //! `foreign_key_list`, `index_list`), so no hand-written SQL parser can drift
 //! from what production will actually create. Shared with `build.rs`.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use libsql::Connection;
+
+use crate::value::ValueRef;
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -74,21 +79,83 @@ pub fn is_internal(name: &str) -> bool {
     lower.starts_with("sqlite_") || lower.starts_with("libsql_") || lower.starts_with("_litestream")
 }
 
+/// Something that runs a query and hands over its rows: a `libsql`
+/// connection (local or remote), or seedbake's raw local writer. The schema
+/// and the fingerprint read through it, so the build, a reset's proof and
+/// `verify` share one implementation.
+pub trait Rows {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+}
+
+fn engine_message(e: libsql::Error) -> String {
+    match e {
+        libsql::Error::SqliteFailure(_, m) => m,
+        other => other.to_string(),
+    }
+}
+
+impl Rows for Connection {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(async move {
+            let mut rows = self.query(sql, ()).await.map_err(engine_message)?;
+            let width = rows.column_count().max(0);
+            let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
+            while let Some(row) = rows.next().await.map_err(engine_message)? {
+                owned.clear();
+                for i in 0..width {
+                    owned.push(row.get_value(i).map_err(engine_message)?);
+                }
+                let refs: Vec<ValueRef<'_>> = owned
+                    .iter()
+                    .map(|v| match v {
+                        libsql::Value::Null => ValueRef::Null,
+                        libsql::Value::Integer(i) => ValueRef::Integer(*i),
+                        libsql::Value::Real(r) => ValueRef::Real(*r),
+                        libsql::Value::Text(t) => ValueRef::Text(t),
+                        libsql::Value::Blob(b) => ValueRef::Blob(b),
+                    })
+                    .collect();
+                f(&refs)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn text(v: &ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Text(t) => (*t).to_owned(),
+        ValueRef::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn int(v: &ValueRef<'_>) -> i64 {
+    match v {
+        ValueRef::Integer(i) => *i,
+        _ => 0,
+    }
+}
+
 /// Every user table of the connection's main database, in creation order.
-pub async fn tables(conn: &Connection) -> libsql::Result<Vec<Table>> {
+pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     let mut names = Vec::new();
-    let mut rows = conn
-        .query(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid",
-            (),
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let name: String = row.get(0)?;
+    conn.each_row("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid", &mut |r| {
+        let name = text(&r[0]);
         if !is_internal(&name) {
             names.push(name);
         }
-    }
+        Ok(())
+    })
+    .await?;
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
         tables.push(table(conn, &name).await?);
@@ -96,57 +163,55 @@ pub async fn tables(conn: &Connection) -> libsql::Result<Vec<Table>> {
     Ok(tables)
 }
 
-pub async fn table(conn: &Connection, name: &str) -> libsql::Result<Table> {
+pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
     let q = quote_ident(name);
     let mut columns = Vec::new();
-    let mut rows = conn.query(&format!("PRAGMA table_info({q})"), ()).await?;
-    while let Some(row) = rows.next().await? {
+    conn.each_row(&format!("PRAGMA table_info({q})"), &mut |r| {
         columns.push(Column {
-            name: row.get(1)?,
-            declared_type: row.get::<Option<String>>(2)?.unwrap_or_default(),
-            not_null: row.get::<i64>(3)? != 0,
-            has_default: !matches!(row.get_value(4)?, libsql::Value::Null),
-            pk: row.get(5)?,
+            name: text(&r[1]),
+            declared_type: text(&r[2]),
+            not_null: int(&r[3]) != 0,
+            has_default: r[4] != ValueRef::Null,
+            pk: int(&r[5]),
         });
-    }
+        Ok(())
+    })
+    .await?;
 
     let mut foreign_keys = Vec::new();
-    let mut rows = conn
-        .query(&format!("PRAGMA foreign_key_list({q})"), ())
-        .await?;
-    while let Some(row) = rows.next().await? {
+    conn.each_row(&format!("PRAGMA foreign_key_list({q})"), &mut |r| {
         foreign_keys.push(ForeignKey {
-            id: row.get(0)?,
-            parent_table: row.get(2)?,
-            column: row.get(3)?,
-            parent_column: row
-                .get::<Option<String>>(4)?
-                .unwrap_or_else(|| "rowid".into()),
+            id: int(&r[0]),
+            parent_table: text(&r[2]),
+            column: text(&r[3]),
+            parent_column: match r[4] {
+                ValueRef::Null => "rowid".into(),
+                ref v => text(v),
+            },
         });
-    }
+        Ok(())
+    })
+    .await?;
 
     let mut index_names = Vec::new();
-    let mut rows = conn.query(&format!("PRAGMA index_list({q})"), ()).await?;
-    while let Some(row) = rows.next().await? {
-        let index: String = row.get(1)?;
-        let unique: i64 = row.get(2)?;
-        let origin: String = row.get(3)?;
-        if unique != 0 && origin != "pk" {
-            index_names.push(index);
+    conn.each_row(&format!("PRAGMA index_list({q})"), &mut |r| {
+        if int(&r[2]) != 0 && text(&r[3]) != "pk" {
+            index_names.push(text(&r[1]));
         }
-    }
+        Ok(())
+    })
+    .await?;
     index_names.sort();
     let mut unique = Vec::new();
     for index in index_names {
         let mut cols = Vec::new();
-        let mut rows = conn
-            .query(&format!("PRAGMA index_info({})", quote_ident(&index)), ())
-            .await?;
-        while let Some(row) = rows.next().await? {
-            if let Some(c) = row.get::<Option<String>>(2)? {
-                cols.push(c);
+        conn.each_row(&format!("PRAGMA index_info({})", quote_ident(&index)), &mut |r| {
+            if r[2] != ValueRef::Null {
+                cols.push(text(&r[2]));
             }
-        }
+            Ok(())
+        })
+        .await?;
         unique.push((index, cols));
     }
 

@@ -171,7 +171,7 @@ impl Compiler {
         let conn = memory_db(&schema_sql, &schema_origin).await?;
         let all_tables = schema::tables(&conn)
             .await
-            .map_err(|e| internal(schema_origin.clone(), e))?;
+            .map_err(|e| SeedError::new(ErrorKind::Schema, schema_origin.clone(), e))?;
         if all_tables.iter().any(|t| t.name == fingerprint::META_TABLE) {
             return Err(SeedError::new(
                 ErrorKind::Schema,
@@ -879,7 +879,7 @@ impl Compiler {
                 }
                 fingerprint::compute(&db, &excluded).await
             }
-            .map_err(|e| internal(origin.clone(), e))?;
+            .map_err(|e| SeedError::new(ErrorKind::Schema, origin.clone(), e))?;
             out.push(CompiledProfile {
                 name: name.clone(),
                 tables: list.clone(),

@@ -1,10 +1,9 @@
 //! Loading embedded rows into an open transaction.
 
-use libsql::Connection;
+use crate::target::raw::RawConn;
 
 use crate::schema::quote_ident;
 use crate::seed::TableData;
-use crate::value::ValueRef;
 
 /// Rows per INSERT statement: enough to amortise the statement's cost,
 /// and never more bound values than SQLite's default limit (32766).
@@ -35,62 +34,33 @@ fn insert_sql(table: &TableData, rows: usize) -> String {
     )
 }
 
-fn to_value(v: ValueRef<'_>) -> libsql::Value {
-    match v {
-        ValueRef::Null => libsql::Value::Null,
-        ValueRef::Integer(i) => libsql::Value::Integer(i),
-        ValueRef::Real(r) => libsql::Value::Real(r),
-        ValueRef::Text(t) => libsql::Value::Text(t.to_owned()),
-        ValueRef::Blob(b) => libsql::Value::Blob(b.to_vec()),
-    }
-}
-
-/// Inserts every row of `table` through prepared multi-row statements.
-pub async fn load_table(
-    conn: &Connection,
-    table: &TableData,
-    observer: &mut dyn Observer,
-) -> Result<(), String> {
-    let fail = |e: libsql::Error| {
-        format!(
-            "inserting into {}: {}",
-            table.name,
-            crate::error::engine_message(&e)
-        )
-    };
+/// Inserts every row of `table` through prepared multi-row statements,
+/// binding the embedded values in place.
+pub fn load_table(conn: &RawConn, table: &'static TableData, observer: &mut dyn Observer) -> Result<(), String> {
     observer.table_started(table.name, table.row_count);
     if table.row_count == 0 {
         return Ok(());
     }
+    let fail = |e: String| format!("inserting into {}: {e}", table.name);
     let width = table.columns.len();
     let per_statement = ROWS_PER_STATEMENT.min(MAX_VARIABLES / width.max(1)).max(1);
-    let full = conn
-        .prepare(&insert_sql(table, per_statement.min(table.row_count)))
-        .await
-        .map_err(fail)?;
+    let mut full = conn.prepare(&insert_sql(table, per_statement.min(table.row_count))).map_err(fail)?;
     let mut decoder = table.decoder();
     let mut done = 0;
-    let mut params: Vec<libsql::Value> = Vec::with_capacity(per_statement * width);
     while done < table.row_count {
         let n = per_statement.min(table.row_count - done);
-        params.clear();
-        for _ in 0..n * width {
-            params.push(to_value(decoder.next_value()));
-        }
-        let result = if n == per_statement || done == 0 && n == table.row_count {
-            full.reset();
-            full.execute(libsql::params::Params::Positional(std::mem::take(
-                &mut params,
-            )))
-            .await
+        if n == per_statement || (done == 0 && n == table.row_count) {
+            for i in 0..n * width {
+                full.bind_static(i as i32 + 1, decoder.next_value()).map_err(fail)?;
+            }
+            full.run().map_err(fail)?;
         } else {
-            let tail = conn.prepare(&insert_sql(table, n)).await.map_err(fail)?;
-            tail.execute(libsql::params::Params::Positional(std::mem::take(
-                &mut params,
-            )))
-            .await
-        };
-        result.map_err(fail)?;
+            let mut tail = conn.prepare(&insert_sql(table, n)).map_err(fail)?;
+            for i in 0..n * width {
+                tail.bind_static(i as i32 + 1, decoder.next_value()).map_err(fail)?;
+            }
+            tail.run().map_err(fail)?;
+        }
         done += n;
         observer
             .rows_loaded(table.name, n)

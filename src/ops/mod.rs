@@ -24,6 +24,7 @@ use tx::{Failure, Tx, sql_text, step};
 
 use crate::error::{Error, Result, engine_message};
 use crate::fingerprint::{self, META_TABLE};
+use crate::schema::Rows;
 use crate::seed::{Profile, SEED};
 use crate::target::Target;
 
@@ -263,7 +264,7 @@ async fn load_in_transaction(
         return Ok((dropped, expected.to_owned(), admin_password));
     }
 
-    let violations = foreign_key_violations(&tx.target.conn)
+    let violations = foreign_key_violations(tx.target.reader())
         .await
         .map_err(step("checking foreign keys"))?;
     if !violations.is_empty() {
@@ -274,9 +275,8 @@ async fn load_in_transaction(
     }
     phases.mark("check");
 
-    let fp = fingerprint::compute(&tx.target.conn, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(tx.target.reader(), &SEED.unfingerprinted())
         .await
-        .map_err(|e| engine_message(&e))
         .map_err(step("fingerprinting the loaded rows"))?;
     if fp.total != expected {
         let differing: Vec<String> = fp
@@ -300,24 +300,15 @@ async fn load_in_transaction(
     Ok((dropped, fp.total, admin_password))
 }
 
-async fn foreign_key_violations(conn: &Connection) -> std::result::Result<Vec<String>, String> {
-    let mut rows = conn
-        .query("PRAGMA foreign_key_check", ())
-        .await
-        .map_err(|e| engine_message(&e))?;
+async fn foreign_key_violations(conn: &dyn Rows) -> std::result::Result<Vec<String>, String> {
     let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
-        let table: String = row.get(0).unwrap_or_default();
-        let rowid: Option<i64> = row.get(1).ok();
-        let parent: String = row.get(2).unwrap_or_default();
-        out.push(format!(
-            "{table} row {} refers to a missing {parent} row",
-            rowid.map_or("?".into(), |r| r.to_string())
-        ));
-        if out.len() >= 5 {
-            break;
+    conn.each_row("PRAGMA foreign_key_check", &mut |r| {
+        if out.len() < 5 {
+            out.push(format!("{} row {} refers to a missing {} row", r[0], r[1], r[2]));
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
 }
 
@@ -341,9 +332,9 @@ pub async fn verify(target: &Target, profile: Option<&'static Profile>) -> Resul
             .unwrap_or_else(|| SEED.default_profile()),
         (None, None) => SEED.default_profile(),
     };
-    let fp = fingerprint::compute(conn, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(target.reader(), &SEED.unfingerprinted())
         .await
-        .map_err(|e| fail("fingerprinting the database", engine_message(&e)))?;
+        .map_err(|e| fail("fingerprinting the database", target.scrub(&e)))?;
     let mut differing: Vec<String> = profile
         .digests
         .iter()

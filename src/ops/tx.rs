@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use libsql::Connection;
 
 use super::{Observer, SchemaObject, load};
-use crate::error::{Error, Result, engine_message};
-use crate::schema::{is_internal, quote_ident};
+use crate::error::{Error, Result};
+use crate::schema::{Rows, is_internal, quote_ident};
+use crate::value::ValueRef;
 use crate::seed::TableData;
 use crate::target::Target;
 
@@ -45,13 +45,7 @@ impl<'t> Tx<'t> {
                     .await
                     .map(|_| ())
             } else {
-                match conn.execute(setup, ()).await {
-                    Ok(_) => target
-                        .bounded(conn.execute("BEGIN IMMEDIATE", ()))
-                        .await
-                        .map(|_| ()),
-                    Err(e) => Err(target.explain(&e)),
-                }
+                target.local().exec(&format!("{setup}; BEGIN IMMEDIATE"))
             };
             match begun {
                 Ok(()) => break,
@@ -91,10 +85,7 @@ impl<'t> Tx<'t> {
             self.pending.push_str(";\n");
             Ok(())
         } else {
-            self.target
-                .bounded(self.target.conn.execute_batch(sql))
-                .await
-                .map(|_| ())
+            self.target.local().exec(sql)
         }
     }
 
@@ -115,7 +106,7 @@ impl<'t> Tx<'t> {
         observer: &mut dyn Observer,
     ) -> std::result::Result<(), String> {
         if !self.target.is_remote() {
-            return load::load_table(&self.target.conn, table, observer).await;
+            return load::load_table(self.target.local(), table, observer);
         }
         observer.table_started(table.name, table.row_count);
         let mut statements = Vec::new();
@@ -137,7 +128,7 @@ impl<'t> Tx<'t> {
     /// pending first, then costs two requests (describe, cursor).
     pub(crate) async fn objects(&mut self) -> std::result::Result<Vec<SchemaObject>, String> {
         self.flush().await?;
-        schema_objects(&self.target.conn)
+        schema_objects(self.target.reader())
             .await
             .map_err(|e| self.target.scrub(&e))
     }
@@ -147,10 +138,7 @@ impl<'t> Tx<'t> {
             self.pending.push_str("COMMIT");
             return self.flush().await;
         }
-        self.target
-            .bounded(self.target.conn.execute("COMMIT", ()))
-            .await
-            .map(|_| ())
+        self.target.local().exec("COMMIT")
     }
 
     pub(crate) async fn rollback(self) {
@@ -158,10 +146,11 @@ impl<'t> Tx<'t> {
             // The server already dropped the stream, and the transaction with it.
             return;
         }
-        let _ = self
-            .target
-            .bounded(self.target.conn.execute("ROLLBACK", ()))
-            .await;
+        if self.target.is_remote() {
+            let _ = self.target.bounded(self.target.conn.execute("ROLLBACK", ())).await;
+        } else {
+            let _ = self.target.local().exec("ROLLBACK");
+        }
     }
 }
 
@@ -202,13 +191,18 @@ impl Tx<'_> {
     /// pending first; two requests on a server).
     pub(crate) async fn count(&mut self, sql: &str) -> std::result::Result<i64, String> {
         self.flush().await?;
-        let target = self.target;
-        let mut rows = target.bounded(target.conn.query(sql, ())).await?;
-        let row = target.bounded(rows.next()).await?;
-        match row {
-            Some(r) => r.get::<i64>(0).map_err(|e| target.explain(&e)),
-            None => Ok(0),
-        }
+        let mut n = 0;
+        self.target
+            .reader()
+            .each_row(sql, &mut |r| {
+                if let Some(ValueRef::Integer(i)) = r.first() {
+                    n = *i;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| self.target.scrub(&e))?;
+        Ok(n)
     }
 
     /// Drops the given objects, views and triggers first (they may name the
@@ -273,22 +267,24 @@ pub(crate) fn sql_text(text: &str) -> String {
 }
 
 /// Every application table, view, trigger and index (not the engine's own).
-pub async fn schema_objects(conn: &Connection) -> std::result::Result<Vec<SchemaObject>, String> {
-    let mut rows = conn
-        .query(
-            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger', 'index') ORDER BY rowid",
-            (),
-        )
-        .await
-        .map_err(|e| engine_message(&e))?;
+pub async fn schema_objects(conn: &dyn Rows) -> std::result::Result<Vec<SchemaObject>, String> {
     let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
-        let kind: String = row.get(0).map_err(|e| engine_message(&e))?;
-        let name: String = row.get(1).map_err(|e| engine_message(&e))?;
-        // Indexes go with their tables; auto-indexes are the engine's.
-        if !is_internal(&name) && kind != "index" {
-            out.push(SchemaObject { kind, name });
-        }
-    }
+    conn.each_row(
+        "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger', 'index') ORDER BY rowid",
+        &mut |r| {
+            if let [ValueRef::Text(kind), ValueRef::Text(name)] = r
+                // Indexes go with their tables; auto-indexes are the engine's.
+                && !is_internal(name)
+                && *kind != "index"
+            {
+                out.push(SchemaObject {
+                    kind: (*kind).to_owned(),
+                    name: (*name).to_owned(),
+                });
+            }
+            Ok(())
+        },
+    )
+    .await?;
     Ok(out)
 }

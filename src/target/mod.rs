@@ -1,6 +1,7 @@
 //! Where a command operates: the database URL as the app spells it, and the
 //! open connection to it — a local libSQL file or a libSQL server.
 
+pub mod raw;
 pub mod remote;
 mod url;
 
@@ -44,6 +45,8 @@ pub struct Target {
     pub settings: Settings,
     /// Counted bytes and requests, for servers.
     pub traffic: Option<Traffic>,
+    /// Local files: the connection that writes (see `raw.rs`).
+    pub raw: Option<raw::RawConn>,
     // Keeps the database handle alive as long as the connection.
     _db: libsql::Database,
 }
@@ -110,11 +113,20 @@ impl Target {
                         open_err(e)
                     });
                 }
+                let raw = raw::RawConn::open(path, settings.lock_timeout).map_err(|reason| Error::Open {
+                    target: shown.clone(),
+                    reason,
+                })?;
+                raw.exec("PRAGMA cache_size = -262144").map_err(|reason| Error::Open {
+                    target: shown.clone(),
+                    reason,
+                })?;
                 Ok(Target {
                     location,
                     conn,
                     settings,
                     traffic: None,
+                    raw: Some(raw),
                     _db: db,
                 })
             }
@@ -135,6 +147,7 @@ impl Target {
                     conn,
                     settings,
                     traffic: Some(traffic),
+                    raw: None,
                     _db: db,
                 })
             }
@@ -143,6 +156,23 @@ impl Target {
 
     pub fn is_remote(&self) -> bool {
         self.location.is_remote()
+    }
+
+    /// The local write connection.
+    ///
+    /// # Panics
+    /// On a server target: callers check `is_remote()` first.
+    pub fn local(&self) -> &raw::RawConn {
+        self.raw.as_ref().expect("a local target has a raw connection")
+    }
+
+    /// Where to read rows from: the raw connection locally (it sees the
+    /// open transaction's writes), the client otherwise.
+    pub fn reader(&self) -> &dyn crate::schema::Rows {
+        match &self.raw {
+            Some(raw) => raw,
+            None => &self.conn,
+        }
     }
 
     /// The engine's or the server's refusal, explained, without secrets.
