@@ -144,9 +144,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn cargo_build(target_dir: &Path, seed_dir: Option<&Path>) -> (Duration, Option<f64>, u64) {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["build", "--release", "--bin", "seedbake", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args([
+        "build",
+        "--release",
+        "--bin",
+        "seedbake",
+        "--example",
+        "hrana-test-server",
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
     match seed_dir {
         Some(d) => cmd.env("SEEDBAKE_SEED_DIR", d),
         None => cmd.env_remove("SEEDBAKE_SEED_DIR"),
@@ -226,6 +234,7 @@ fn main() {
     let bin = target_dir.join("release/seedbake");
     let bin_copy = root.join("bench-big-seedbake");
     std::fs::copy(&bin, &bin_copy).unwrap();
+    let server_bin = target_dir.join("release/examples/hrana-test-server");
 
     let work = tempfile::tempdir().unwrap();
     let mut seed_total = Vec::new();
@@ -234,6 +243,8 @@ fn main() {
     let mut import = Vec::new();
     let mut shell_floor = Vec::new();
     let mut floor = Vec::new();
+    let mut remote = Vec::new();
+    let mut remote_traffic = (0u64, 0u64);
     for _ in 0..runs {
         let db = fresh_db(work.path(), "seed.db", false);
         let mut cmd = Command::new(&bin_copy);
@@ -287,6 +298,44 @@ fn main() {
 
         let db = fresh_db(work.path(), "floor.db", false);
         floor.push(libsql_floor(&db));
+
+        // The same seed into a fresh database behind the Hrana test server.
+        let db = fresh_db(work.path(), "server.db", false);
+        let mut server = Command::new(&server_bin)
+            .arg("--db")
+            .arg(&db)
+            .args(["--token", "bench", "--max-request-bytes", "67108864"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let url = format!("http://{}", line.trim().trim_start_matches("listening on "));
+        let started = Instant::now();
+        let out = Command::new(&bin_copy)
+            .args(["seed", "--json", "--no-verify", "--database-url", &url])
+            .env("TURSO_AUTH_TOKEN", "bench")
+            .env("SEEDBAKE_ENV", "development")
+            .output()
+            .unwrap();
+        remote.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert!(
+            out.status.success(),
+            "remote seed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        remote_traffic = (
+            r["traffic"]["requests"].as_u64().unwrap(),
+            r["traffic"]["bytes_sent"].as_u64().unwrap(),
+        );
+        let _ = server.kill();
+        let _ = server.wait();
     }
     let (st, sl, imp, sf, fl) = (
         median(seed_total),
@@ -295,6 +344,7 @@ fn main() {
         median(shell_floor),
         median(floor),
     );
+    let rm = median(remote);
     let mib = |b: u64| b as f64 / 1048576.0;
     println!("\n### 1,000,000-row bench seed ({runs} runs each, medians, same run)\n");
     println!("| what | median ms | × engine floor |");
@@ -317,6 +367,17 @@ fn main() {
     println!(
         "| sqlite3 shell `INSERT … SELECT` floor (Debian's SQLite, whole process) | {sf:.0} | {:.2} |",
         sf / fl
+    );
+    println!(
+        "| seedbake `seed --no-verify` over loopback HTTP to the Hrana test server (whole process) | {rm:.0} | {:.2} (× local seed: {:.2}) |",
+        rm / fl,
+        rm / st
+    );
+    println!(
+        "\nRemote: {} requests for {:.1} MiB sent ({:.2} MiB per request).",
+        remote_traffic.0,
+        remote_traffic.1 as f64 / 1048576.0,
+        remote_traffic.1 as f64 / 1048576.0 / remote_traffic.0 as f64
     );
     println!("\n| build cost | Aquarius seed | 1M-row seed | added |");
     println!("|---|---|---|---|");

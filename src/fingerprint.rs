@@ -111,7 +111,11 @@ async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
     Ok(hex(&h.finalize()))
 }
 
-async fn table_digest(conn: &dyn Rows, table: &schema::Table, excluded: &[(&str, &str)]) -> Result<String, String> {
+async fn table_digest(
+    conn: &dyn Rows,
+    table: &schema::Table,
+    excluded: &[(&str, &str)],
+) -> Result<String, String> {
     let mut h = Sha256::new();
     let columns: Vec<&schema::Column> = table
         .columns
@@ -126,7 +130,11 @@ async fn table_digest(conn: &dyn Rows, table: &schema::Table, excluded: &[(&str,
         return Ok(hex(&h.finalize()));
     }
     let select: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let order: Vec<String> = table.order_columns().iter().map(|c| quote_ident(c)).collect();
+    let order: Vec<String> = table
+        .order_columns()
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect();
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}",
         select.join(", "),

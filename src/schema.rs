@@ -148,13 +148,16 @@ fn int(v: &ValueRef<'_>) -> i64 {
 /// Every user table of the connection's main database, in creation order.
 pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     let mut names = Vec::new();
-    conn.each_row("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid", &mut |r| {
-        let name = text(&r[0]);
-        if !is_internal(&name) {
-            names.push(name);
-        }
-        Ok(())
-    })
+    conn.each_row(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid",
+        &mut |r| {
+            let name = text(&r[0]);
+            if !is_internal(&name) {
+                names.push(name);
+            }
+            Ok(())
+        },
+    )
     .await?;
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
@@ -205,12 +208,15 @@ pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
     let mut unique = Vec::new();
     for index in index_names {
         let mut cols = Vec::new();
-        conn.each_row(&format!("PRAGMA index_info({})", quote_ident(&index)), &mut |r| {
-            if r[2] != ValueRef::Null {
-                cols.push(text(&r[2]));
-            }
-            Ok(())
-        })
+        conn.each_row(
+            &format!("PRAGMA index_info({})", quote_ident(&index)),
+            &mut |r| {
+                if r[2] != ValueRef::Null {
+                    cols.push(text(&r[2]));
+                }
+                Ok(())
+            },
+        )
         .await?;
         unique.push((index, cols));
     }

@@ -36,7 +36,11 @@ fn insert_sql(table: &TableData, rows: usize) -> String {
 
 /// Inserts every row of `table` through prepared multi-row statements,
 /// binding the embedded values in place.
-pub fn load_table(conn: &RawConn, table: &'static TableData, observer: &mut dyn Observer) -> Result<(), String> {
+pub fn load_table(
+    conn: &RawConn,
+    table: &'static TableData,
+    observer: &mut dyn Observer,
+) -> Result<(), String> {
     observer.table_started(table.name, table.row_count);
     if table.row_count == 0 {
         return Ok(());
@@ -44,20 +48,24 @@ pub fn load_table(conn: &RawConn, table: &'static TableData, observer: &mut dyn 
     let fail = |e: String| format!("inserting into {}: {e}", table.name);
     let width = table.columns.len();
     let per_statement = ROWS_PER_STATEMENT.min(MAX_VARIABLES / width.max(1)).max(1);
-    let mut full = conn.prepare(&insert_sql(table, per_statement.min(table.row_count))).map_err(fail)?;
+    let mut full = conn
+        .prepare(&insert_sql(table, per_statement.min(table.row_count)))
+        .map_err(fail)?;
     let mut decoder = table.decoder();
     let mut done = 0;
     while done < table.row_count {
         let n = per_statement.min(table.row_count - done);
         if n == per_statement || (done == 0 && n == table.row_count) {
             for i in 0..n * width {
-                full.bind_static(i as i32 + 1, decoder.next_value()).map_err(fail)?;
+                full.bind_static(i as i32 + 1, decoder.next_value())
+                    .map_err(fail)?;
             }
             full.run().map_err(fail)?;
         } else {
             let mut tail = conn.prepare(&insert_sql(table, n)).map_err(fail)?;
             for i in 0..n * width {
-                tail.bind_static(i as i32 + 1, decoder.next_value()).map_err(fail)?;
+                tail.bind_static(i as i32 + 1, decoder.next_value())
+                    .map_err(fail)?;
             }
             tail.run().map_err(fail)?;
         }
@@ -70,47 +78,74 @@ pub fn load_table(conn: &RawConn, table: &'static TableData, observer: &mut dyn 
 }
 
 /// The seed's rows as SQL text: multi-row INSERT statements of at most
-/// `max_statement` bytes each, handed to `emit` one by one. For servers,
-/// where statements travel as text.
-pub fn render_table(
-    table: &TableData,
+/// `max_statement` bytes each, one at a time (for servers, where statements
+/// travel as text; memory holds one statement, not the table).
+pub struct Statements {
+    table: &'static TableData,
+    decoder: crate::value::Decoder<'static>,
+    head: String,
     max_statement: usize,
-    mut emit: impl FnMut(String, usize) -> Result<(), String>,
-) -> Result<(), String> {
-    if table.row_count == 0 {
-        return Ok(());
+    left: usize,
+    /// A rendered row that did not fit the previous statement.
+    carry: Option<String>,
+}
+
+impl Statements {
+    pub fn new(table: &'static TableData, max_statement: usize) -> Self {
+        let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
+        Statements {
+            table,
+            decoder: table.decoder(),
+            head: format!(
+                "INSERT INTO {} ({}) VALUES ",
+                quote_ident(table.name),
+                cols.join(", ")
+            ),
+            max_statement,
+            left: table.row_count,
+            carry: None,
+        }
     }
-    let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
-    let head = format!(
-        "INSERT INTO {} ({}) VALUES ",
-        quote_ident(table.name),
-        cols.join(", ")
-    );
-    let mut decoder = table.decoder();
-    let mut sql = String::with_capacity(max_statement.min(1 << 20) + 4096);
-    let mut rows_in_sql = 0;
-    let mut row = String::new();
-    for _ in 0..table.row_count {
-        row.clear();
-        row.push('(');
-        for i in 0..table.columns.len() {
+
+    fn render_row(&mut self) -> String {
+        let mut row = String::from("(");
+        for i in 0..self.table.columns.len() {
             if i > 0 {
                 row.push(',');
             }
-            crate::value::write_sql_literal(&mut row, decoder.next_value());
+            crate::value::write_sql_literal(&mut row, self.decoder.next_value());
         }
         row.push(')');
-        if rows_in_sql > 0 && sql.len() + 1 + row.len() > max_statement {
-            emit(std::mem::take(&mut sql), rows_in_sql)?;
-            rows_in_sql = 0;
-        }
-        if rows_in_sql == 0 {
-            sql.push_str(&head);
-        } else {
-            sql.push(',');
-        }
-        sql.push_str(&row);
-        rows_in_sql += 1;
+        self.left -= 1;
+        row
     }
-    emit(sql, rows_in_sql)
+}
+
+impl Iterator for Statements {
+    /// The statement and how many rows it carries.
+    type Item = (String, usize);
+
+    fn next(&mut self) -> Option<(String, usize)> {
+        let mut sql = String::new();
+        let mut rows = 0;
+        loop {
+            let row = match self.carry.take() {
+                Some(r) => r,
+                None if self.left > 0 => self.render_row(),
+                None => break,
+            };
+            if rows > 0 && sql.len() + 1 + row.len() > self.max_statement {
+                self.carry = Some(row);
+                break;
+            }
+            if rows == 0 {
+                sql.push_str(&self.head);
+            } else {
+                sql.push(',');
+            }
+            sql.push_str(&row);
+            rows += 1;
+        }
+        (rows > 0).then_some((sql, rows))
+    }
 }

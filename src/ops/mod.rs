@@ -304,7 +304,10 @@ async fn foreign_key_violations(conn: &dyn Rows) -> std::result::Result<Vec<Stri
     let mut out = Vec::new();
     conn.each_row("PRAGMA foreign_key_check", &mut |r| {
         if out.len() < 5 {
-            out.push(format!("{} row {} refers to a missing {} row", r[0], r[1], r[2]));
+            out.push(format!(
+                "{} row {} refers to a missing {} row",
+                r[0], r[1], r[2]
+            ));
         }
         Ok(())
     })

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-
 use super::{Observer, SchemaObject, load};
 use crate::error::{Error, Result};
 use crate::schema::{Rows, is_internal, quote_ident};
-use crate::value::ValueRef;
 use crate::seed::TableData;
 use crate::target::Target;
+use crate::value::ValueRef;
 
 /// Limits for statements sent to a server as text. sqld reads a request
 /// body whole and caps a response at 10 MB; Turso's edge has its own body
@@ -109,13 +108,8 @@ impl<'t> Tx<'t> {
             return load::load_table(self.target.local(), table, observer);
         }
         observer.table_started(table.name, table.row_count);
-        let mut statements = Vec::new();
         let max_statement = REMOTE_STATEMENT_BYTES.min(self.target.settings.request_bytes);
-        load::render_table(table, max_statement, |sql, rows| {
-            statements.push((sql, rows));
-            Ok(())
-        })?;
-        for (sql, rows) in statements {
+        for (sql, rows) in load::Statements::new(table, max_statement) {
             self.exec(&sql).await?;
             observer
                 .rows_loaded(table.name, rows)
@@ -147,7 +141,10 @@ impl<'t> Tx<'t> {
             return;
         }
         if self.target.is_remote() {
-            let _ = self.target.bounded(self.target.conn.execute("ROLLBACK", ())).await;
+            let _ = self
+                .target
+                .bounded(self.target.conn.execute("ROLLBACK", ()))
+                .await;
         } else {
             let _ = self.target.local().exec("ROLLBACK");
         }

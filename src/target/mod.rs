@@ -113,14 +113,17 @@ impl Target {
                         open_err(e)
                     });
                 }
-                let raw = raw::RawConn::open(path, settings.lock_timeout).map_err(|reason| Error::Open {
-                    target: shown.clone(),
-                    reason,
+                let raw = raw::RawConn::open(path, settings.lock_timeout).map_err(|reason| {
+                    Error::Open {
+                        target: shown.clone(),
+                        reason,
+                    }
                 })?;
-                raw.exec("PRAGMA cache_size = -262144").map_err(|reason| Error::Open {
-                    target: shown.clone(),
-                    reason,
-                })?;
+                raw.exec("PRAGMA cache_size = -262144")
+                    .map_err(|reason| Error::Open {
+                        target: shown.clone(),
+                        reason,
+                    })?;
                 Ok(Target {
                     location,
                     conn,
@@ -163,7 +166,9 @@ impl Target {
     /// # Panics
     /// On a server target: callers check `is_remote()` first.
     pub fn local(&self) -> &raw::RawConn {
-        self.raw.as_ref().expect("a local target has a raw connection")
+        self.raw
+            .as_ref()
+            .expect("a local target has a raw connection")
     }
 
     /// Where to read rows from: the raw connection locally (it sees the

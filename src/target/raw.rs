@@ -50,13 +50,18 @@ fn message(db: *mut ffi::sqlite3) -> String {
 
 impl RawConn {
     pub fn open(path: &Path, busy: Duration) -> Result<RawConn, String> {
-        let c_path = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| "the path contains a NUL byte".to_owned())?;
+        let c_path = CString::new(path.to_string_lossy().as_bytes())
+            .map_err(|_| "the path contains a NUL byte".to_owned())?;
         let mut db = ptr::null_mut();
         let flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE | ffi::SQLITE_OPEN_NOMUTEX;
         let rc = unsafe { ffi::sqlite3_open_v2(c_path.as_ptr(), &mut db, flags, ptr::null()) };
         let conn = RawConn { db };
         if rc != ffi::SQLITE_OK {
-            return Err(if db.is_null() { "out of memory".into() } else { message(db) });
+            return Err(if db.is_null() {
+                "out of memory".into()
+            } else {
+                message(db)
+            });
         }
         unsafe {
             ffi::sqlite3_busy_timeout(db, busy.as_millis().min(i32::MAX as u128) as c_int);
@@ -67,14 +72,32 @@ impl RawConn {
     /// Runs one or more statements that return no rows.
     pub fn exec(&self, sql: &str) -> Result<(), String> {
         let c_sql = CString::new(sql).map_err(|_| "the SQL contains a NUL byte".to_owned())?;
-        let rc = unsafe { ffi::sqlite3_exec(self.db, c_sql.as_ptr(), None, ptr::null_mut(), ptr::null_mut()) };
-        if rc == ffi::SQLITE_OK { Ok(()) } else { Err(message(self.db)) }
+        let rc = unsafe {
+            ffi::sqlite3_exec(
+                self.db,
+                c_sql.as_ptr(),
+                None,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(message(self.db))
+        }
     }
 
     pub fn prepare(&self, sql: &str) -> Result<RawStmt<'_>, String> {
         let mut stmt = ptr::null_mut();
         let rc = unsafe {
-            ffi::sqlite3_prepare_v2(self.db, sql.as_ptr() as *const c_char, sql.len() as c_int, &mut stmt, ptr::null_mut())
+            ffi::sqlite3_prepare_v2(
+                self.db,
+                sql.as_ptr() as *const c_char,
+                sql.len() as c_int,
+                &mut stmt,
+                ptr::null_mut(),
+            )
         };
         if rc != ffi::SQLITE_OK {
             return Err(message(self.db));
@@ -83,7 +106,11 @@ impl RawConn {
     }
 
     /// Runs a query and hands every row to `f`, borrowing its values.
-    pub fn for_each_row(&self, sql: &str, f: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>) -> Result<(), String> {
+    pub fn for_each_row(
+        &self,
+        sql: &str,
+        f: &mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Result<(), String> {
         let stmt = self.prepare(sql)?;
         let width = unsafe { ffi::sqlite3_column_count(stmt.stmt) };
         let mut values: Vec<ValueRef<'_>> = Vec::with_capacity(width as usize);
@@ -112,13 +139,21 @@ unsafe fn column<'a>(stmt: *mut ffi::sqlite3_stmt, i: c_int) -> ValueRef<'a> {
             ffi::SQLITE_TEXT => {
                 let p = ffi::sqlite3_column_text(stmt, i);
                 let n = ffi::sqlite3_column_bytes(stmt, i) as usize;
-                let bytes = if p.is_null() { &[][..] } else { std::slice::from_raw_parts(p, n) };
+                let bytes = if p.is_null() {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(p, n)
+                };
                 ValueRef::Text(std::str::from_utf8(bytes).unwrap_or("\u{fffd}"))
             }
             ffi::SQLITE_BLOB => {
                 let p = ffi::sqlite3_column_blob(stmt, i) as *const u8;
                 let n = ffi::sqlite3_column_bytes(stmt, i) as usize;
-                ValueRef::Blob(if p.is_null() { &[] } else { std::slice::from_raw_parts(p, n) })
+                ValueRef::Blob(if p.is_null() {
+                    &[]
+                } else {
+                    std::slice::from_raw_parts(p, n)
+                })
             }
             _ => ValueRef::Null,
         }
@@ -163,7 +198,11 @@ impl RawStmt<'_> {
                 ),
             }
         };
-        if rc == ffi::SQLITE_OK { Ok(()) } else { Err(message(self.conn.db)) }
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(message(self.conn.db))
+        }
     }
 
     /// Runs the bound statement to completion, ready for the next binding.
