@@ -54,6 +54,15 @@ impl Table {
         }
     }
 
+    /// The column names, comma-separated, for messages.
+    pub fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The columns that order the rows canonically: the primary key, or every
     /// column when there is none.
     pub fn order_columns(&self) -> Vec<&str> {

@@ -48,10 +48,7 @@ impl Output {
             ));
         }
         if self.json {
-            let mut v = serde_json::to_value(r).expect("reports serialise");
-            v["ok"] = true.into();
-            println!("{v}");
-            return;
+            return print_json(r, true);
         }
         let verb = match r.mode {
             seedbake::ops::Mode::Reset => "reset",
@@ -103,10 +100,7 @@ impl Output {
 
     pub fn verify(&self, r: &VerifyReport) {
         if self.json {
-            let mut v = serde_json::to_value(r).expect("reports serialise");
-            v["ok"] = r.matches.into();
-            println!("{v}");
-            return;
+            return print_json(r, r.matches);
         }
         if r.matches {
             println!(
@@ -308,10 +302,7 @@ impl Output {
 
     pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
         if self.json {
-            let mut v = serde_json::to_value(r).expect("reports serialise");
-            v["ok"] = true.into();
-            println!("{v}");
-            return;
+            return print_json(r, true);
         }
         println!(
             "restored {}: dropped {} objects, ran {} statements",
@@ -323,10 +314,7 @@ impl Output {
 
     pub fn admin(&self, r: &seedbake::ops::AdminOutcome) {
         if self.json {
-            let mut v = serde_json::to_value(r).expect("reports serialise");
-            v["ok"] = true.into();
-            println!("{v}");
-            return;
+            return print_json(r, true);
         }
         let verb = if r.created { "created" } else { "updated" };
         println!(
@@ -334,4 +322,11 @@ impl Output {
             r.username, r.target
         );
     }
+}
+
+/// One report as one JSON object on stdout, with `ok` added.
+fn print_json(report: &impl serde::Serialize, ok: bool) {
+    let mut v = serde_json::to_value(report).expect("reports serialise");
+    v["ok"] = ok.into();
+    println!("{v}");
 }

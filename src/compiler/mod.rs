@@ -370,12 +370,7 @@ impl Compiler {
                     format!(
                         "[table.columns] {col}: table {} has no such column (columns: {})",
                         table.name,
-                        table
-                            .columns
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        table.column_list()
                     ),
                 ));
             }
@@ -449,12 +444,7 @@ impl Compiler {
                     format!(
                         "unknown column {field:?}: table {} has no such column and seed.toml maps no column from it (columns: {})",
                         table.name,
-                        table
-                            .columns
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        table.column_list()
                     ),
                 ));
             }

@@ -33,11 +33,7 @@ struct Object {
 pub async fn dump(target: &Target, out: &mut dyn Write) -> Result<DumpReport> {
     let conn = &target.conn;
     let shown = target.location.to_string();
-    let fail = |step: &str, reason: String| Error::Database {
-        target: shown.clone(),
-        step: step.to_owned(),
-        reason,
-    };
+    let fail = |step: &str, reason: String| target.failed(step, reason);
     let io = |e: std::io::Error| Error::Database {
         target: shown.clone(),
         step: "writing the dump".into(),

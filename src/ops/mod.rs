@@ -22,7 +22,7 @@ pub use tx::{REMOTE_REQUEST_BYTES, REMOTE_STATEMENT_BYTES, schema_objects};
 
 use tx::{Failure, Tx, sql_text, step};
 
-use crate::error::{Error, Result, engine_message};
+use crate::error::{Result, engine_message};
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::Rows;
 use crate::seed::{Profile, SEED};
@@ -320,11 +320,7 @@ async fn foreign_key_violations(conn: &dyn Rows) -> std::result::Result<Vec<Stri
 pub async fn verify(target: &Target, profile: Option<&'static Profile>) -> Result<VerifyReport> {
     let conn = &target.conn;
     let shown = target.location.to_string();
-    let fail = |step: &str, reason: String| Error::Database {
-        target: shown.clone(),
-        step: step.to_owned(),
-        reason,
-    };
+    let fail = |step: &str, reason: String| target.failed(step, reason);
     let recorded = recorded(conn)
         .await
         .map_err(|r| fail("reading seedbake's record", r))?;

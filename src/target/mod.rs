@@ -180,6 +180,15 @@ impl Target {
         }
     }
 
+    /// A failed step of a read-only command (nothing was written).
+    pub fn failed(&self, step: &str, reason: String) -> Error {
+        Error::Database {
+            target: self.location.to_string(),
+            step: step.to_owned(),
+            reason: self.scrub(&reason),
+        }
+    }
+
     /// The engine's or the server's refusal, explained, without secrets.
     pub fn explain(&self, e: &libsql::Error) -> String {
         let message = engine_message(e);
