@@ -83,8 +83,18 @@ pub async fn confirm(
     Ok(true)
 }
 
+/// `./exports/<db>-<UTC time>.sql`; a second backup within the same second
+/// (a restore right after a reset) gets `-2`, `-3`… rather than failing.
 fn default_backup_path(db: &str) -> PathBuf {
-    Path::new("exports").join(format!("{db}-{}.sql", utc_stamp()))
+    let stamp = utc_stamp();
+    let dir = Path::new("exports");
+    let mut path = dir.join(format!("{db}-{stamp}.sql"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{db}-{stamp}-{n}.sql"));
+        n += 1;
+    }
+    path
 }
 
 /// Now in UTC as `20261125T183012Z`, without a time-zone database.

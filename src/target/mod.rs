@@ -1,6 +1,7 @@
 //! Where a command operates: the database URL as the app spells it, and the
 //! open connection to it — a local libSQL file or a libSQL server.
 
+pub mod dns;
 pub mod raw;
 pub mod remote;
 mod url;
@@ -238,6 +239,9 @@ fn scrub_error(e: Error, token: &str) -> Error {
 
 /// Turns the client's transport errors into what a user can act on.
 fn explain_remote(message: &str, host: &str) -> String {
+    if let Some(own) = resolver_message(message) {
+        return own;
+    }
     let m = message.to_ascii_lowercase();
     let hint = if m.contains("dns error")
         || m.contains("failed to lookup address")
@@ -280,4 +284,47 @@ fn explain_remote(message: &str, host: &str) -> String {
         return message.to_owned();
     };
     format!("{hint} ({})", message.trim())
+}
+
+/// seedbake's own resolver errors (no name server configured, a bad
+/// `SEEDBAKE_DNS`) already say what to do: cut them out of the client's
+/// wrapping (`Hrana: `http error: `… dns error: <ours>``).
+fn resolver_message(message: &str) -> Option<String> {
+    if !message.contains("dns error") {
+        return None;
+    }
+    let start = message
+        .find(dns::NO_DNS)
+        .or_else(|| message.find(dns::DNS_ENV))?;
+    let ours = &message[start..];
+    let end = ours.find('`').unwrap_or(ours.len());
+    Some(ours[..end].trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_errors_reach_the_user_as_they_are() {
+        let ours = dns::config(None, None).unwrap_err().to_string();
+        let wrapped = format!("Hrana: `http error: `error trying to connect: dns error: {ours}``");
+        assert_eq!(explain_remote(&wrapped, "db.example"), ours);
+        let bad_env = dns::config(None, Some("x")).unwrap_err().to_string();
+        let wrapped =
+            format!("Hrana: `http error: `error trying to connect: dns error: {bad_env}``");
+        assert_eq!(explain_remote(&wrapped, "db.example"), bad_env);
+    }
+
+    #[test]
+    fn other_lookup_failures_keep_their_hint() {
+        let m = "Hrana: `http error: `error trying to connect: dns error: no-such.invalid: no record found``";
+        let shown = explain_remote(m, "no-such.invalid");
+        assert!(
+            shown.starts_with("cannot resolve the host name no-such.invalid: check the URL"),
+            "{shown}"
+        );
+        let m = "Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``";
+        assert!(explain_remote(m, "h").contains("refused the connection"));
+    }
 }

@@ -1,6 +1,8 @@
 //! The transport for libSQL servers (Turso, sqld): libsql's remote client
 //! over our own connector, so that the TLS roots travel inside the binary
-//! (no system certificate store needed) and every byte is counted.
+//! (no system certificate store needed), host names are resolved without
+//! glibc (see `dns.rs`: a static binary has no NSS modules to call on) and
+//! every byte is counted.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -102,7 +104,7 @@ pub async fn open(
     connect_timeout: Duration,
     traffic: &Traffic,
 ) -> libsql::Result<libsql::Database> {
-    let mut http = HttpConnector::new();
+    let mut http = HttpConnector::new_with_resolver(super::dns::Resolver::default());
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
