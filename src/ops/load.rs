@@ -4,6 +4,7 @@ use crate::target::raw::RawConn;
 
 use crate::schema::quote_ident;
 use crate::seed::TableData;
+use crate::value::ValueRef;
 
 /// Rows per INSERT statement: enough to amortise the statement's cost,
 /// and never more bound values than SQLite's default limit (32766).
@@ -77,13 +78,22 @@ pub fn load_table(
     Ok(())
 }
 
-/// The seed's rows as SQL text: multi-row INSERT statements of at most
-/// `max_statement` bytes each, one at a time (for servers, where statements
-/// travel as text; memory holds one statement, not the table).
+/// The seed's rows as SQL text, one statement at a time, each at most
+/// `max_statement` bytes (for servers, where statements travel as text;
+/// memory holds one statement, not the table).
+///
+/// The libsql client parses every statement it sends and re-renders it from
+/// the syntax tree, so thousands of literal values cost it far more than
+/// the network does. Tables whose values are only integers, text and NULL
+/// therefore travel as one JSON string per statement,
+/// `INSERT … SELECT value->>0, … FROM json_each('[[…],[…]]')`: one token for
+/// the client, unpacked by the engine. Floats and blobs cannot cross JSON
+/// exactly, so tables holding any go as multi-row `VALUES` of exact literals.
 pub struct Statements {
     table: &'static TableData,
     decoder: crate::value::Decoder<'static>,
     head: String,
+    json: bool,
     max_statement: usize,
     left: usize,
     /// A rendered row that did not fit the previous statement.
@@ -93,14 +103,29 @@ pub struct Statements {
 impl Statements {
     pub fn new(table: &'static TableData, max_statement: usize) -> Self {
         let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
-        Statements {
-            table,
-            decoder: table.decoder(),
-            head: format!(
+        let mut scan = table.decoder();
+        let json = !(0..table.row_count * table.columns.len())
+            .any(|_| matches!(scan.next_value(), ValueRef::Real(_) | ValueRef::Blob(_)));
+        let head = if json {
+            let picks: Vec<String> = (0..cols.len()).map(|i| format!("value->>{i}")).collect();
+            format!(
+                "INSERT INTO {} ({}) SELECT {} FROM json_each('[",
+                quote_ident(table.name),
+                cols.join(", "),
+                picks.join(", ")
+            )
+        } else {
+            format!(
                 "INSERT INTO {} ({}) VALUES ",
                 quote_ident(table.name),
                 cols.join(", ")
-            ),
+            )
+        };
+        Statements {
+            table,
+            decoder: table.decoder(),
+            head,
+            json,
             max_statement,
             left: table.row_count,
             carry: None,
@@ -108,16 +133,37 @@ impl Statements {
     }
 
     fn render_row(&mut self) -> String {
-        let mut row = String::from("(");
+        let mut row = String::from(if self.json { "[" } else { "(" });
         for i in 0..self.table.columns.len() {
             if i > 0 {
                 row.push(',');
             }
-            crate::value::write_sql_literal(&mut row, self.decoder.next_value());
+            let value = self.decoder.next_value();
+            if self.json {
+                push_json(&mut row, value);
+            } else {
+                crate::value::write_sql_literal(&mut row, value);
+            }
         }
-        row.push(')');
+        row.push(if self.json { ']' } else { ')' });
         self.left -= 1;
         row
+    }
+}
+
+/// A JSON value inside an SQL string literal: quotes doubled for SQL.
+fn push_json(out: &mut String, value: ValueRef<'_>) {
+    use std::fmt::Write as _;
+    match value {
+        ValueRef::Null => out.push_str("null"),
+        ValueRef::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Text(t) => {
+            let quoted = serde_json::to_string(t).expect("strings serialise");
+            out.push_str(&quoted.replace('\'', "''"));
+        }
+        ValueRef::Real(_) | ValueRef::Blob(_) => unreachable!("such tables go as VALUES"),
     }
 }
 
@@ -128,13 +174,14 @@ impl Iterator for Statements {
     fn next(&mut self) -> Option<(String, usize)> {
         let mut sql = String::new();
         let mut rows = 0;
+        let tail = if self.json { "]')" } else { "" };
         loop {
             let row = match self.carry.take() {
                 Some(r) => r,
                 None if self.left > 0 => self.render_row(),
                 None => break,
             };
-            if rows > 0 && sql.len() + 1 + row.len() > self.max_statement {
+            if rows > 0 && sql.len() + 1 + row.len() + tail.len() > self.max_statement {
                 self.carry = Some(row);
                 break;
             }
@@ -146,6 +193,110 @@ impl Iterator for Statements {
             sql.push_str(&row);
             rows += 1;
         }
+        sql.push_str(tail);
         (rows > 0).then_some((sql, rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::ColumnInfo;
+    use crate::value::{Value, encode_value};
+
+    fn table(rows: &[Vec<Value>]) -> &'static TableData {
+        let mut data = Vec::new();
+        for row in rows {
+            for v in row {
+                encode_value(&mut data, v.as_ref());
+            }
+        }
+        let columns: &'static [ColumnInfo] = Box::leak(Box::new([
+            ColumnInfo {
+                name: "a",
+                declared_type: "",
+                not_null: false,
+                primary_key: false,
+            },
+            ColumnInfo {
+                name: "b",
+                declared_type: "",
+                not_null: false,
+                primary_key: false,
+            },
+        ]));
+        Box::leak(Box::new(TableData {
+            name: "t",
+            columns,
+            row_count: rows.len(),
+            rows: Box::leak(data.into_boxed_slice()),
+            key_fields: &[],
+            keys: &[],
+            unfingerprinted: &[],
+        }))
+    }
+
+    async fn round_trip(rows: Vec<Vec<Value>>, expect_json: bool) {
+        let t = table(&rows);
+        let db = libsql::Builder::new_local(":memory:")
+            .build()
+            .await
+            .unwrap();
+        let conn = db.connect().unwrap();
+        conn.execute("CREATE TABLE t (a, b)", ()).await.unwrap();
+        // Small statements, to cross statement boundaries.
+        for (sql, _) in Statements::new(t, 60) {
+            assert_eq!(sql.contains("json_each"), expect_json, "{sql}");
+            conn.execute(&sql, ()).await.unwrap();
+        }
+        let mut got = conn
+            .query("SELECT a, b FROM t ORDER BY rowid", ())
+            .await
+            .unwrap();
+        for row in &rows {
+            let r = got.next().await.unwrap().unwrap();
+            for (i, v) in row.iter().enumerate() {
+                let want = match v {
+                    Value::Null => libsql::Value::Null,
+                    Value::Integer(i) => libsql::Value::Integer(*i),
+                    Value::Real(r) => libsql::Value::Real(*r),
+                    Value::Text(t) => libsql::Value::Text(t.clone()),
+                    Value::Blob(b) => libsql::Value::Blob(b.clone()),
+                };
+                assert_eq!(r.get_value(i as i32).unwrap(), want);
+            }
+        }
+        assert!(got.next().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn integers_and_text_travel_as_json_and_come_back_exactly() {
+        let text = |s: &str| Value::Text(s.into());
+        round_trip(
+            vec![
+                vec![
+                    Value::Integer(i64::MIN),
+                    text("it's \"quoted\" \\ back\nslash 🏊"),
+                ],
+                vec![Value::Integer(i64::MAX), Value::Null],
+                vec![Value::Null, text("")],
+                vec![Value::Integer(7), text("123")],
+                vec![Value::Integer(-1), text("\r\n\t\u{1}")],
+            ],
+            true,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn floats_and_blobs_travel_as_exact_literals() {
+        round_trip(
+            vec![
+                vec![Value::Integer(1), Value::Real(1.1910593176322933e-240)],
+                vec![Value::Blob(vec![0, 255]), Value::Real(0.1)],
+            ],
+            false,
+        )
+        .await;
     }
 }
