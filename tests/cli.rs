@@ -1,21 +1,17 @@
 //! The `seedbake` binary end to end: real processes, real files, exit codes.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn seedbake(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedbake"));
-    cmd.current_dir(dir)
+    common::seedbake_command(env)
+        .current_dir(dir)
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("INITIAL_ADMIN_PASSWORD")
-        .env_remove("SEEDBAKE_ENV")
-        .env_remove("FLY_APP_NAME")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {

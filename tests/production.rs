@@ -10,17 +10,8 @@ use std::process::{Command, Output, Stdio};
 use common::{dump, execute, query_i64};
 
 fn seedbake_cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedbake"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("INITIAL_ADMIN_PASSWORD")
-        .env_remove("SEEDBAKE_ENV")
-        .env_remove("FLY_APP_NAME")
-        .env_remove("TURSO_AUTH_TOKEN");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = common::seedbake_command(env);
+    cmd.current_dir(dir).args(args);
     cmd
 }
 

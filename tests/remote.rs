@@ -14,20 +14,25 @@ use common::{dump, query_i64};
 /// A token with characters that would show if it leaked anywhere.
 const TOKEN: &str = "tok_Zq9xVv3KpL7mW2nR8sT4";
 
+/// The binary pointed at the server, in development (these tests are about
+/// the transport; production guards have their own), then `extra_env`.
+fn command(server: &TestServer, extra_env: &[(&str, &str)]) -> Command {
+    let url = server.url();
+    let mut env = vec![
+        ("DATABASE_URL", url.as_str()),
+        ("TURSO_AUTH_TOKEN", TOKEN),
+        ("SEEDBAKE_ENV", "development"),
+    ];
+    env.extend_from_slice(extra_env);
+    common::seedbake_command(&env)
+}
+
 fn seedbake(args: &[&str], server: &TestServer, extra_env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedbake"));
-    cmd.args(args)
-        .env("DATABASE_URL", server.url())
-        .env("TURSO_AUTH_TOKEN", TOKEN)
-        // These tests are about the transport; production guards have their own.
-        .env("SEEDBAKE_ENV", "development")
-        .env_remove("FLY_APP_NAME")
-        .env_remove("INITIAL_ADMIN_PASSWORD")
-        .stdin(Stdio::null());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    command(server, extra_env)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -201,11 +206,8 @@ fn a_killed_seedbake_mid_seed_changes_nothing() {
     // The sixth request stalls (after the first data batches were applied);
     // seedbake is killed while it waits.
     server.faults(r#"{"stall_after_requests": 5, "stall_ms": 3000}"#);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seedbake"))
+    let mut child = command(&server, &[])
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
-        .env("DATABASE_URL", server.url())
-        .env("TURSO_AUTH_TOKEN", TOKEN)
-        .env("SEEDBAKE_ENV", "development")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -265,11 +267,8 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
     let before = dump_of(&server.db);
     // The reset's sixth request stalls for a second, mid-transaction ...
     server.faults(r#"{"stall_after_requests": 5, "stall_ms": 1000}"#);
-    let child = Command::new(env!("CARGO_BIN_EXE_seedbake"))
+    let child = command(&server, &[])
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
-        .env("DATABASE_URL", server.url())
-        .env("TURSO_AUTH_TOKEN", TOKEN)
-        .env("SEEDBAKE_ENV", "development")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -421,14 +420,11 @@ fn a_server_is_production_backed_up_and_restorable() {
     let dir = tempfile::tempdir().unwrap();
     let server = seeded_server(dir.path(), &[]);
     let before = dump_of(&server.db);
+    let url = server.url();
     let prod = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_seedbake"))
+        common::seedbake_command(&[("DATABASE_URL", &url), ("TURSO_AUTH_TOKEN", TOKEN)])
             .args(args)
             .current_dir(dir.path())
-            .env("DATABASE_URL", server.url())
-            .env("TURSO_AUTH_TOKEN", TOKEN)
-            .env_remove("SEEDBAKE_ENV")
-            .env_remove("FLY_APP_NAME")
             .stdin(Stdio::null())
             .output()
             .unwrap()

@@ -11,6 +11,25 @@ use seedbake::ops::{self, LoadOptions, Observer, Quiet};
 use seedbake::seed::SEED;
 use seedbake::target::Target;
 
+/// The real binary with none of the caller's settings leaking in (the
+/// database, the token, the environment markers), then `env` applied.
+pub fn seedbake_command(env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_seedbake"));
+    for var in [
+        "DATABASE_URL",
+        "INITIAL_ADMIN_PASSWORD",
+        "SEEDBAKE_ENV",
+        "FLY_APP_NAME",
+        "TURSO_AUTH_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
 pub async fn open(path: &Path) -> Target {
     Target::open_local(path, Duration::from_millis(200))
         .await
