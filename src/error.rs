@@ -65,22 +65,18 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The engine's message without libsql's wrapping.
-pub fn engine_message(e: &libsql::Error) -> String {
-    match e {
-        libsql::Error::SqliteFailure(_, msg) => msg.clone(),
-        other => other.to_string(),
-    }
-}
+pub use crate::schema::engine_message;
 
 /// Whether the engine refused because another connection holds a lock.
 pub fn is_busy(e: &libsql::Error) -> bool {
     match e {
         // SQLITE_BUSY and its extended codes share the low byte 5.
         libsql::Error::SqliteFailure(code, _) => code & 0xff == 5,
-        other => {
-            let m = other.to_string();
-            m.contains("database is locked") || m.contains("SQLITE_BUSY")
-        }
+        other => is_busy_message(&other.to_string()),
     }
+}
+
+/// The same, for a message already turned into text (a server's answer).
+pub fn is_busy_message(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("SQLITE_BUSY")
 }

@@ -100,9 +100,11 @@ pub trait Rows {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 }
 
-fn engine_message(e: libsql::Error) -> String {
+/// The engine's message without libsql's wrapping. Lives here, not in
+/// `error.rs`, because the build script shares this module.
+pub fn engine_message(e: &libsql::Error) -> String {
     match e {
-        libsql::Error::SqliteFailure(_, m) => m,
+        libsql::Error::SqliteFailure(_, msg) => msg.clone(),
         other => other.to_string(),
     }
 }
@@ -114,13 +116,13 @@ impl Rows for Connection {
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
         Box::pin(async move {
-            let mut rows = self.query(sql, ()).await.map_err(engine_message)?;
+            let mut rows = self.query(sql, ()).await.map_err(|e| engine_message(&e))?;
             let width = rows.column_count().max(0);
             let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
-            while let Some(row) = rows.next().await.map_err(engine_message)? {
+            while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
                 owned.clear();
                 for i in 0..width {
-                    owned.push(row.get_value(i).map_err(engine_message)?);
+                    owned.push(row.get_value(i).map_err(|e| engine_message(&e))?);
                 }
                 let refs: Vec<ValueRef<'_>> = owned
                     .iter()

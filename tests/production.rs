@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -20,14 +22,6 @@ fn seedbake(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const FLY: &[(&str, &str)] = &[("FLY_APP_NAME", "aquarius")];

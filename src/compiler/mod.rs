@@ -119,15 +119,8 @@ struct PendingRow {
     values: Vec<Option<Value>>,
 }
 
-fn engine_error(e: libsql::Error) -> String {
-    match e {
-        libsql::Error::SqliteFailure(_, msg) => msg,
-        other => other.to_string(),
-    }
-}
-
 fn internal(origin: Origin, e: libsql::Error) -> SeedError {
-    SeedError::new(ErrorKind::Schema, origin, engine_error(e))
+    SeedError::new(ErrorKind::Schema, origin, schema::engine_message(&e))
 }
 
 impl Compiler {
@@ -964,7 +957,7 @@ async fn memory_db(schema_sql: &str, origin: &Origin) -> Result<Connection, Seed
         SeedError::new(
             ErrorKind::Schema,
             origin.clone(),
-            format!("the schema does not run: {}", engine_error(e)),
+            format!("the schema does not run: {}", schema::engine_message(&e)),
         )
     })?;
     Ok(conn)
@@ -1025,7 +1018,7 @@ async fn insert_rows(
         stmt.reset();
         if let Err(e) = stmt.execute(params).await {
             let _ = conn.execute("ROLLBACK", ()).await;
-            return Err(constraint_error(table, rows, n, engine_error(e)));
+            return Err(constraint_error(table, rows, n, schema::engine_message(&e)));
         }
         rowids.push(conn.last_insert_rowid());
     }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Observer, SchemaObject, load};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_busy_message};
 use crate::schema::{Rows, is_internal, quote_ident};
 use crate::seed::TableData;
 use crate::target::Target;
@@ -50,7 +50,7 @@ impl<'t> Tx<'t> {
                 Ok(()) => break,
                 // Locally the busy timeout already waited; a server answers
                 // busy at once, so keep asking until the lock timeout.
-                Err(reason) if is_busy_text(&reason) => {
+                Err(reason) if is_busy_message(&reason) => {
                     if !target.is_remote() || started.elapsed() >= target.settings.lock_timeout {
                         return Err(Error::Locked {
                             target: shown,
@@ -171,7 +171,7 @@ impl Tx<'_> {
                         "some rows refer to missing rows (PRAGMA foreign_key_check)".into(),
                     )))
                 }
-                Err(reason) if is_busy_text(&reason) => Err(Error::Locked {
+                Err(reason) if is_busy_message(&reason) => Err(Error::Locked {
                     target: target.location.to_string(),
                     waited: target.settings.lock_timeout,
                 }),
@@ -224,10 +224,6 @@ impl Tx<'_> {
         }
         Ok(dropped)
     }
-}
-
-pub(crate) fn is_busy_text(reason: &str) -> bool {
-    reason.contains("database is locked") || reason.contains("SQLITE_BUSY")
 }
 
 pub(crate) enum Failure {

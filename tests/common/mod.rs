@@ -30,6 +30,15 @@ pub fn seedbake_command(env: &[(&str, &str)]) -> std::process::Command {
     cmd
 }
 
+/// A finished command's stdout and stderr, together, for assertions.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 pub async fn open(path: &Path) -> Target {
     Target::open_local(path, Duration::from_millis(200))
         .await
