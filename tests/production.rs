@@ -498,3 +498,58 @@ fn init_admin_on_a_terminal_asks_twice_without_echo() {
     assert_eq!(role, "ROOT");
     assert!(bcrypt::verify(password, &hash).unwrap());
 }
+
+#[test]
+fn bad_dumps_passwords_and_missing_terminals_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = production_db(dir.path());
+    let db = dir.path().join("aquarius.db");
+    std::fs::write(
+        dir.path().join("aborted.sql"),
+        "BEGIN TRANSACTION;\nCREATE TABLE x (a);\nROLLBACK; -- due to errors\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.sql"), "-- nothing here\n").unwrap();
+    for (args, env, code, needle) in [
+        (
+            vec!["restore", "aborted.sql"],
+            vec![],
+            2,
+            "ends its transaction with ROLLBACK",
+        ),
+        (
+            vec!["restore", "empty.sql"],
+            vec![],
+            2,
+            "holds no SQL statements",
+        ),
+        (
+            vec!["restore", "missing.sql"],
+            vec![],
+            2,
+            "cannot read missing.sql",
+        ),
+        (
+            vec!["init-admin"],
+            vec![],
+            2,
+            "no terminal to ask for the password on",
+        ),
+        (
+            vec!["reset"],
+            vec![("INITIAL_ADMIN_PASSWORD", "x".repeat(80))],
+            4,
+            "bcrypt uses at most 72 bytes",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let o = seedbake(dir.path(), &args, &env);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+        assert_eq!(
+            rt().block_on(dump(&db)),
+            before,
+            "{args:?} changed the database"
+        );
+    }
+}
