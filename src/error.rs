@@ -46,6 +46,12 @@ pub enum Error {
         reason: String,
     },
 
+    #[error(
+        "the last request to {target} (the commit) got no answer: {reason}. The server may or may not have \
+         applied it; nothing here can tell. Run `seedbake verify` to see what the database holds"
+    )]
+    OutcomeUnknown { target: String, reason: String },
+
     #[error("{step} failed on {target}: {reason}")]
     Database {
         target: String,
@@ -56,6 +62,9 @@ pub enum Error {
     #[error("cannot hash the admin password: {0}")]
     Password(String),
 
+    #[error("cannot write {path}: {reason}")]
+    Output { path: String, reason: String },
+
     #[error("the backup to {path} failed: {reason}. Nothing was changed")]
     Backup { path: String, reason: String },
 
@@ -64,19 +73,3 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-pub use crate::schema::engine_message;
-
-/// Whether the engine refused because another connection holds a lock.
-pub fn is_busy(e: &libsql::Error) -> bool {
-    match e {
-        // SQLITE_BUSY and its extended codes share the low byte 5.
-        libsql::Error::SqliteFailure(code, _) => code & 0xff == 5,
-        other => is_busy_message(&other.to_string()),
-    }
-}
-
-/// The same, for a message already turned into text (a server's answer).
-pub fn is_busy_message(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("SQLITE_BUSY")
-}

@@ -273,7 +273,7 @@ async fn a_reset_over_a_modified_database_restores_exactly_the_seed() {
     )
     .await;
     let target = open(&db).await;
-    let drift = ops::verify(&target, None).await.unwrap();
+    let drift = ops::verify(&*target, None).await.unwrap();
     assert!(!drift.matches);
     for t in [
         "(schema)",
@@ -291,12 +291,14 @@ async fn a_reset_over_a_modified_database_restores_exactly_the_seed() {
     }
     assert!(!drift.differing.iter().any(|d| d == "figur"));
 
-    let report = ops::reset(&target, &full(), &mut ops::Quiet).await.unwrap();
+    let report = ops::reset(&*target, &full(), &mut ops::Quiet)
+        .await
+        .unwrap();
     let dropped: Vec<&str> = report.dropped.iter().map(|o| o.name.as_str()).collect();
     for name in ["notes", "v_kinder", "t_kind", "kind"] {
         assert!(dropped.contains(&name), "{name} not dropped: {dropped:?}");
     }
-    assert!(ops::verify(&target, None).await.unwrap().matches);
+    assert!(ops::verify(&*target, None).await.unwrap().matches);
     assert_eq!(
         without_metadata(dump(&pristine).await),
         without_metadata(dump(&db).await)
@@ -377,10 +379,10 @@ async fn a_locked_database_is_waited_for_then_left_alone() {
 async fn seed_fills_an_empty_database_and_refuses_a_full_one() {
     let (_dir, db) = temp_db();
     let target = open(&db).await;
-    let report = ops::seed(&target, &full(), &mut ops::Quiet).await.unwrap();
+    let report = ops::seed(&*target, &full(), &mut ops::Quiet).await.unwrap();
     assert!(report.dropped.is_empty());
     let before = dump(&db).await;
-    let err = ops::seed(&target, &full(), &mut ops::Quiet)
+    let err = ops::seed(&*target, &full(), &mut ops::Quiet)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotEmpty { .. }), "{err}");
@@ -401,11 +403,11 @@ async fn the_minimal_profile_seeds_only_reference_data() {
     assert_eq!(query_i64(&db, "SELECT count(*) FROM kind").await, 0);
     assert_eq!(query_i64(&db, "SELECT count(*) FROM verband").await, 13);
     let target = open(&db).await;
-    let verified = ops::verify(&target, None).await.unwrap();
+    let verified = ops::verify(&*target, None).await.unwrap();
     assert!(verified.matches, "{verified:?}");
     assert_eq!(verified.profile, "minimal");
     // Against the full profile the same database is drift.
-    let full = ops::verify(&target, Some(SEED.default_profile()))
+    let full = ops::verify(&*target, Some(SEED.default_profile()))
         .await
         .unwrap();
     assert!(!full.matches);
@@ -438,5 +440,5 @@ async fn initial_admin_password_is_hashed_for_passlib_and_keeps_the_fingerprint(
     assert!(!bcrypt::verify("admin", &hash).unwrap());
     assert!(!format!("{report:?}").contains(secret));
     let target = open(&db).await;
-    assert!(ops::verify(&target, None).await.unwrap().matches);
+    assert!(ops::verify(&*target, None).await.unwrap().matches);
 }

@@ -5,15 +5,15 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use seedbake::database::Target;
 use seedbake::ops::{self, DumpReport, Environment, MIN_ADMIN_PASSWORD};
-use seedbake::target::Target;
 use seedbake::{Error, Result, SEED};
 
 use super::output::Output;
 use super::{Cli, Guard};
 
-pub fn environment(target: &Target) -> Result<Environment> {
-    ops::environment(&target.location, |k| std::env::var(k).ok())
+pub fn environment(target: &dyn Target) -> Result<Environment> {
+    ops::environment(target.location(), |k| std::env::var(k).ok())
 }
 
 /// Shows the plan where it matters, asks for the database's name in
@@ -22,7 +22,7 @@ pub async fn confirm(
     cli: &Cli,
     out: &Output,
     guard: &Guard,
-    target: &Target,
+    target: &dyn Target,
     env: &Environment,
     verb: &str,
     what: &str,
@@ -30,7 +30,7 @@ pub async fn confirm(
     let production = env.is_production();
     let backup = match (&guard.backup, production && !guard.no_backup) {
         (Some(path), _) => Some(path.clone()),
-        (None, true) => Some(default_backup_path(&target.location.database_name())),
+        (None, true) => Some(default_backup_path(&target.location().database_name())),
         (None, false) => None,
     };
     if production || guard.dry_run {
@@ -41,7 +41,7 @@ pub async fn confirm(
         return Ok(false);
     }
     if production && !guard.yes {
-        let name = target.location.database_name();
+        let name = target.location().database_name();
         if !std::io::stdin().is_terminal() {
             return Err(Error::Aborted(format!(
                 "refusing to {verb} a production database without confirmation, and there is no terminal to ask on. \
@@ -75,7 +75,7 @@ pub async fn confirm(
         }
         None if production => out.warn(&format!(
             "NO BACKUP: --no-backup was given; the current contents of {} will be lost",
-            target.location
+            target.location()
         )),
         None => {}
     }
@@ -122,63 +122,16 @@ fn utc_stamp() -> String {
 }
 
 /// A backup never overwrites an earlier one.
-async fn dump_to_file_new(target: &Target, path: &Path) -> Result<DumpReport> {
-    if path.exists() {
-        return Err(Error::Backup {
+async fn dump_to_file_new(target: &dyn Target, path: &Path) -> Result<DumpReport> {
+    ops::dump_to_file(target, path)
+        .await
+        .map_err(|e| Error::Backup {
             path: path.display().to_string(),
-            reason: "the file already exists; choose another --backup path".into(),
-        });
-    }
-    dump_to_file(target, path).await.map_err(|e| match e {
-        Error::Backup { .. } => e,
-        other => Error::Backup {
-            path: path.display().to_string(),
-            reason: other.to_string(),
-        },
-    })
-}
-
-/// Writes the dump next to `path`, flushes it to disk, then renames it into
-/// place: the file is complete or absent, never half-written.
-pub async fn dump_to_file(target: &Target, path: &Path) -> Result<DumpReport> {
-    let fail = |reason: String| Error::Backup {
-        path: path.display().to_string(),
-        reason,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.partial",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = async {
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| fail(format!("cannot create {}: {e}", tmp.display())))?;
-        let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
-        let report = ops::dump(target, &mut writer).await?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| fail(e.error().to_string()))?;
-        file.sync_all()
-            .map_err(|e| fail(format!("cannot flush to disk: {e}")))?;
-        std::fs::rename(&tmp, path).map_err(|e| fail(format!("cannot move it into place: {e}")))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(report)
-    }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+            reason: match e {
+                Error::Usage(reason) | Error::Output { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        })
 }
 
 /// The username and password for `init-admin`, from flags and standard

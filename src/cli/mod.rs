@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use seedbake::database::{self, Target};
 use seedbake::ops::{self, LoadOptions};
 use seedbake::seed::{Profile, SEED};
-use seedbake::target::{self, Target};
 use seedbake::{Error, Result};
 
 use output::Output;
@@ -29,6 +29,9 @@ pub mod exit {
     pub const FAILED: u8 = 4;
     /// `seed` refused a database that is not empty; nothing changed.
     pub const NOT_EMPTY: u8 = 5;
+    /// The server got the commit but its answer was lost: it may or may
+    /// not have applied it. `seedbake verify` tells.
+    pub const OUTCOME_UNKNOWN: u8 = 6;
     /// (as 1) The operator did not confirm a destructive command in
     /// production, or there was no terminal to ask on; nothing changed.
     pub const ABORTED: u8 = 1;
@@ -41,11 +44,12 @@ pub mod exit {
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
     after_help = "Exit codes: 0 success, 1 verify found drift or a production command was not confirmed, \
                   2 usage error, 3 database unreachable or locked, 4 failed and rolled back (or the backup failed), \
-                  5 seed refused a non-empty database. With codes 2 to 5 nothing was changed."
+                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify). \
+                  With codes 2 to 5 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = target::DEFAULT_URL, global = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = database::DEFAULT_URL, global = true)]
     database_url: String,
 
     /// Which part of the seed to load (see `seedbake info`); defaults to the seed's default.
@@ -79,7 +83,7 @@ struct Cli {
     timeout: f64,
 
     /// For servers: the most SQL text one request carries, in bytes (lower it for a server with a smaller body limit).
-    #[arg(long, default_value_t = seedbake::ops::REMOTE_REQUEST_BYTES, global = true, value_name = "BYTES")]
+    #[arg(long, default_value_t = database::remote::REQUEST_BYTES, global = true, value_name = "BYTES")]
     request_bytes: usize,
 
     /// For servers: skip re-reading the rows after a reset to prove the fingerprint.
@@ -179,9 +183,11 @@ fn exit_code(e: &Error) -> u8 {
         Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
+        Error::OutcomeUnknown { .. } => exit::OUTCOME_UNKNOWN,
         Error::RolledBack { .. }
         | Error::Database { .. }
         | Error::Password(_)
+        | Error::Output { .. }
         | Error::Backup { .. } => exit::FAILED,
         Error::Aborted(_) => exit::ABORTED,
     }
@@ -212,11 +218,13 @@ fn seconds(value: f64, flag: &str) -> Result<Duration> {
     }
 }
 
-async fn open(cli: &Cli) -> Result<Target> {
+/// Opens the database; `create`: a missing local file is created (only
+/// the commands that fill a database ask for that).
+async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
     let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout")?;
     let request_timeout = seconds(cli.timeout, "--timeout")?;
-    let (location, url_token) = target::parse_url_with_token(&cli.database_url)?;
-    let settings = target::Settings {
+    let (location, url_token) = database::parse_url_with_token(&cli.database_url)?;
+    let settings = database::Settings {
         lock_timeout,
         auth_token: cli
             .auth_token
@@ -225,8 +233,9 @@ async fn open(cli: &Cli) -> Result<Target> {
             .or(url_token),
         request_timeout,
         request_bytes: cli.request_bytes.max(1024),
+        create,
     };
-    Target::open(location, settings).await
+    database::open(location, settings).await
 }
 
 /// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed.
@@ -252,15 +261,16 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
-            let target = open(cli).await?;
-            let env = guard::environment(&target)?;
+            let target = open(cli, true).await?;
+            let target = target.as_ref();
+            let env = guard::environment(target)?;
             let what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
                 profile.row_count(),
                 profile.tables.len()
             );
-            if !guard::confirm(cli, out, guard, &target, &env, "reset", &what).await? {
+            if !guard::confirm(cli, out, guard, target, &env, "reset", &what).await? {
                 return Ok(exit::OK);
             }
             let opts = LoadOptions {
@@ -268,19 +278,20 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 admin_password: password.as_deref(),
                 lock_admin: env.is_production(),
             };
-            load(cli, out, &target, &opts, true).await
+            load(cli, out, target, &opts, true).await
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
-            let target = open(cli).await?;
-            let env = guard::environment(&target)?;
+            let target = open(cli, true).await?;
+            let target = target.as_ref();
+            let env = guard::environment(target)?;
             let opts = LoadOptions {
                 profile,
                 admin_password: password.as_deref(),
                 lock_admin: env.is_production(),
             };
-            load(cli, out, &target, &opts, false).await
+            load(cli, out, target, &opts, false).await
         }
         Command::Verify => {
             let profile = cli
@@ -288,8 +299,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 .as_deref()
                 .map(|p| profile(Some(p)))
                 .transpose()?;
-            let target = open(cli).await?;
-            let report = ops::verify(&target, profile).await?;
+            let target = open(cli, false).await?;
+            let report = ops::verify(target.as_ref(), profile).await?;
             out.verify(&report);
             Ok(if report.matches {
                 exit::OK
@@ -298,13 +309,13 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             })
         }
         Command::Dump { output } => {
-            let target = open(cli).await?;
+            let target = open(cli, false).await?;
             let report = match output {
-                Some(path) => guard::dump_to_file(&target, path).await?,
+                Some(path) => ops::dump_to_file(target.as_ref(), path).await?,
                 None => {
                     let stdout = std::io::stdout();
                     let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-                    ops::dump(&target, &mut lock).await?
+                    ops::dump(target.as_ref(), &mut lock).await?
                 }
             };
             out.dumped(&report, output.as_deref());
@@ -315,13 +326,14 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
             let statements = ops::dump_statements(&text, &shown)?;
-            let target = open(cli).await?;
-            let env = guard::environment(&target)?;
+            let target = open(cli, true).await?;
+            let target = target.as_ref();
+            let env = guard::environment(target)?;
             let what = format!("load {shown}: {} statements", statements.len());
-            if !guard::confirm(cli, out, guard, &target, &env, "restore", &what).await? {
+            if !guard::confirm(cli, out, guard, target, &env, "restore", &what).await? {
                 return Ok(exit::OK);
             }
-            let report = ops::restore(&target, &statements).await?;
+            let report = ops::restore(target, &statements).await?;
             out.restored(&report);
             Ok(exit::OK)
         }
@@ -331,8 +343,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         } => {
             let (username, password) =
                 guard::admin_credentials(username.as_deref(), *password_stdin)?;
-            let target = open(cli).await?;
-            let report = ops::init_admin(&target, &username, &password).await?;
+            let target = open(cli, false).await?;
+            let report = ops::init_admin(target.as_ref(), &username, &password).await?;
             out.admin(&report);
             Ok(exit::OK)
         }
@@ -342,7 +354,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
 async fn load(
     cli: &Cli,
     out: &Output,
-    target: &Target,
+    target: &dyn Target,
     opts: &LoadOptions<'_>,
     reset: bool,
 ) -> Result<u8> {

@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{AdminPassword, LoadOptions, TrafficReport};
+use crate::database::{DbError, Kind, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 use crate::seed::SEED;
-use crate::target::Target;
 use crate::value::write_sql_literal;
 
 /// The shortest password `init-admin` accepts.
@@ -37,8 +37,12 @@ pub(crate) async fn set_seeded_admin_password(
         None if opts.lock_admin => (random_secret(), AdminPassword::Locked),
         None => return Ok(AdminPassword::SeedDefault),
     };
-    let hash = hash_password(&password)
-        .map_err(|e| Failure::Step("hashing the admin password".into(), e))?;
+    let hash = hash_password(&password).map_err(|e| {
+        Failure::Step(
+            "hashing the admin password".into(),
+            DbError::new(Kind::Engine, e),
+        )
+    })?;
     // The row exists: the compiler resolved the admin's key to this id.
     let sql = format!(
         "UPDATE {} SET {} = {} WHERE {} = {}",
@@ -73,7 +77,11 @@ pub struct AdminOutcome {
 /// Creates or updates the account `username` with `password` (hashed here)
 /// and the seed's admin grants (for Aquarius: role ROOT, active), in one
 /// transaction.
-pub async fn init_admin(target: &Target, username: &str, password: &str) -> Result<AdminOutcome> {
+pub async fn init_admin(
+    target: &dyn Target,
+    username: &str,
+    password: &str,
+) -> Result<AdminOutcome> {
     let Some(admin) = SEED.admin else {
         return Err(Error::Usage(
             "this seed names no admin account ([admin] in seed.toml)".into(),
@@ -108,7 +116,7 @@ pub async fn init_admin(target: &Target, username: &str, password: &str) -> Resu
     }
 
     let mut tx = Tx::begin(target).await?;
-    let outcome = async {
+    let outcome: std::result::Result<bool, Failure> = async {
         let existed = tx.count(&format!("SELECT count(*) FROM {table} WHERE {user_col} = {user}")).await
             .map_err(step("looking up the account"))? > 0;
         let sql = format!(
@@ -122,13 +130,11 @@ pub async fn init_admin(target: &Target, username: &str, password: &str) -> Resu
         Ok(!existed)
     }
     .await;
-    match tx.finish(outcome).await? {
-        Ok(created) => Ok(AdminOutcome {
-            target: target.location.to_string(),
-            username: username.to_owned(),
-            created,
-            traffic: target.traffic.as_ref().map(TrafficReport::from),
-        }),
-        Err(failure) => Err(failure.into_error(target)),
-    }
+    let created = tx.finish(outcome).await?;
+    Ok(AdminOutcome {
+        target: target.location().to_string(),
+        username: username.to_owned(),
+        created,
+        traffic: target.traffic(),
+    })
 }

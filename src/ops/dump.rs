@@ -3,15 +3,17 @@
 //! memory stays flat however large the database is.
 
 use std::io::Write;
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::TrafficReport;
+use super::tx::read_failed;
+use crate::atomic_file::AtomicFile;
+use crate::database::{DbError, Kind, Location, Target};
 use crate::error::{Error, Result};
-use crate::fingerprint::from_libsql;
 use crate::schema::{is_internal, quote_ident};
-use crate::target::Target;
-use crate::value::write_sql_literal;
+use crate::value::{ValueRef, write_sql_literal};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DumpReport {
@@ -30,68 +32,53 @@ struct Object {
 
 /// Writes every table (schema and rows), then indexes, triggers and views,
 /// inside one read transaction, so the dump is one consistent snapshot.
-pub async fn dump(target: &Target, out: &mut dyn Write) -> Result<DumpReport> {
-    let conn = &target.conn;
-    let shown = target.location.to_string();
-    let fail = |step: &str, reason: String| target.failed(step, reason);
-    let io = |e: std::io::Error| Error::Database {
-        target: shown.clone(),
-        step: "writing the dump".into(),
-        reason: e.to_string(),
-    };
-    if !target.is_remote() {
-        // A dump reads every page once: a small cache keeps its memory flat
-        // however large the database (the target opens with a large one for
-        // resets, which re-read what they wrote).
-        let _ = conn.query("PRAGMA cache_size = -8192", ()).await;
-    }
+pub async fn dump(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport> {
     target
-        .bounded(conn.execute("BEGIN", ()))
+        .read_snapshot()
         .await
-        .map_err(|r| fail("starting a read transaction", r))?;
-    let result = dump_rows(target, out, &fail, &io).await;
-    let _ = target.bounded(conn.execute("COMMIT", ())).await;
+        .map_err(|e| read_failed(target, "starting a read transaction", e))?;
+    let result = dump_rows(target, out).await;
+    target.end_snapshot().await;
     result
 }
 
-async fn dump_rows(
-    target: &Target,
-    out: &mut dyn Write,
-    fail: &dyn Fn(&str, String) -> Error,
-    io: &dyn Fn(std::io::Error) -> Error,
-) -> Result<DumpReport> {
-    let conn = &target.conn;
+async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport> {
+    let io = |e: std::io::Error| Error::Database {
+        target: target.location().to_string(),
+        step: "writing the dump".into(),
+        reason: e.to_string(),
+    };
     let mut objects = Vec::new();
-    let mut rows = target
-        .bounded(conn.query(
+    target
+        .query(
             "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
-            (),
-        ))
+            &mut |r| {
+                let text = |i: usize| match r.get(i) {
+                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
+                    _ => Err("sqlite_schema holds a value that is not text".to_owned()),
+                };
+                objects.push(Object {
+                    kind: text(0)?,
+                    name: text(1)?,
+                    sql: text(2)?,
+                });
+                Ok(())
+            },
+        )
         .await
-        .map_err(|r| fail("reading the schema", r))?;
-    while let Some(row) = target
-        .bounded(rows.next())
-        .await
-        .map_err(|r| fail("reading the schema", r))?
-    {
-        let get = |i| {
-            row.get::<String>(i)
-                .map_err(|e| fail("reading the schema", target.explain(&e)))
-        };
-        objects.push(Object {
-            kind: get(0)?,
-            name: get(1)?,
-            sql: get(2)?,
-        });
-    }
+        .map_err(|e| read_failed(target, "reading the schema", e))?;
     if let Some(v) = objects.iter().find(|o| {
         o.sql
             .to_ascii_uppercase()
             .starts_with("CREATE VIRTUAL TABLE")
     }) {
-        return Err(fail(
+        return Err(read_failed(
+            target,
             "reading the schema",
-            format!("the virtual table {} cannot be dumped as plain SQL", v.name),
+            DbError::new(
+                Kind::Engine,
+                format!("the virtual table {} cannot be dumped as plain SQL", v.name),
+            ),
         ));
     }
 
@@ -103,7 +90,7 @@ async fn dump_rows(
         written,
         "-- seedbake {} dump of {}",
         env!("CARGO_PKG_VERSION"),
-        target.location
+        target.location()
     )
     .map_err(io)?;
     writeln!(written, "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;").map_err(io)?;
@@ -120,32 +107,38 @@ async fn dump_rows(
         } else {
             writeln!(written, "{};", o.sql).map_err(io)?;
         }
-        let mut rows = target
-            .bounded(conn.query(&format!("SELECT * FROM {}", quote_ident(&o.name)), ()))
-            .await
-            .map_err(|r| fail(&format!("reading {}", o.name), r))?;
         let mut count = 0u64;
         let head = format!("INSERT INTO {} VALUES(", quote_ident(&o.name));
-        while let Some(row) = target
-            .bounded(rows.next())
-            .await
-            .map_err(|r| fail(&format!("reading {}", o.name), r))?
-        {
-            line.clear();
-            line.push_str(&head);
-            for i in 0..row.column_count() {
-                if i > 0 {
-                    line.push(',');
-                }
-                let v = row
-                    .get_value(i)
-                    .map_err(|e| fail(&format!("reading {}", o.name), target.explain(&e)))?;
-                write_sql_literal(&mut line, from_libsql(&v));
-            }
-            line.push_str(");\n");
-            written.write_all(line.as_bytes()).map_err(io)?;
-            count += 1;
+        // A failed write stops the query; its error is kept here, because
+        // the query can only carry text.
+        let mut write_error = None;
+        let read = target
+            .query(
+                &format!("SELECT * FROM {}", quote_ident(&o.name)),
+                &mut |row| {
+                    line.clear();
+                    line.push_str(&head);
+                    for (i, v) in row.iter().enumerate() {
+                        if i > 0 {
+                            line.push(',');
+                        }
+                        write_sql_literal(&mut line, *v);
+                    }
+                    line.push_str(");\n");
+                    if let Err(e) = written.write_all(line.as_bytes()) {
+                        let stop = e.to_string();
+                        write_error = Some(e);
+                        return Err(stop);
+                    }
+                    count += 1;
+                    Ok(())
+                },
+            )
+            .await;
+        if let Some(e) = write_error {
+            return Err(io(e));
         }
+        read.map_err(|e| read_failed(target, &format!("reading {}", o.name), e))?;
         total += count;
         tables.push((o.name.clone(), count));
     }
@@ -158,11 +151,11 @@ async fn dump_rows(
     writeln!(written, "COMMIT;").map_err(io)?;
     written.flush().map_err(io)?;
     Ok(DumpReport {
-        target: target.location.to_string(),
+        target: target.location().to_string(),
         tables,
         rows: total,
         bytes: written.bytes,
-        traffic: target.traffic.as_ref().map(TrafficReport::from),
+        traffic: target.traffic(),
     })
 }
 
@@ -181,4 +174,56 @@ impl Write for Counting<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Writes the dump to the new file `path`: complete or not at all, never
+/// over an existing file or through a symbolic link, never onto the
+/// database itself or one of its side files.
+pub async fn dump_to_file(target: &dyn Target, path: &Path) -> Result<DumpReport> {
+    let shown = path.display().to_string();
+    if let Location::Local(db) = target.location()
+        && is_database_file(db, path)
+    {
+        return Err(Error::Usage(format!(
+            "refusing to write the dump to {shown}: that is the database or one of its side files"
+        )));
+    }
+    let mut file = AtomicFile::create(path, false).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Usage(format!(
+                "refusing to write the dump to {shown}: {e}; choose a new file name"
+            ))
+        } else {
+            Error::Output {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        }
+    })?;
+    let report = dump(target, &mut file).await?;
+    file.finish(false).map_err(|e| Error::Output {
+        path: shown,
+        reason: e.to_string(),
+    })?;
+    Ok(report)
+}
+
+/// Whether `path` names the database file `db` or one of the files the
+/// engine keeps beside it.
+fn is_database_file(db: &Path, path: &Path) -> bool {
+    let canonical = |p: &Path| -> Option<std::path::PathBuf> {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    let (Some(db), Some(path)) = (canonical(db), canonical(path)) else {
+        return false;
+    };
+    ["", "-wal", "-shm", "-journal"].iter().any(|side| {
+        let mut name = db.clone().into_os_string();
+        name.push(side);
+        std::path::PathBuf::from(name) == path
+    })
 }

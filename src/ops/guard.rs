@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
-use super::tx::schema_objects;
+use super::schema_objects;
+use super::tx::read_failed;
+use crate::database::{Location, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
-use crate::target::{Location, Target};
+use crate::value::ValueRef;
 
 /// Development or production, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,15 +70,9 @@ impl Plan {
 }
 
 /// Reads what is in the database now: two queries whatever its size.
-pub async fn plan(target: &Target) -> Result<Plan> {
-    let shown = target.location.to_string();
-    let fail = |reason: String| Error::Unreachable {
-        target: shown.clone(),
-        reason,
-    };
-    let objects = schema_objects(&target.conn)
-        .await
-        .map_err(|e| fail(target.scrub(&e)))?;
+pub async fn plan(target: &dyn Target) -> Result<Plan> {
+    let fail = |e| read_failed(target, "reading what the database holds", e);
+    let objects = schema_objects(target).await.map_err(fail)?;
     let tables: Vec<&str> = objects
         .iter()
         .filter(|o| o.kind == "table")
@@ -90,19 +86,19 @@ pub async fn plan(target: &Target) -> Result<Plan> {
             .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let mut rows = target
-            .bounded(target.conn.query(&sql, ()))
+        target
+            .query(&sql, &mut |r| {
+                if let [ValueRef::Integer(i), ValueRef::Integer(n)] = r {
+                    counts.insert(tables[*i as usize], *n as u64);
+                }
+                Ok(())
+            })
             .await
             .map_err(fail)?;
-        while let Some(row) = target.bounded(rows.next()).await.map_err(fail)? {
-            let i: i64 = row.get(0).map_err(|e| fail(target.explain(&e)))?;
-            let n: i64 = row.get(1).map_err(|e| fail(target.explain(&e)))?;
-            counts.insert(tables[i as usize], n as u64);
-        }
     }
     Ok(Plan {
-        target: shown,
-        database_name: target.location.database_name(),
+        target: target.location().to_string(),
+        database_name: target.location().database_name(),
         existing: objects
             .iter()
             .map(|o| {

@@ -1,32 +1,43 @@
-//! The operations, written once against an open [`Target`]: reset, seed and
-//! verify.
+//! The operations, written once against an open [`Target`]: reset, seed,
+//! verify, dump, restore and init-admin.
 
 mod admin;
 mod dump;
 mod guard;
-pub mod load;
 mod restore;
 mod tx;
 
 use std::time::{Duration, Instant};
 
-use libsql::Connection;
 use serde::Serialize;
 
+pub use crate::database::TrafficReport;
 pub use admin::{AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin};
-pub use dump::{DumpReport, dump};
+pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
-pub use load::{Observer, Quiet};
 pub use restore::{RestoreReport, restore, statements as dump_statements};
-pub use tx::{REMOTE_REQUEST_BYTES, REMOTE_STATEMENT_BYTES, schema_objects};
 
-use tx::{Failure, Tx, sql_text, step};
+use tx::{Failure, Tx, read_failed, sql_text, step};
 
-use crate::error::{Result, engine_message};
+use crate::database::{DbError, Target};
+use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
-use crate::schema::Rows;
+use crate::schema::is_internal;
 use crate::seed::{Profile, SEED};
-use crate::target::Target;
+use crate::value::ValueRef;
+
+/// Told what happens while rows load; may stop the load by returning an
+/// error (the transaction then rolls back).
+pub trait Observer {
+    fn table_started(&mut self, _table: &str, _rows: usize) {}
+    fn rows_loaded(&mut self, _table: &str, _rows: usize) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Observes nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
 
 /// Replace everything (`reset`) or fill an empty database (`seed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,23 +118,6 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S:
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TrafficReport {
-    pub requests: u64,
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
-}
-
-impl From<&crate::target::Traffic> for TrafficReport {
-    fn from(t: &crate::target::Traffic) -> Self {
-        TrafficReport {
-            requests: t.requests(),
-            bytes_sent: t.bytes_sent(),
-            bytes_received: t.bytes_received(),
-        }
-    }
-}
-
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
@@ -149,7 +143,7 @@ pub struct Recorded {
 /// Drops every application object, creates the schema, loads the profile's
 /// rows and proves the fingerprint, all in one transaction.
 pub async fn reset(
-    target: &Target,
+    target: &dyn Target,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
@@ -158,7 +152,7 @@ pub async fn reset(
 
 /// Like [`reset`], but refuses a database that holds anything.
 pub async fn seed(
-    target: &Target,
+    target: &dyn Target,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
@@ -166,13 +160,13 @@ pub async fn seed(
 }
 
 async fn load(
-    target: &Target,
+    target: &dyn Target,
     mode: Mode,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
     let started = Instant::now();
-    let shown = target.location.to_string();
+    let shown = target.location().to_string();
     let mut phases = Phases {
         last: Some(started),
         ..Phases::default()
@@ -181,32 +175,27 @@ async fn load(
     phases.mark("lock");
 
     let outcome = load_in_transaction(&mut tx, mode, opts, observer, &mut phases).await;
-    let outcome = tx.finish(outcome).await?;
-    match outcome {
-        Ok((dropped, fingerprint, admin_password)) => {
-            phases.mark("commit");
-            let tables: Vec<(String, usize)> = opts
-                .profile
-                .seeded_tables()
-                .map(|t| (t.name.to_owned(), t.row_count))
-                .collect();
-            Ok(LoadReport {
-                mode,
-                target: shown,
-                profile: opts.profile.name.to_owned(),
-                dropped,
-                rows: tables.iter().map(|(_, n)| n).sum(),
-                tables,
-                fingerprint,
-                verified: !target.is_remote(),
-                admin_password,
-                phases: phases.done,
-                traffic: target.traffic.as_ref().map(TrafficReport::from),
-                elapsed: started.elapsed(),
-            })
-        }
-        Err(failure) => Err(failure.into_error(target)),
-    }
+    let (dropped, fingerprint, admin_password) = tx.finish(outcome).await?;
+    phases.mark("commit");
+    let tables: Vec<(String, usize)> = opts
+        .profile
+        .seeded_tables()
+        .map(|t| (t.name.to_owned(), t.row_count))
+        .collect();
+    Ok(LoadReport {
+        mode,
+        target: shown,
+        profile: opts.profile.name.to_owned(),
+        dropped,
+        rows: tables.iter().map(|(_, n)| n).sum(),
+        tables,
+        fingerprint,
+        verified: target.proves_in_transaction(),
+        admin_password,
+        phases: phases.done,
+        traffic: target.traffic(),
+        elapsed: started.elapsed(),
+    })
 }
 
 async fn load_in_transaction(
@@ -248,13 +237,14 @@ async fn load_in_transaction(
     let meta = format!(
         "CREATE TABLE {META_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL, \
          profile TEXT NOT NULL, seedbake_version TEXT NOT NULL, applied_at TEXT NOT NULL, \
-         fk_violations INTEGER NOT NULL CHECK (fk_violations = 0));\n\
+         fk_violations INTEGER NOT NULL CONSTRAINT {} CHECK (fk_violations = 0));\n\
          INSERT INTO {META_TABLE} VALUES (1, '{expected}', {}, '{}', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), \
          (SELECT count(*) FROM pragma_foreign_key_check))",
+        tx::FK_GUARD,
         sql_text(opts.profile.name),
         env!("CARGO_PKG_VERSION"),
     );
-    if tx.target.is_remote() {
+    if !tx.target.proves_in_transaction() {
         tx.exec(&meta)
             .await
             .map_err(step("recording the fingerprint"))?;
@@ -264,20 +254,20 @@ async fn load_in_transaction(
         return Ok((dropped, expected.to_owned(), admin_password));
     }
 
-    let violations = foreign_key_violations(tx.target.reader())
+    let violations = foreign_key_violations(tx.target)
         .await
         .map_err(step("checking foreign keys"))?;
     if !violations.is_empty() {
         return Err(Failure::Step(
             "checking foreign keys".into(),
-            violations.join("; "),
+            DbError::new(crate::database::Kind::Constraint, violations.join("; ")),
         ));
     }
     phases.mark("check");
 
-    let fp = fingerprint::compute(tx.target.reader(), &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&tx.target, &SEED.unfingerprinted())
         .await
-        .map_err(step("fingerprinting the loaded rows"))?;
+        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), engine(e)))?;
     if fp.total != expected {
         let differing: Vec<String> = fp
             .entries
@@ -287,10 +277,10 @@ async fn load_in_transaction(
             .collect();
         return Err(Failure::Step(
             "proving the fingerprint".into(),
-            format!(
+            engine(format!(
                 "the loaded database does not match the build (differs in {}); this is a seedbake bug or an engine that changes values",
                 differing.join(", ")
-            ),
+            )),
         ));
     }
     phases.mark("fingerprint");
@@ -300,30 +290,37 @@ async fn load_in_transaction(
     Ok((dropped, fp.total, admin_password))
 }
 
-async fn foreign_key_violations(conn: &dyn Rows) -> std::result::Result<Vec<String>, String> {
+/// A failure with no kind of its own: the text says what.
+fn engine(message: String) -> DbError {
+    DbError::new(crate::database::Kind::Engine, message)
+}
+
+async fn foreign_key_violations(target: &dyn Target) -> std::result::Result<Vec<String>, DbError> {
     let mut out = Vec::new();
-    conn.each_row("PRAGMA foreign_key_check", &mut |r| {
-        if out.len() < 5 {
-            out.push(format!(
-                "{} row {} refers to a missing {} row",
-                r[0], r[1], r[2]
-            ));
-        }
-        Ok(())
-    })
-    .await?;
+    target
+        .query("PRAGMA foreign_key_check", &mut |r| {
+            if out.len() < 5 {
+                out.push(format!(
+                    "{} row {} refers to a missing {} row",
+                    r[0], r[1], r[2]
+                ));
+            }
+            Ok(())
+        })
+        .await?;
     Ok(out)
 }
 
 /// Recomputes the fingerprint from the database's rows and compares it with
 /// the build's for `profile` (or the profile the last load recorded).
-pub async fn verify(target: &Target, profile: Option<&'static Profile>) -> Result<VerifyReport> {
-    let conn = &target.conn;
-    let shown = target.location.to_string();
-    let fail = |step: &str, reason: String| target.failed(step, reason);
-    let recorded = recorded(conn)
+pub async fn verify(
+    target: &dyn Target,
+    profile: Option<&'static Profile>,
+) -> Result<VerifyReport> {
+    let shown = target.location().to_string();
+    let recorded = recorded(target)
         .await
-        .map_err(|r| fail("reading seedbake's record", r))?;
+        .map_err(|e| read_failed(target, "reading seedbake's record", e))?;
     let profile = match (profile, &recorded) {
         (Some(p), _) => p,
         (None, Some(r)) => SEED
@@ -331,9 +328,9 @@ pub async fn verify(target: &Target, profile: Option<&'static Profile>) -> Resul
             .unwrap_or_else(|| SEED.default_profile()),
         (None, None) => SEED.default_profile(),
     };
-    let fp = fingerprint::compute(target.reader(), &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&target, &SEED.unfingerprinted())
         .await
-        .map_err(|e| fail("fingerprinting the database", target.scrub(&e)))?;
+        .map_err(|e| read_failed(target, "fingerprinting the database", engine(e)))?;
     let mut differing: Vec<String> = profile
         .digests
         .iter()
@@ -356,36 +353,65 @@ pub async fn verify(target: &Target, profile: Option<&'static Profile>) -> Resul
     })
 }
 
-async fn recorded(conn: &Connection) -> std::result::Result<Option<Recorded>, String> {
-    let mut rows = conn
+async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, DbError> {
+    let mut exists = false;
+    target
         .query(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [META_TABLE],
+            &format!(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{META_TABLE}'"
+            ),
+            &mut |r| {
+                exists = matches!(r.first(), Some(ValueRef::Integer(n)) if *n > 0);
+                Ok(())
+            },
         )
-        .await
-        .map_err(|e| engine_message(&e))?;
-    let exists = match rows.next().await.map_err(|e| engine_message(&e))? {
-        Some(row) => row.get::<i64>(0).map_err(|e| engine_message(&e))? > 0,
-        None => false,
-    };
+        .await?;
     if !exists {
         return Ok(None);
     }
-    let mut rows = conn
+    let mut found = None;
+    target
         .query(
             &format!("SELECT fingerprint, profile, seedbake_version, applied_at FROM {META_TABLE} WHERE id = 1"),
-            (),
+            &mut |r| {
+                let text = |i: usize| match r.get(i) {
+                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
+                    _ => Err(format!("{META_TABLE} holds a value that is not text")),
+                };
+                found = Some(Recorded {
+                    fingerprint: text(0)?,
+                    profile: text(1)?,
+                    seedbake_version: text(2)?,
+                    applied_at: text(3)?,
+                });
+                Ok(())
+            },
         )
-        .await
-        .map_err(|e| engine_message(&e))?;
-    let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? else {
-        return Ok(None);
-    };
-    let text = |i| row.get::<String>(i).map_err(|e| engine_message(&e));
-    Ok(Some(Recorded {
-        fingerprint: text(0)?,
-        profile: text(1)?,
-        seedbake_version: text(2)?,
-        applied_at: text(3)?,
-    }))
+        .await?;
+    Ok(found)
+}
+
+/// Every application table, view and trigger, in creation order (indexes
+/// go with their tables; the engine's own objects are left out).
+pub async fn schema_objects(
+    target: &dyn Target,
+) -> std::result::Result<Vec<SchemaObject>, DbError> {
+    let mut out = Vec::new();
+    target
+        .query(
+            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger') ORDER BY rowid",
+            &mut |r| {
+                if let [ValueRef::Text(kind), ValueRef::Text(name)] = r
+                    && !is_internal(name)
+                {
+                    out.push(SchemaObject {
+                        kind: (*kind).to_owned(),
+                        name: (*name).to_owned(),
+                    });
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(out)
 }

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::tx::{Tx, step};
 use super::{SchemaObject, TrafficReport};
+use crate::database::Target;
+use crate::database::remote::REQUEST_BYTES as REMOTE_REQUEST_BYTES;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,16 +58,16 @@ pub fn statements(sql: &str, file: &str) -> Result<Vec<String>> {
 }
 
 /// Drops everything, then runs the dump's statements, all in one transaction.
-pub async fn restore(target: &Target, statements: &[String]) -> Result<RestoreReport> {
+pub async fn restore(target: &dyn Target, statements: &[String]) -> Result<RestoreReport> {
     let mut tx = Tx::begin(target).await?;
-    let outcome = async {
+    let outcome: std::result::Result<_, super::tx::Failure> = async {
         let existing = tx.objects().await.map_err(step("reading the schema"))?;
         let dropped = tx.drop_all(&existing).await?;
         // Locally, statements run in batches; on a server they are packed
         // into requests up to the request budget.
         let mut batch = String::new();
         for s in statements {
-            if batch.len() + s.len() > super::REMOTE_REQUEST_BYTES / 2 && !batch.is_empty() {
+            if batch.len() + s.len() > REMOTE_REQUEST_BYTES / 2 && !batch.is_empty() {
                 tx.exec(&std::mem::take(&mut batch))
                     .await
                     .map_err(step("loading the dump"))?;
@@ -81,15 +83,11 @@ pub async fn restore(target: &Target, statements: &[String]) -> Result<RestoreRe
         Ok(dropped)
     }
     .await;
-    match tx.finish(outcome).await? {
-        Ok(dropped) => Ok(RestoreReport {
-            target: target.location.to_string(),
-            dropped,
-            statements: statements.len(),
-            traffic: target.traffic.as_ref().map(TrafficReport::from),
-        }),
-        Err(failure) => Err(failure.into_error(target)),
-    }
+    let dropped = tx.finish(outcome).await?;
+    Ok(RestoreReport {
+        target: target.location().to_string(),
+        dropped,
+        statements: statements.len(),
+        traffic: target.traffic(),
+    })
 }
-
-use crate::target::Target;

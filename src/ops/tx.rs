@@ -1,204 +1,54 @@
 //! One write transaction on a target, the same for every destructive
 //! operation: begin (waiting a bounded time for the lock), run, then commit
-//! or roll back, with failures explained in one place.
+//! or roll back, with failures turned into errors in one place.
 
-use std::time::{Duration, Instant};
-
-use super::{Observer, SchemaObject, load};
-use crate::error::{Error, Result, is_busy_message};
-use crate::schema::{Rows, is_internal, quote_ident};
+use super::{Observer, SchemaObject};
+use crate::database::{DbError, Kind, Target};
+use crate::error::{Error, Result};
+use crate::schema::quote_ident;
 use crate::seed::TableData;
-use crate::target::Target;
 use crate::value::ValueRef;
 
-/// Limits for statements sent to a server as text. sqld reads a request
-/// body whole and caps a response at 10 MB; Turso's edge has its own body
-/// limits. Staying at 2 MiB per request and 512 KiB per statement keeps far
-/// inside every limit we know while needing one request per ~2 MiB of seed.
-pub const REMOTE_REQUEST_BYTES: usize = 2 << 20;
-pub const REMOTE_STATEMENT_BYTES: usize = 512 << 10;
-
-/// One write transaction on a target. Locally every statement runs at once;
-/// on a server, statements are packed into few large requests, and the last
-/// one carries the COMMIT, so the server applies all or nothing.
 pub(crate) struct Tx<'t> {
-    pub(crate) target: &'t Target,
-    /// Statements waiting to be sent (servers only).
-    pending: String,
+    pub(crate) target: &'t dyn Target,
 }
 
 impl<'t> Tx<'t> {
-    pub(crate) async fn begin(target: &'t Target) -> Result<Tx<'t>> {
-        let conn = &target.conn;
-        let shown = target.location.to_string();
-        let started = Instant::now();
-        // Foreign keys off while the old schema goes: dropping a parent table
-        // under enforcement would first delete its rows and trip over children.
-        // The pragma is a no-op inside a transaction, so it comes first; the
-        // load checks every foreign key itself before it commits.
-        let setup = "PRAGMA foreign_keys = OFF";
-        loop {
-            let begun = if target.is_remote() {
-                target
-                    .bounded(conn.execute_batch(&format!("{setup}; BEGIN IMMEDIATE")))
-                    .await
-                    .map(|_| ())
-            } else {
-                target.local().exec(&format!("{setup}; BEGIN IMMEDIATE"))
-            };
-            match begun {
-                Ok(()) => break,
-                // Locally the busy timeout already waited; a server answers
-                // busy at once, so keep asking until the lock timeout.
-                Err(reason) if is_busy_message(&reason) => {
-                    if !target.is_remote() || started.elapsed() >= target.settings.lock_timeout {
-                        return Err(Error::Locked {
-                            target: shown,
-                            waited: target.settings.lock_timeout,
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(reason) => {
-                    return Err(Error::Unreachable {
-                        target: shown,
-                        reason,
-                    });
-                }
-            }
-        }
-        Ok(Tx {
-            target,
-            pending: String::new(),
-        })
-    }
-
-    pub(crate) async fn exec(&mut self, sql: &str) -> std::result::Result<(), String> {
-        if self.target.is_remote() {
-            if !self.pending.is_empty()
-                && self.pending.len() + sql.len() > self.target.settings.request_bytes
-            {
-                self.flush().await?;
-            }
-            self.pending.push_str(sql);
-            self.pending.push_str(";\n");
-            Ok(())
-        } else {
-            self.target.local().exec(sql)
+    pub(crate) async fn begin(target: &'t dyn Target) -> Result<Tx<'t>> {
+        match target.begin_write().await {
+            Ok(()) => Ok(Tx { target }),
+            Err(e) => Err(unavailable(target, e)),
         }
     }
 
-    pub(crate) async fn flush(&mut self) -> std::result::Result<(), String> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut self.pending);
-        self.target
-            .bounded(self.target.conn.execute_batch(&batch))
-            .await
-            .map(|_| ())
+    pub(crate) async fn exec(&mut self, sql: &str) -> std::result::Result<(), DbError> {
+        self.target.write(sql).await
     }
 
     pub(crate) async fn load_table(
         &mut self,
         table: &'static TableData,
         observer: &mut dyn Observer,
-    ) -> std::result::Result<(), String> {
-        if !self.target.is_remote() {
-            return load::load_table(self.target.local(), table, observer);
-        }
-        observer.table_started(table.name, table.row_count);
-        let max_statement = REMOTE_STATEMENT_BYTES.min(self.target.settings.request_bytes);
-        for (sql, rows) in load::Statements::new(table, max_statement) {
-            self.exec(&sql).await?;
-            observer
-                .rows_loaded(table.name, rows)
-                .map_err(|reason| format!("loading {}: {reason}", table.name))?;
-        }
-        Ok(())
+    ) -> std::result::Result<(), DbError> {
+        self.target.load_table(table, observer).await
     }
 
-    /// Reads rows inside the transaction. On a server this sends what is
-    /// pending first, then costs two requests (describe, cursor).
-    pub(crate) async fn objects(&mut self) -> std::result::Result<Vec<SchemaObject>, String> {
-        self.flush().await?;
-        schema_objects(self.target.reader())
-            .await
-            .map_err(|e| self.target.scrub(&e))
+    /// Every application object, read inside the transaction.
+    pub(crate) async fn objects(&mut self) -> std::result::Result<Vec<SchemaObject>, DbError> {
+        super::schema_objects(self.target).await
     }
 
-    pub(crate) async fn commit(mut self) -> std::result::Result<(), String> {
-        if self.target.is_remote() {
-            self.pending.push_str("COMMIT");
-            return self.flush().await;
-        }
-        self.target.local().exec("COMMIT")
-    }
-
-    pub(crate) async fn rollback(self) {
-        if self.target.is_remote() && self.target.conn.is_autocommit() {
-            // The server already dropped the stream, and the transaction with it.
-            return;
-        }
-        if self.target.is_remote() {
-            let _ = self
-                .target
-                .bounded(self.target.conn.execute("ROLLBACK", ()))
-                .await;
-        } else {
-            let _ = self.target.local().exec("ROLLBACK");
-        }
-    }
-}
-
-impl Tx<'_> {
-    /// Commits after a successful run, or rolls back after a failed one.
-    /// `Err` carries what failed; the database is then as before.
-    pub(crate) async fn finish<T>(
-        self,
-        outcome: std::result::Result<T, Failure>,
-    ) -> Result<std::result::Result<T, Failure>> {
-        let target = self.target;
-        match outcome {
-            Ok(done) => match self.commit().await {
-                Ok(()) => Ok(Ok(done)),
-                Err(reason)
-                    if reason.contains("CHECK constraint failed")
-                        && reason.contains("fk_violations") =>
-                {
-                    Ok(Err(Failure::Step(
-                        "checking foreign keys".into(),
-                        "some rows refer to missing rows (PRAGMA foreign_key_check)".into(),
-                    )))
-                }
-                Err(reason) if is_busy_message(&reason) => Err(Error::Locked {
-                    target: target.location.to_string(),
-                    waited: target.settings.lock_timeout,
-                }),
-                Err(reason) => Ok(Err(Failure::Step("committing".into(), reason))),
-            },
-            Err(failure) => {
-                self.rollback().await;
-                Ok(Err(failure))
-            }
-        }
-    }
-
-    /// One integer from a query inside the transaction (sends what is
-    /// pending first; two requests on a server).
-    pub(crate) async fn count(&mut self, sql: &str) -> std::result::Result<i64, String> {
-        self.flush().await?;
+    /// One integer from a query inside the transaction.
+    pub(crate) async fn count(&mut self, sql: &str) -> std::result::Result<i64, DbError> {
         let mut n = 0;
         self.target
-            .reader()
-            .each_row(sql, &mut |r| {
+            .query(sql, &mut |r| {
                 if let Some(ValueRef::Integer(i)) = r.first() {
                     n = *i;
                 }
                 Ok(())
             })
-            .await
-            .map_err(|e| self.target.scrub(&e))?;
+            .await?;
         Ok(n)
     }
 
@@ -224,60 +74,119 @@ impl Tx<'_> {
         }
         Ok(dropped)
     }
+
+    /// Commits after a successful run, or rolls back after a failed one.
+    pub(crate) async fn finish<T>(self, outcome: std::result::Result<T, Failure>) -> Result<T> {
+        let target = self.target;
+        let failure = match outcome {
+            Ok(done) => match target.commit().await {
+                Ok(()) => return Ok(done),
+                Err(e) => {
+                    // The commit's batch carries the foreign-key guard (a
+                    // CHECK on the record row) on servers.
+                    let failure = if e.kind == Kind::Constraint && e.message.contains(FK_GUARD) {
+                        Failure::Step(
+                            "checking foreign keys".into(),
+                            DbError::new(
+                                Kind::Constraint,
+                                "some rows refer to missing rows (PRAGMA foreign_key_check)",
+                            ),
+                        )
+                    } else {
+                        Failure::Commit(e)
+                    };
+                    target.rollback().await;
+                    failure
+                }
+            },
+            Err(failure) => {
+                target.rollback().await;
+                failure
+            }
+        };
+        Err(failure.into_error(target))
+    }
 }
+
+/// The name of the CHECK that refuses the record row while a foreign key
+/// dangles (servers): a constraint failure naming it is that check.
+pub(crate) const FK_GUARD: &str = "seedbake_foreign_keys";
 
 pub(crate) enum Failure {
     NotEmpty(Vec<String>),
     /// The step that failed and why.
-    Step(String, String),
+    Step(String, DbError),
+    /// The commit itself (on a server: the last request, which carries it).
+    Commit(DbError),
 }
 
-pub(crate) fn step(name: &str) -> impl FnOnce(String) -> Failure + '_ {
-    move |reason| Failure::Step(name.to_owned(), reason)
+pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
+    move |e| Failure::Step(name.to_owned(), e)
 }
 
 impl Failure {
-    pub(crate) fn into_error(self, target: &Target) -> Error {
-        let shown = target.location.to_string();
+    /// The error for a failure inside the write transaction, which was
+    /// rolled back, unless the server may have committed it.
+    pub(crate) fn into_error(self, target: &dyn Target) -> Error {
+        let shown = target.location().to_string();
         match self {
             Failure::NotEmpty(objects) => Error::NotEmpty {
                 target: shown,
                 objects,
             },
-            Failure::Step(step, reason) => Error::RolledBack {
+            Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
+                target: shown,
+                reason: e.message,
+            },
+            Failure::Step(_, e) | Failure::Commit(e) if e.is_busy() => Error::Locked {
+                target: shown,
+                waited: target.settings().lock_timeout,
+            },
+            Failure::Commit(e) => Error::RolledBack {
+                target: shown,
+                step: "committing".into(),
+                reason: e.message,
+            },
+            Failure::Step(step, e) => Error::RolledBack {
                 target: shown,
                 step,
-                reason: target.scrub(&reason),
+                reason: e.message,
             },
         }
     }
 }
 
-pub(crate) fn sql_text(text: &str) -> String {
-    let mut out = String::new();
-    crate::value::write_sql_literal(&mut out, crate::value::ValueRef::Text(text));
-    out
+/// The error for a failure before anything was written: the lock not to be
+/// had, the database not to be reached.
+pub(crate) fn unavailable(target: &dyn Target, e: DbError) -> Error {
+    let shown = target.location().to_string();
+    if e.is_busy() {
+        Error::Locked {
+            target: shown,
+            waited: target.settings().lock_timeout,
+        }
+    } else {
+        Error::Unreachable {
+            target: shown,
+            reason: e.message,
+        }
+    }
 }
 
-/// Every application table, view, trigger and index (not the engine's own).
-pub async fn schema_objects(conn: &dyn Rows) -> std::result::Result<Vec<SchemaObject>, String> {
-    let mut out = Vec::new();
-    conn.each_row(
-        "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger', 'index') ORDER BY rowid",
-        &mut |r| {
-            if let [ValueRef::Text(kind), ValueRef::Text(name)] = r
-                // Indexes go with their tables; auto-indexes are the engine's.
-                && !is_internal(name)
-                && *kind != "index"
-            {
-                out.push(SchemaObject {
-                    kind: (*kind).to_owned(),
-                    name: (*name).to_owned(),
-                });
-            }
-            Ok(())
-        },
-    )
-    .await?;
-    Ok(out)
+/// The error for a failed step of a command that writes nothing.
+pub(crate) fn read_failed(target: &dyn Target, step: &str, e: DbError) -> Error {
+    if e.is_busy() || e.is_unavailable() {
+        return unavailable(target, e);
+    }
+    Error::Database {
+        target: target.location().to_string(),
+        step: step.to_owned(),
+        reason: e.message,
+    }
+}
+
+pub(crate) fn sql_text(text: &str) -> String {
+    let mut out = String::new();
+    crate::value::write_sql_literal(&mut out, ValueRef::Text(text));
+    out
 }

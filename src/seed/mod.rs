@@ -174,6 +174,15 @@ impl TableData {
         None
     }
 
+    /// The column names, quoted and comma-separated, for SQL.
+    pub fn quoted_columns(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| crate::schema::quote_ident(c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }

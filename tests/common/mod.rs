@@ -7,9 +7,9 @@ pub mod server;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use seedbake::database::{self, Target};
 use seedbake::ops::{self, LoadOptions, Observer, Quiet};
 use seedbake::seed::SEED;
-use seedbake::target::Target;
 
 /// The real binary with none of the caller's settings leaking in (the
 /// database, the token, the environment markers), then `env` applied.
@@ -39,8 +39,8 @@ pub fn output_text(o: &std::process::Output) -> String {
     )
 }
 
-pub async fn open(path: &Path) -> Target {
-    Target::open_local(path, Duration::from_millis(200))
+pub async fn open(path: &Path) -> Box<dyn Target> {
+    database::open_local(path, Duration::from_millis(200))
         .await
         .unwrap()
 }
@@ -69,7 +69,7 @@ pub async fn reset_with(
     observer: &mut dyn Observer,
 ) -> seedbake::Result<ops::LoadReport> {
     let target = open(path).await;
-    ops::reset(&target, opts, observer).await
+    ops::reset(&*target, opts, observer).await
 }
 
 /// Every schema object and every row of every table, as text, in a

@@ -27,18 +27,37 @@ use hyper014::client::connect::dns::Name;
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// The name servers to use when there is no `/etc/resolv.conf`.
 pub const DNS_ENV: &str = "SEEDBAKE_DNS";
-/// The start of the error for a lookup with no name server to ask;
-/// `explain_remote` shows that error as it is.
+/// The start of the error for a lookup with no name server to ask.
 pub const NO_DNS: &str = "no DNS server configured";
 
-/// A failed lookup, or no way to look up at all. The text never holds a
-/// backtick, so it can be cut out of the client's wrapped message.
+/// A failed lookup, or no way to look up at all (no name server, a bad
+/// `SEEDBAKE_DNS`): the latter's message says what to do and is shown as
+/// it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsError(String);
+pub struct DnsError {
+    message: String,
+    /// The name servers answered (or failed to): the name is the problem,
+    /// not the machine's set-up.
+    pub lookup: bool,
+}
+
+fn setup_failed(message: String) -> DnsError {
+    DnsError {
+        message,
+        lookup: false,
+    }
+}
+
+fn lookup_failed(message: String) -> DnsError {
+    DnsError {
+        message,
+        lookup: true,
+    }
+}
 
 impl std::fmt::Display for DnsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -74,12 +93,12 @@ pub fn config(
     let Some(env) = env else {
         return match resolv_conf {
             Some(bytes) => hickory_resolver::system_conf::parse_resolv_conf(bytes).map_err(|e| {
-                DnsError(format!(
+                setup_failed(format!(
                     "{NO_DNS}: {RESOLV_CONF} names no usable name server ({e}); \
                      add a nameserver line, set {DNS_ENV}=<name server IP> or use an IP address in the URL"
                 ))
             }),
-            None => Err(DnsError(format!(
+            None => Err(setup_failed(format!(
                 "{NO_DNS}: {RESOLV_CONF} is missing and {DNS_ENV} is not set; \
                  set {DNS_ENV}=<name server IP> (on fly.io: fdaa::3) or use an IP address in the URL"
             ))),
@@ -90,7 +109,7 @@ pub fn config(
         .map(|s| {
             let s = s.trim();
             name_server(s).ok_or_else(|| {
-                DnsError(format!(
+                setup_failed(format!(
                     "{DNS_ENV} holds {s:?}, which is not an IP address; it takes name server \
                      addresses (IP or IP:port) separated by commas, e.g. {DNS_ENV}=fdaa::3"
                 ))
@@ -136,7 +155,7 @@ impl Resolver {
                     Ok(bytes) => Some(bytes),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => {
-                        return Err(DnsError(format!(
+                        return Err(setup_failed(format!(
                             "{NO_DNS}: cannot read {RESOLV_CONF} ({e}); \
                              set {DNS_ENV}=<name server IP> or use an IP address in the URL"
                         )));
@@ -151,7 +170,7 @@ impl Resolver {
                 *builder.options_mut() = opts;
                 builder
                     .build()
-                    .map_err(|e| DnsError(format!("cannot start the DNS client: {e}")))
+                    .map_err(|e| setup_failed(format!("cannot start the DNS client: {e}")))
             })
             .clone()
     }
@@ -164,10 +183,10 @@ impl Resolver {
         let found = client
             .lookup_ip(host.as_str())
             .await
-            .map_err(|e| DnsError(format!("{host}: {}", e.to_string().replace('`', "'"))))?;
+            .map_err(|e| lookup_failed(format!("{host}: {e}")))?;
         let addrs: Vec<SocketAddr> = found.iter().map(|ip| SocketAddr::new(ip, 0)).collect();
         if addrs.is_empty() {
-            return Err(DnsError(format!("{host}: no address found")));
+            return Err(lookup_failed(format!("{host}: no address found")));
         }
         Ok(addrs.into_iter())
     }

@@ -1,86 +1,12 @@
-//! Loading embedded rows into an open transaction.
-
-use crate::target::raw::RawConn;
+//! The seed's rows as SQL text, for servers, where statements travel as
+//! text.
 
 use crate::schema::quote_ident;
 use crate::seed::TableData;
 use crate::value::ValueRef;
 
-/// Rows per INSERT statement: enough to amortise the statement's cost,
-/// and never more bound values than SQLite's default limit (32766).
-const ROWS_PER_STATEMENT: usize = 64;
-const MAX_VARIABLES: usize = 32_766;
-
-/// Told what happens while rows load; may stop the load by returning an
-/// error (the transaction then rolls back).
-pub trait Observer {
-    fn table_started(&mut self, _table: &str, _rows: usize) {}
-    fn rows_loaded(&mut self, _table: &str, _rows: usize) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// Observes nothing.
-pub struct Quiet;
-impl Observer for Quiet {}
-
-fn insert_sql(table: &TableData, rows: usize) -> String {
-    let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
-    let one = format!("({})", vec!["?"; cols.len()].join(", "));
-    format!(
-        "INSERT INTO {} ({}) VALUES {}",
-        quote_ident(table.name),
-        cols.join(", "),
-        vec![one; rows].join(", ")
-    )
-}
-
-/// Inserts every row of `table` through prepared multi-row statements,
-/// binding the embedded values in place.
-pub fn load_table(
-    conn: &RawConn,
-    table: &'static TableData,
-    observer: &mut dyn Observer,
-) -> Result<(), String> {
-    observer.table_started(table.name, table.row_count);
-    if table.row_count == 0 {
-        return Ok(());
-    }
-    let fail = |e: String| format!("inserting into {}: {e}", table.name);
-    let width = table.columns.len();
-    let per_statement = ROWS_PER_STATEMENT.min(MAX_VARIABLES / width.max(1)).max(1);
-    let mut full = conn
-        .prepare(&insert_sql(table, per_statement.min(table.row_count)))
-        .map_err(fail)?;
-    let mut decoder = table.decoder();
-    let mut done = 0;
-    while done < table.row_count {
-        let n = per_statement.min(table.row_count - done);
-        if n == per_statement || (done == 0 && n == table.row_count) {
-            for i in 0..n * width {
-                full.bind_static(i as i32 + 1, decoder.next_value())
-                    .map_err(fail)?;
-            }
-            full.run().map_err(fail)?;
-        } else {
-            let mut tail = conn.prepare(&insert_sql(table, n)).map_err(fail)?;
-            for i in 0..n * width {
-                tail.bind_static(i as i32 + 1, decoder.next_value())
-                    .map_err(fail)?;
-            }
-            tail.run().map_err(fail)?;
-        }
-        done += n;
-        observer
-            .rows_loaded(table.name, n)
-            .map_err(|reason| format!("loading {}: {reason}", table.name))?;
-    }
-    Ok(())
-}
-
-/// The seed's rows as SQL text, one statement at a time, each at most
-/// `max_statement` bytes (for servers, where statements travel as text;
-/// memory holds one statement, not the table).
+/// A table's rows as statements, one at a time, each at most
+/// `max_statement` bytes (memory holds one statement, not the table).
 ///
 /// The libsql client parses every statement it sends and re-renders it from
 /// the syntax tree, so thousands of literal values cost it far more than
@@ -102,24 +28,21 @@ pub struct Statements {
 
 impl Statements {
     pub fn new(table: &'static TableData, max_statement: usize) -> Self {
-        let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(c.name)).collect();
+        let cols = table.quoted_columns();
         let mut scan = table.decoder();
         let json = !(0..table.row_count * table.columns.len())
             .any(|_| matches!(scan.next_value(), ValueRef::Real(_) | ValueRef::Blob(_)));
         let head = if json {
-            let picks: Vec<String> = (0..cols.len()).map(|i| format!("value->>{i}")).collect();
+            let picks: Vec<String> = (0..table.columns.len())
+                .map(|i| format!("value->>{i}"))
+                .collect();
             format!(
-                "INSERT INTO {} ({}) SELECT {} FROM json_each('[",
+                "INSERT INTO {} ({cols}) SELECT {} FROM json_each('[",
                 quote_ident(table.name),
-                cols.join(", "),
                 picks.join(", ")
             )
         } else {
-            format!(
-                "INSERT INTO {} ({}) VALUES ",
-                quote_ident(table.name),
-                cols.join(", ")
-            )
+            format!("INSERT INTO {} ({cols}) VALUES ", quote_ident(table.name))
         };
         Statements {
             table,

@@ -1,0 +1,260 @@
+//! What went wrong talking to a database, classified by kind: the engine's
+//! result codes, the Hrana protocol's error codes and HTTP statuses, and
+//! what seedbake's own transport saw on the socket. Never by the wording of
+//! a message, so a dependency that rewords one cannot change an exit code;
+//! the wording is kept only to show people.
+
+use std::fmt;
+
+/// Why a server could not be reached. In every case nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    /// The host name did not resolve; carries seedbake's own resolver
+    /// message when it says what to do (no name server configured…).
+    Dns(Option<String>),
+    Refused,
+    ConnectTimeout,
+    /// The TLS handshake failed, or a plain-HTTP request met a TLS server.
+    Tls,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Another connection holds a lock (SQLITE_BUSY, SQLITE_LOCKED).
+    Busy,
+    /// A constraint refused a write (the SQLITE_CONSTRAINT family).
+    Constraint,
+    /// The database file could not be opened or is not a database
+    /// (SQLITE_CANTOPEN, SQLITE_NOTADB, SQLITE_READONLY, SQLITE_PERM).
+    CannotOpen,
+    Unreachable(Unreachable),
+    /// HTTP 401.
+    Unauthorized,
+    /// HTTP 403.
+    Forbidden,
+    /// The server expired the stream, or rolled its transaction back
+    /// (`STREAM_EXPIRED`, `TRANSACTION_TIMEOUT`): it holds nothing of ours.
+    Expired,
+    /// A server limit: HTTP 413, `RESPONSE_TOO_LARGE`, `SQL_STORE_TOO_*`.
+    TooLarge,
+    /// HTTP 5xx.
+    ServerFailed,
+    /// The request left, and no answer came within `--timeout`.
+    NoAnswer,
+    /// The connection broke after the request left.
+    Broken,
+    /// Anything else the engine or the server refused (syntax, a full
+    /// disk, I/O): the message says what.
+    Engine,
+}
+
+/// A failed database call: its kind, and whether any of the request had
+/// left for the server (after which only the server knows what it did).
+#[derive(Debug, Clone)]
+pub struct DbError {
+    pub kind: Kind,
+    /// For people: the engine's or the server's words, explained.
+    pub message: String,
+    /// Some bytes of the failing request reached the network. Always false
+    /// for local files.
+    pub sent: bool,
+}
+
+impl DbError {
+    pub fn new(kind: Kind, message: impl Into<String>) -> DbError {
+        DbError {
+            kind,
+            message: message.into(),
+            sent: false,
+        }
+    }
+
+    /// The request may have been applied by the server although no answer
+    /// says so.
+    pub fn outcome_unknown(&self) -> bool {
+        self.sent && matches!(self.kind, Kind::NoAnswer | Kind::Broken)
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.kind == Kind::Busy
+    }
+
+    /// The database could not be reached or opened at all.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Unreachable(_) | Kind::Unauthorized | Kind::Forbidden | Kind::CannotOpen
+        )
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// The kind of an SQLite result code (primary or extended).
+pub fn sqlite_kind(code: i32) -> Kind {
+    // Extended codes keep the primary code in the low byte.
+    match code & 0xff {
+        5 | 6 => Kind::Busy,
+        19 => Kind::Constraint,
+        3 | 8 | 14 | 26 => Kind::CannotOpen,
+        18 => Kind::TooLarge,
+        _ => Kind::Engine,
+    }
+}
+
+/// The kind of a Hrana protocol error code (`SQLITE_*` codes are the
+/// engine's, named; the others are the server's own).
+pub fn hrana_kind(code: &str) -> Kind {
+    let sqlite = |name: &str| code == name || code.starts_with(&format!("{name}_"));
+    if sqlite("SQLITE_BUSY") || sqlite("SQLITE_LOCKED") {
+        Kind::Busy
+    } else if sqlite("SQLITE_CONSTRAINT") {
+        Kind::Constraint
+    } else if sqlite("SQLITE_TOOBIG") {
+        Kind::TooLarge
+    } else {
+        match code {
+            "STREAM_EXPIRED" | "TRANSACTION_TIMEOUT" => Kind::Expired,
+            "RESPONSE_TOO_LARGE" | "SQL_STORE_TOO_LARGE" | "SQL_STORE_TOO_MANY" => Kind::TooLarge,
+            _ => Kind::Engine,
+        }
+    }
+}
+
+/// The kind of an HTTP status other than 200.
+pub fn http_kind(status: u16) -> Kind {
+    match status {
+        401 => Kind::Unauthorized,
+        403 => Kind::Forbidden,
+        413 => Kind::TooLarge,
+        500..=599 => Kind::ServerFailed,
+        _ => Kind::Engine,
+    }
+}
+
+/// What the libsql remote client reports, taken apart. Its Hrana error type
+/// is private, so the fields come from the shapes it prints: the protocol
+/// error (`Error { message: "…", code: "…" }`, prost's derived `Debug`) and
+/// the HTTP answer (`status=<code> <reason>, body=<body>`), both fixed by
+/// the protocol rather than worded for people.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ClientReport {
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    /// The server's own message, when it gave one.
+    pub message: Option<String>,
+    /// The client failed at the HTTP layer (no answer at all).
+    pub transport: bool,
+}
+
+pub fn client_report(e: &libsql::Error) -> ClientReport {
+    let libsql::Error::Hrana(inner) = e else {
+        return ClientReport::default();
+    };
+    let text = inner.to_string();
+    let mut report = ClientReport::default();
+    if let Some(rest) = text.strip_prefix("api error: `status=") {
+        report.status = rest.get(..3).and_then(|s| s.parse().ok());
+        if let Some((_, body)) = rest.split_once(", body=") {
+            let body = body.strip_suffix('`').unwrap_or(body);
+            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(body) {
+                report.code = o.get("code").and_then(|v| v.as_str()).map(str::to_owned);
+                report.message = o.get("message").and_then(|v| v.as_str()).map(str::to_owned);
+            }
+            if report.message.is_none() && !body.trim().is_empty() {
+                report.message = Some(body.trim().chars().take(300).collect());
+            }
+        }
+    } else if text.starts_with("http error:") {
+        report.transport = true;
+    } else {
+        report.code = debug_field(&text, "code");
+        report.message = debug_field(&text, "message");
+    }
+    report
+}
+
+/// A string field of a derived `Debug` rendering: `name: "value"`.
+fn debug_field(text: &str, name: &str) -> Option<String> {
+    let start = text.find(&format!("{name}: \""))? + name.len() + 3;
+    let mut out = String::new();
+    let mut chars = text[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hrana(text: &str) -> libsql::Error {
+        libsql::Error::Hrana(text.to_owned().into())
+    }
+
+    #[test]
+    fn protocol_errors_are_read_by_their_code() {
+        let r = client_report(&hrana(
+            r#"stream error: `Error { message: "database is locked: \"x\"", code: "SQLITE_BUSY" }`"#,
+        ));
+        assert_eq!(r.code.as_deref(), Some("SQLITE_BUSY"));
+        assert_eq!(r.message.as_deref(), Some("database is locked: \"x\""));
+        assert_eq!(hrana_kind("SQLITE_BUSY"), Kind::Busy);
+        assert_eq!(hrana_kind("SQLITE_CONSTRAINT_CHECK"), Kind::Constraint);
+        assert_eq!(hrana_kind("SQLITE_CONSTRAINTS"), Kind::Engine);
+        assert_eq!(hrana_kind("STREAM_EXPIRED"), Kind::Expired);
+        assert_eq!(hrana_kind("RESPONSE_TOO_LARGE"), Kind::TooLarge);
+    }
+
+    #[test]
+    fn http_answers_are_read_by_their_status_and_body() {
+        let r = client_report(&hrana(
+            r#"api error: `status=400 Bad Request, body={"message":"The stream has expired","code":"STREAM_EXPIRED"}`"#,
+        ));
+        assert_eq!(r.status, Some(400));
+        assert_eq!(r.code.as_deref(), Some("STREAM_EXPIRED"));
+        let r = client_report(&hrana("api error: `status=401 Unauthorized, body=`"));
+        assert_eq!(r.status, Some(401));
+        assert_eq!(http_kind(401), Kind::Unauthorized);
+        assert_eq!(http_kind(502), Kind::ServerFailed);
+        let r = client_report(&hrana(
+            "http error: `connection closed before message completed`",
+        ));
+        assert!(r.transport);
+    }
+
+    #[test]
+    fn engine_codes_keep_their_primary_code() {
+        // SQLITE_BUSY_SNAPSHOT, SQLITE_CONSTRAINT_FOREIGNKEY, SQLITE_FULL.
+        assert_eq!(sqlite_kind(517), Kind::Busy);
+        assert_eq!(sqlite_kind(787), Kind::Constraint);
+        assert_eq!(sqlite_kind(13), Kind::Engine);
+        assert_eq!(sqlite_kind(26), Kind::CannotOpen);
+    }
+
+    #[test]
+    fn only_a_sent_request_without_an_answer_has_an_unknown_outcome() {
+        let mut e = DbError::new(Kind::NoAnswer, "x");
+        assert!(!e.outcome_unknown());
+        e.sent = true;
+        assert!(e.outcome_unknown());
+        e.kind = Kind::Expired;
+        assert!(!e.outcome_unknown());
+    }
+}

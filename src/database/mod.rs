@@ -1,0 +1,206 @@
+//! Where a command operates: a local libSQL file or a libSQL server, behind
+//! one interface, [`Target`], that every operation is written against. Each
+//! kind of database has one implementation: [`local::Local`] (the engine's
+//! C API on a file) and [`remote::Remote`] (the libsql client over HTTP).
+
+pub mod dns;
+pub mod failure;
+mod ffi;
+pub mod local;
+pub mod remote;
+mod statements;
+mod transport;
+mod url;
+
+pub use failure::{DbError, Kind};
+pub use transport::Traffic;
+pub use url::{DEFAULT_URL, Location, parse_url, parse_url_with_token};
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ops::Observer;
+use crate::schema::Rows;
+use crate::seed::TableData;
+use crate::value::ValueRef;
+
+/// What a query hands each row to; an `Err` stops the query.
+pub type RowFn<'f> = &'f mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>;
+
+/// How to reach and wait for a database.
+#[derive(Clone)]
+pub struct Settings {
+    /// How long to wait for another connection's write lock.
+    pub lock_timeout: Duration,
+    /// For servers: the bearer token. Never displayed (see `Debug`).
+    pub auth_token: Option<String>,
+    /// For servers: how long one request may take before seedbake gives up.
+    pub request_timeout: Duration,
+    /// For servers: the most SQL text one request carries.
+    pub request_bytes: usize,
+    /// For local files: create the file when it does not exist. Only the
+    /// commands that fill a database do; the others say it is missing.
+    pub create: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lock_timeout: Duration::from_secs(5),
+            auth_token: None,
+            request_timeout: Duration::from_secs(30),
+            request_bytes: remote::REQUEST_BYTES,
+            create: true,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("lock_timeout", &self.lock_timeout)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "(hidden)"))
+            .field("request_timeout", &self.request_timeout)
+            .field("request_bytes", &self.request_bytes)
+            .field("create", &self.create)
+            .finish()
+    }
+}
+
+/// Bytes and requests exchanged with a server.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrafficReport {
+    pub requests: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl From<&Traffic> for TrafficReport {
+    fn from(t: &Traffic) -> Self {
+        TrafficReport {
+            requests: t.requests(),
+            bytes_sent: t.bytes_sent(),
+            bytes_received: t.bytes_received(),
+        }
+    }
+}
+
+/// An open database. The operations (`crate::ops`) use nothing else.
+///
+/// Reads see the open write transaction's writes. Writes made with
+/// [`Target::write`] belong to the transaction begun by
+/// [`Target::begin_write`] and may be sent later, with the commit at the
+/// latest; everything else happens when called.
+#[async_trait(?Send)]
+pub trait Target {
+    fn location(&self) -> &Location;
+
+    fn settings(&self) -> &Settings;
+
+    /// What crossed the network so far, for servers.
+    fn traffic(&self) -> Option<TrafficReport> {
+        None
+    }
+
+    /// Whether a load proves its rows inside its own transaction (cheap on
+    /// a local file), rather than after the commit.
+    fn proves_in_transaction(&self) -> bool;
+
+    /// Runs a query and hands every row to `f`.
+    async fn query(&self, sql: &str, f: RowFn<'_>) -> std::result::Result<(), DbError>;
+
+    /// Runs statements now, returning no rows.
+    async fn execute(&self, sql: &str) -> std::result::Result<(), DbError>;
+
+    /// Takes the write lock (waiting up to the lock timeout) with foreign
+    /// keys off: a reset drops parents before their children and checks
+    /// every key itself before it commits.
+    async fn begin_write(&self) -> std::result::Result<(), DbError>;
+
+    /// A statement of the write transaction.
+    async fn write(&self, sql: &str) -> std::result::Result<(), DbError>;
+
+    /// Inserts every embedded row of `table` in the write transaction.
+    async fn load_table(
+        &self,
+        table: &'static TableData,
+        observer: &mut dyn Observer,
+    ) -> std::result::Result<(), DbError>;
+
+    async fn commit(&self) -> std::result::Result<(), DbError>;
+
+    /// Undoes the write transaction, if one is still open.
+    async fn rollback(&self);
+
+    /// Starts a read transaction: what is read until [`Target::end_snapshot`]
+    /// is one consistent state of the database.
+    async fn read_snapshot(&self) -> std::result::Result<(), DbError>;
+
+    async fn end_snapshot(&self);
+}
+
+/// Opens the database at `location`.
+pub async fn open(location: Location, settings: Settings) -> Result<Box<dyn Target>> {
+    let shown = location.to_string();
+    let unavailable = |e: DbError| Error::Open {
+        target: shown.clone(),
+        reason: e.message,
+    };
+    match &location {
+        Location::Local(path) => {
+            let local = local::Local::open(path, settings).map_err(|e| {
+                if e.is_busy() {
+                    Error::Locked {
+                        target: shown.clone(),
+                        waited: Duration::ZERO,
+                    }
+                } else {
+                    unavailable(e)
+                }
+            })?;
+            Ok(Box::new(local))
+        }
+        Location::Remote { .. } => {
+            let Some(token) = settings.auth_token.clone().filter(|t| !t.is_empty()) else {
+                return Err(Error::Usage(format!(
+                    "{shown} needs an auth token: set TURSO_AUTH_TOKEN or pass --auth-token \
+                     (create one with `turso db tokens create <db>`)"
+                )));
+            };
+            let remote = remote::Remote::open(location, &token, settings)
+                .await
+                .map_err(unavailable)?;
+            Ok(Box::new(remote))
+        }
+    }
+}
+
+/// Opens a local file with the default settings and this lock timeout.
+pub async fn open_local(
+    path: impl Into<std::path::PathBuf>,
+    lock_timeout: Duration,
+) -> Result<Box<dyn Target>> {
+    let settings = Settings {
+        lock_timeout,
+        ..Settings::default()
+    };
+    open(Location::Local(path.into()), settings).await
+}
+
+/// The schema and the fingerprint (shared with the build) read through
+/// [`Rows`]; a target is one.
+impl<'t> Rows for &'t (dyn Target + 't) {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
+        Box::pin(async move { self.query(sql, f).await.map_err(|e| e.message) })
+    }
+}
