@@ -119,7 +119,7 @@ mod tests {
         assert!(!path.exists(), "the name appears only when finished");
         f.finish(false).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"hello");
-        assert!(leftovers(&path.parent().unwrap().to_owned()).is_empty());
+        assert!(leftovers(path.parent().unwrap()).is_empty());
     }
 
     #[test]

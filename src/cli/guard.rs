@@ -97,28 +97,12 @@ fn default_backup_path(db: &str) -> PathBuf {
     path
 }
 
-/// Now in UTC as `20261125T183012Z`, without a time-zone database.
+/// Now in UTC as `20261125T183012Z`.
 fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(format)
+        .expect("a UTC time always formats")
 }
 
 /// A backup never overwrites an earlier one.
@@ -139,12 +123,10 @@ async fn dump_to_file_new(target: &dyn Target, path: &Path) -> Result<DumpReport
 pub fn admin_credentials(username: Option<&str>, password_stdin: bool) -> Result<(String, String)> {
     let default_user = SEED.admin.map_or("admin", |a| a.key);
     let check = |p: &str| -> Result<()> {
-        if p.chars().count() < MIN_ADMIN_PASSWORD {
-            return Err(Error::Usage(format!(
-                "the password is too short: at least {MIN_ADMIN_PASSWORD} characters"
-            )));
+        match ops::password_problem(p) {
+            Some(problem) => Err(Error::Usage(problem)),
+            None => Ok(()),
         }
-        Ok(())
     };
     if password_stdin {
         let mut line = String::new();
@@ -181,10 +163,8 @@ pub fn admin_credentials(username: Option<&str>, password_stdin: bool) -> Result
             "Password (at least {MIN_ADMIN_PASSWORD} characters): "
         ))
         .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
-        if first.chars().count() < MIN_ADMIN_PASSWORD {
-            eprintln!(
-                "That password is too short: at least {MIN_ADMIN_PASSWORD} characters. Try again."
-            );
+        if let Some(problem) = ops::password_problem(&first) {
+            eprintln!("{problem}. Try again.");
             continue;
         }
         let second = rpassword::prompt_password("Repeat the password: ")

@@ -244,7 +244,10 @@ fn admin_password() -> Result<Option<String>> {
         Ok(p) if p.is_empty() => Err(Error::Usage(
             "INITIAL_ADMIN_PASSWORD is set but empty; unset it to keep the development default, or give a password".into(),
         )),
-        Ok(p) => Ok(Some(p)),
+        Ok(p) => match ops::password_problem(&p) {
+            Some(problem) => Err(Error::Usage(format!("INITIAL_ADMIN_PASSWORD: {problem}"))),
+            None => Ok(Some(p)),
+        },
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(Error::Usage("INITIAL_ADMIN_PASSWORD is not valid UTF-8".into()))

@@ -65,8 +65,7 @@ impl Local {
         let conn = RawConn::open(path, settings.lock_timeout, mode)?;
         conn.exec(&format!("PRAGMA cache_size = -{WRITE_CACHE_KIB}"))?;
         // Reading the schema proves the file is a database at all.
-        conn.for_each_row::<()>("SELECT count(*) FROM sqlite_schema", &mut |_| Ok(()))
-            .map_err(|e| e.err().expect("the callback never fails"))?;
+        read_schema_once(&conn)?;
         Ok(Local {
             location: Location::Local(PathBuf::from(path)),
             settings,
@@ -122,9 +121,7 @@ impl Target for Local {
         self.conn
             .exec(&format!("PRAGMA cache_size = -{READ_CACHE_KIB}; BEGIN"))?;
         // A deferred transaction takes its snapshot at the first read.
-        self.conn
-            .for_each_row::<()>("SELECT count(*) FROM sqlite_schema", &mut |_| Ok(()))
-            .map_err(|e| e.err().expect("the callback never fails"))
+        read_schema_once(&self.conn)
     }
 
     async fn end_snapshot(&self) {
@@ -175,6 +172,16 @@ impl Target for Local {
         }
         Ok(())
     }
+}
+
+fn read_schema_once(conn: &RawConn) -> Result<(), DbError> {
+    conn.for_each_row::<std::convert::Infallible>("SELECT count(*) FROM sqlite_schema", &mut |_| {
+        Ok(())
+    })
+    .map_err(|e| match e {
+        Ok(never) => match never {},
+        Err(e) => e,
+    })
 }
 
 fn insert_sql(table: &TableData, rows: usize) -> String {

@@ -9,15 +9,63 @@ use crate::database::{DbError, Kind, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 use crate::seed::SEED;
-use crate::value::write_sql_literal;
+use crate::value::{ValueRef, write_sql_literal};
 
-/// The shortest password `init-admin` accepts.
+/// The shortest password seedbake accepts.
 pub const MIN_ADMIN_PASSWORD: usize = 12;
+/// bcrypt reads at most this many bytes; a longer password would be cut
+/// without a word, so it is refused.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+const MAX_USERNAME_CHARS: usize = 150;
+
+/// The one rule for every password seedbake sets (`init-admin`,
+/// `INITIAL_ADMIN_PASSWORD`): what is wrong with it, if anything. The
+/// message never holds the password.
+pub fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_ADMIN_PASSWORD {
+        Some(format!(
+            "the password is too short: at least {MIN_ADMIN_PASSWORD} characters"
+        ))
+    } else if password.len() > MAX_PASSWORD_BYTES {
+        Some(format!(
+            "the password is too long: bcrypt uses at most {MAX_PASSWORD_BYTES} bytes of a password; choose a shorter one"
+        ))
+    } else if password.chars().any(char::is_control) {
+        Some("the password holds a control character (a NUL, a tab, a line break…); use printable characters only".into())
+    } else if password.trim().chars().count() < MIN_ADMIN_PASSWORD {
+        Some(format!(
+            "the password is mostly spaces: at least {MIN_ADMIN_PASSWORD} characters besides leading and trailing spaces"
+        ))
+    } else {
+        None
+    }
+}
+
+/// The one rule for the usernames seedbake creates or updates.
+pub fn username_problem(username: &str) -> Option<String> {
+    if username.trim().is_empty() {
+        Some("the username is empty".into())
+    } else if username.trim() != username {
+        Some(format!(
+            "the username {username:?} starts or ends with a space; give it without"
+        ))
+    } else if username.chars().any(char::is_control) {
+        Some("the username holds a control character".into())
+    } else if username.chars().count() > MAX_USERNAME_CHARS {
+        Some(format!(
+            "the username is longer than {MAX_USERNAME_CHARS} characters"
+        ))
+    } else {
+        None
+    }
+}
 
 /// A bcrypt hash the app's passlib verifies (`$2b$`, cost 12).
 pub fn hash_password(password: &str) -> std::result::Result<String, String> {
-    if password.len() > 72 {
-        return Err("bcrypt uses at most 72 bytes of a password; choose a shorter one".into());
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(format!(
+            "bcrypt uses at most {MAX_PASSWORD_BYTES} bytes of a password; choose a shorter one"
+        ));
     }
     bcrypt::hash_with_result(password, crate::compiler::BCRYPT_COST)
         .map(|h| h.format_for_version(bcrypt::Version::TwoB))
@@ -87,13 +135,8 @@ pub async fn init_admin(
             "this seed names no admin account ([admin] in seed.toml)".into(),
         ));
     };
-    if username.trim().is_empty() {
-        return Err(Error::Usage("the username is empty".into()));
-    }
-    if password.chars().count() < MIN_ADMIN_PASSWORD {
-        return Err(Error::Usage(format!(
-            "the password is too short: at least {MIN_ADMIN_PASSWORD} characters"
-        )));
+    if let Some(problem) = username_problem(username).or_else(|| password_problem(password)) {
+        return Err(Error::Usage(problem));
     }
     let hash = hash_password(password).map_err(Error::Password)?;
     let table = quote_ident(admin.table);
@@ -117,8 +160,33 @@ pub async fn init_admin(
 
     let mut tx = Tx::begin(target).await?;
     let outcome: std::result::Result<bool, Failure> = async {
-        let existed = tx.count(&format!("SELECT count(*) FROM {table} WHERE {user_col} = {user}")).await
-            .map_err(step("looking up the account"))? > 0;
+        // One query: whether the account exists, and any other account
+        // whose name differs only in case (a second "Admin" beside "admin"
+        // would be an account nobody meant to make).
+        let mut existed = false;
+        let mut lookalike = None;
+        tx.target
+            .query(
+                &format!(
+                    "SELECT (SELECT count(*) FROM {table} WHERE {user_col} = {user}), \
+                     (SELECT {user_col} FROM {table} WHERE lower({user_col}) = lower({user}) AND {user_col} <> {user} LIMIT 1)"
+                ),
+                &mut |r| {
+                    existed = matches!(r.first(), Some(ValueRef::Integer(n)) if *n > 0);
+                    if let Some(ValueRef::Text(other)) = r.get(1) {
+                        lookalike = Some((*other).to_owned());
+                    }
+                    Ok(())
+                },
+            )
+            .await
+            .map_err(step("looking up the account"))?;
+        if let Some(other) = lookalike.filter(|_| !existed) {
+            return Err(Failure::Refused(format!(
+                "there is already an account {other:?}, which differs from {username:?} only in case; \
+                 give its name exactly as it is to update it"
+            )));
+        }
         let sql = format!(
             "UPDATE {table} SET {} WHERE {user_col} = {user};\n\
              INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {user_col} = {user})",

@@ -13,7 +13,7 @@ use crate::atomic_file::AtomicFile;
 use crate::database::{DbError, Kind, Location, Target};
 use crate::error::{Error, Result};
 use crate::schema::{is_internal, quote_ident};
-use crate::value::{ValueRef, write_sql_literal};
+use crate::value::write_sql_literal;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DumpReport {
@@ -22,12 +22,6 @@ pub struct DumpReport {
     pub rows: u64,
     pub bytes: u64,
     pub traffic: Option<TrafficReport>,
-}
-
-struct Object {
-    kind: String,
-    name: String,
-    sql: String,
 }
 
 /// Writes every table (schema and rows), then indexes, triggers and views,
@@ -48,23 +42,7 @@ async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Result<DumpRepor
         step: "writing the dump".into(),
         reason: e.to_string(),
     };
-    let mut objects = Vec::new();
-    target
-        .query(
-            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
-            &mut |r| {
-                let text = |i: usize| match r.get(i) {
-                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
-                    _ => Err("sqlite_schema holds a value that is not text".to_owned()),
-                };
-                objects.push(Object {
-                    kind: text(0)?,
-                    name: text(1)?,
-                    sql: text(2)?,
-                });
-                Ok(())
-            },
-        )
+    let objects = super::read_schema(target)
         .await
         .map_err(|e| read_failed(target, "reading the schema", e))?;
     if let Some(v) = objects.iter().find(|o| {
@@ -224,6 +202,6 @@ fn is_database_file(db: &Path, path: &Path) -> bool {
     ["", "-wal", "-shm", "-journal"].iter().any(|side| {
         let mut name = db.clone().into_os_string();
         name.push(side);
-        std::path::PathBuf::from(name) == path
+        name == path.as_os_str()
     })
 }

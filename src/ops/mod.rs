@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use crate::database::TrafficReport;
-pub use admin::{AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin};
+pub use admin::{
+    AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem, username_problem,
+};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
 pub use restore::{RestoreReport, restore, statements as dump_statements};
@@ -70,11 +72,15 @@ pub enum AdminPassword {
     Locked,
 }
 
+/// One entry of `sqlite_schema`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SchemaObject {
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
+    /// The statement that made it; empty for the engine's own indexes.
+    #[serde(skip)]
+    pub sql: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -354,19 +360,11 @@ pub async fn verify(
 }
 
 async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, DbError> {
-    let mut exists = false;
-    target
-        .query(
-            &format!(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{META_TABLE}'"
-            ),
-            &mut |r| {
-                exists = matches!(r.first(), Some(ValueRef::Integer(n)) if *n > 0);
-                Ok(())
-            },
-        )
-        .await?;
-    if !exists {
+    if !read_schema(target)
+        .await?
+        .iter()
+        .any(|o| o.name == META_TABLE)
+    {
         return Ok(None);
     }
     let mut found = None;
@@ -391,27 +389,43 @@ async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, 
     Ok(found)
 }
 
-/// Every application table, view and trigger, in creation order (indexes
-/// go with their tables; the engine's own objects are left out).
-pub async fn schema_objects(
+/// Everything in `sqlite_schema`, in creation order: the one place that
+/// reads it at run time.
+pub(crate) async fn read_schema(
     target: &dyn Target,
 ) -> std::result::Result<Vec<SchemaObject>, DbError> {
     let mut out = Vec::new();
     target
         .query(
-            "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger') ORDER BY rowid",
-            &mut |r| {
-                if let [ValueRef::Text(kind), ValueRef::Text(name)] = r
-                    && !is_internal(name)
-                {
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
+            &mut |r| match r {
+                [
+                    ValueRef::Text(kind),
+                    ValueRef::Text(name),
+                    ValueRef::Text(sql),
+                ] => {
                     out.push(SchemaObject {
                         kind: (*kind).to_owned(),
                         name: (*name).to_owned(),
+                        sql: (*sql).to_owned(),
                     });
+                    Ok(())
                 }
-                Ok(())
+                _ => Err("sqlite_schema holds a value that is not text".into()),
             },
         )
         .await?;
     Ok(out)
+}
+
+/// Every application table, view and trigger, in creation order (indexes
+/// go with their tables; the engine's own objects are left out).
+pub async fn schema_objects(
+    target: &dyn Target,
+) -> std::result::Result<Vec<SchemaObject>, DbError> {
+    let mut objects = read_schema(target).await?;
+    objects.retain(|o| {
+        matches!(o.kind.as_str(), "table" | "view" | "trigger") && !is_internal(&o.name)
+    });
+    Ok(objects)
 }

@@ -38,20 +38,6 @@ impl<'t> Tx<'t> {
         super::schema_objects(self.target).await
     }
 
-    /// One integer from a query inside the transaction.
-    pub(crate) async fn count(&mut self, sql: &str) -> std::result::Result<i64, DbError> {
-        let mut n = 0;
-        self.target
-            .query(sql, &mut |r| {
-                if let Some(ValueRef::Integer(i)) = r.first() {
-                    n = *i;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(n)
-    }
-
     /// Drops the given objects, views and triggers first (they may name the
     /// tables); indexes go with their tables.
     pub(crate) async fn drop_all(
@@ -114,6 +100,9 @@ pub(crate) const FK_GUARD: &str = "seedbake_foreign_keys";
 
 pub(crate) enum Failure {
     NotEmpty(Vec<String>),
+    /// What was asked cannot be done to this database (a usage error found
+    /// only by looking inside it).
+    Refused(String),
     /// The step that failed and why.
     Step(String, DbError),
     /// The commit itself (on a server: the last request, which carries it).
@@ -134,6 +123,7 @@ impl Failure {
                 target: shown,
                 objects,
             },
+            Failure::Refused(reason) => Error::Usage(reason),
             Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
                 target: shown,
                 reason: e.message,
