@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod ops;
 pub mod schema;
 pub mod seed;
+pub mod static_files;
 pub mod target;
 pub mod value;
 
