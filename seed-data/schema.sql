@@ -1,5 +1,8 @@
 -- Aquarius database schema, as the app (SQLAlchemy) declares it.
 -- Contract: /work/shared/aquarius/MODEL.md. Tables in dependency order.
+-- Tables, columns, keys and all 23 indexes (the unique ones and the plain
+-- `index=True` ones the app's look-ups rely on) equal the app's own DDL,
+-- shared/aquarius/app-schema.sql: tests/app_schema.rs proves it.
 
 CREATE TABLE users (
     id INTEGER NOT NULL,
@@ -21,6 +24,7 @@ CREATE TABLE users (
     PRIMARY KEY (id)
 );
 CREATE UNIQUE INDEX ix_users_username ON users (username);
+CREATE INDEX ix_users_id ON users (id);
 CREATE UNIQUE INDEX ix_users_email ON users (email);
 
 CREATE TABLE saison (
@@ -30,6 +34,8 @@ CREATE TABLE saison (
     to_date DATE NOT NULL,
     PRIMARY KEY (id)
 );
+CREATE INDEX ix_saison_name ON saison (name);
+CREATE INDEX ix_saison_id ON saison (id);
 
 CREATE TABLE schwimmbad (
     id INTEGER NOT NULL,
@@ -39,6 +45,8 @@ CREATE TABLE schwimmbad (
     manager VARCHAR,
     PRIMARY KEY (id)
 );
+CREATE INDEX ix_schwimmbad_name ON schwimmbad (name);
+CREATE INDEX ix_schwimmbad_id ON schwimmbad (id);
 
 CREATE TABLE verein (
     id INTEGER NOT NULL,
@@ -48,6 +56,8 @@ CREATE TABLE verein (
     contact VARCHAR NOT NULL,
     PRIMARY KEY (id)
 );
+CREATE INDEX ix_verein_id ON verein (id);
+CREATE INDEX ix_verein_name ON verein (name);
 
 CREATE TABLE verband (
     id INTEGER NOT NULL,
@@ -57,6 +67,7 @@ CREATE TABLE verband (
     ort VARCHAR NOT NULL,
     PRIMARY KEY (id)
 );
+CREATE INDEX ix_verband_id ON verband (id);
 CREATE UNIQUE INDEX ix_verband_name ON verband (name);
 CREATE UNIQUE INDEX ix_verband_abkuerzung ON verband (abkuerzung);
 
@@ -68,8 +79,9 @@ CREATE TABLE versicherung (
     hauptsitz VARCHAR NOT NULL,
     PRIMARY KEY (id)
 );
-CREATE UNIQUE INDEX ix_versicherung_name ON versicherung (name);
 CREATE UNIQUE INDEX ix_versicherung_kurz ON versicherung (kurz);
+CREATE UNIQUE INDEX ix_versicherung_name ON versicherung (name);
+CREATE INDEX ix_versicherung_id ON versicherung (id);
 
 CREATE TABLE figur (
     id INTEGER NOT NULL,
@@ -82,6 +94,8 @@ CREATE TABLE figur (
     bild VARCHAR,
     PRIMARY KEY (id)
 );
+CREATE INDEX ix_figur_id ON figur (id);
+CREATE INDEX ix_figur_name ON figur (name);
 
 CREATE TABLE wettkampf (
     id INTEGER NOT NULL,
@@ -94,6 +108,8 @@ CREATE TABLE wettkampf (
     FOREIGN KEY(saison_id) REFERENCES saison (id),
     FOREIGN KEY(schwimmbad_id) REFERENCES schwimmbad (id)
 );
+CREATE INDEX ix_wettkampf_name ON wettkampf (name);
+CREATE INDEX ix_wettkampf_id ON wettkampf (id);
 
 CREATE TABLE kind (
     id INTEGER NOT NULL,
@@ -113,6 +129,8 @@ CREATE TABLE kind (
     FOREIGN KEY(versicherung_id) REFERENCES versicherung (id)
 );
 CREATE UNIQUE INDEX ix_kind_email ON kind (email);
+CREATE INDEX ix_kind_nachname ON kind (nachname);
+CREATE INDEX ix_kind_id ON kind (id);
 
 CREATE TABLE wettkampf_figuren (
     wettkampf_id INTEGER NOT NULL,
@@ -134,6 +152,7 @@ CREATE TABLE anmeldung (
     FOREIGN KEY(kind_id) REFERENCES kind (id),
     FOREIGN KEY(wettkampf_id) REFERENCES wettkampf (id)
 );
+CREATE INDEX ix_anmeldung_id ON anmeldung (id);
 
 CREATE TABLE anmeldung_figuren (
     anmeldung_id INTEGER NOT NULL,
@@ -143,9 +162,11 @@ CREATE TABLE anmeldung_figuren (
     FOREIGN KEY(figur_id) REFERENCES figur (id)
 );
 
+-- Created by the app's seeder, not its models; spelled as it spells it
+-- (an INTEGER PRIMARY KEY declared without NOT NULL, which a rowid alias
+-- never needs).
 CREATE TABLE performance_probe (
-    id INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,
-    payload TEXT,
-    PRIMARY KEY (id)
+    payload TEXT
 );

@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod ops;
 pub mod schema;
 pub mod seed;
+pub mod static_files;
 pub mod value;
 
 pub use error::{Error, Result};

@@ -120,24 +120,56 @@ async fn the_schema_is_the_apps_contract() {
     );
     assert_eq!(
         columns("performance_probe").await,
-        "id INTEGER NOT NULL PK, created_at TEXT NOT NULL, payload TEXT"
+        "id INTEGER PK, created_at TEXT NOT NULL, payload TEXT"
     );
-    // Unique indexes with the app's names.
-    for (index, table, column) in [
-        ("ix_users_username", "users", "username"),
-        ("ix_users_email", "users", "email"),
-        ("ix_verband_name", "verband", "name"),
-        ("ix_verband_abkuerzung", "verband", "abkuerzung"),
-        ("ix_versicherung_name", "versicherung", "name"),
-        ("ix_versicherung_kurz", "versicherung", "kurz"),
-        ("ix_kind_email", "kind", "email"),
-    ] {
+    // All 23 of the app's indexes, by its names: the unique ones and the
+    // plain `index=True` ones its look-ups rely on (tests/app_schema.rs
+    // compares the whole shape with the app's own DDL).
+    let indexes = [
+        ("ix_users_username", "users", "username", true),
+        ("ix_users_id", "users", "id", false),
+        ("ix_users_email", "users", "email", true),
+        ("ix_saison_name", "saison", "name", false),
+        ("ix_saison_id", "saison", "id", false),
+        ("ix_schwimmbad_name", "schwimmbad", "name", false),
+        ("ix_schwimmbad_id", "schwimmbad", "id", false),
+        ("ix_verein_id", "verein", "id", false),
+        ("ix_verein_name", "verein", "name", false),
+        ("ix_verband_id", "verband", "id", false),
+        ("ix_verband_name", "verband", "name", true),
+        ("ix_verband_abkuerzung", "verband", "abkuerzung", true),
+        ("ix_versicherung_kurz", "versicherung", "kurz", true),
+        ("ix_versicherung_name", "versicherung", "name", true),
+        ("ix_versicherung_id", "versicherung", "id", false),
+        ("ix_figur_id", "figur", "id", false),
+        ("ix_figur_name", "figur", "name", false),
+        ("ix_wettkampf_name", "wettkampf", "name", false),
+        ("ix_wettkampf_id", "wettkampf", "id", false),
+        ("ix_kind_email", "kind", "email", true),
+        ("ix_kind_nachname", "kind", "nachname", false),
+        ("ix_kind_id", "kind", "id", false),
+        ("ix_anmeldung_id", "anmeldung", "id", false),
+    ];
+    for (index, table, column, unique) in indexes {
         let sql = format!(
             "SELECT count(*) FROM pragma_index_list('{table}') l JOIN pragma_index_info('{index}') i \
-             WHERE l.name = '{index}' AND l.\"unique\" = 1 AND i.name = '{column}'"
+             WHERE l.name = '{index}' AND l.\"unique\" = {} AND l.partial = 0 \
+             AND i.seqno = 0 AND i.name = '{column}' \
+             AND (SELECT count(*) FROM pragma_index_info('{index}')) = 1",
+            i64::from(unique)
         );
         assert_eq!(query_i64(&db, &sql).await, 1, "{index}");
     }
+    // And no other index of our own (the engine's autoindexes for the
+    // composite primary keys aside).
+    assert_eq!(
+        query_i64(
+            &db,
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'"
+        )
+        .await,
+        indexes.len() as i64
+    );
     // Foreign keys as MODEL.md draws them.
     for (table, column, parent) in [
         ("wettkampf", "saison_id", "saison"),
