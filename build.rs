@@ -7,15 +7,8 @@
 
 #[path = "src/compiler/mod.rs"]
 mod compiler;
-#[path = "src/fingerprint.rs"]
-#[allow(dead_code)]
-mod fingerprint;
-#[path = "src/schema.rs"]
-#[allow(dead_code)]
-mod schema;
-#[path = "src/value.rs"]
-#[allow(dead_code)]
-mod value;
+
+use seedbake_core::{fingerprint, schema, value};
 
 use std::path::PathBuf;
 

@@ -3,12 +3,13 @@
 
 pub mod compiler;
 pub mod error;
-pub mod fingerprint;
 pub mod ops;
-pub mod schema;
 pub mod seed;
 pub mod target;
-pub mod value;
+
+// Shared with the build-time compiler; re-exported so `crate::value` and
+// friends (and the generated seed module) keep their paths.
+pub use seedbake_core::{fingerprint, schema, value};
 
 pub use error::{Error, Result};
 pub use seed::SEED;

@@ -1,8 +1,8 @@
 //! Seed values, the column kinds they are checked against, and the compact
 //! binary row encoding embedded in the binary.
 //!
-//! Shared by the build-time compiler (through `#[path]` in `build.rs`) and the
-//! runtime, so both sides read and write exactly the same bytes.
+//! Shared by the build-time compiler and the runtime, so both sides read and
+//! write exactly the same bytes.
 
 use std::fmt;
 

@@ -3,8 +3,7 @@
 //!
 //! The build computes it by running this very code on the in-memory database
 //! it checked the seed in; `verify` runs it on the target. One function on
-//! both sides means the fingerprint cannot disagree with itself. Shared with
-//! `build.rs`.
+//! both sides means the fingerprint cannot disagree with itself.
 
 use sha2::{Digest, Sha256};
 

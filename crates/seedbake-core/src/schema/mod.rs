@@ -3,7 +3,7 @@
 //! The compiler learns the seed's tables by running `schema.sql` in an
 //! in-memory libSQL database and asking the engine (`PRAGMA table_info`,
 //! `foreign_key_list`, `index_list`), so no hand-written SQL parser can drift
-//! from what production will actually create. Shared with `build.rs`.
+//! from what production will actually create.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -100,8 +100,8 @@ pub trait Rows {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 }
 
-/// The engine's message without libsql's wrapping. Lives here, not in
-/// `error.rs`, because the build script shares this module.
+/// The engine's message without libsql's wrapping (the compiler's errors and
+/// the runtime's both use it).
 pub fn engine_message(e: &libsql::Error) -> String {
     match e {
         libsql::Error::SqliteFailure(_, msg) => msg.clone(),
