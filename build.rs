@@ -8,7 +8,7 @@
 #[path = "src/compiler/mod.rs"]
 mod compiler;
 
-use seedbake_core::{fingerprint, schema, value};
+use seedbake_core::{credentials, fingerprint, schema, value};
 
 use std::path::PathBuf;
 

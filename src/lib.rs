@@ -9,7 +9,7 @@ pub mod target;
 
 // Shared with the build-time compiler; re-exported so `crate::value` and
 // friends (and the generated seed module) keep their paths.
-pub use seedbake_core::{fingerprint, schema, value};
+pub use seedbake_core::{credentials, fingerprint, hex, schema, value};
 
 pub use error::{Error, Result};
 pub use seed::SEED;

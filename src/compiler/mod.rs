@@ -16,16 +16,14 @@ use std::path::{Path, PathBuf};
 
 use libsql::Connection;
 
+use crate::credentials::hash_seed_password;
 use crate::fingerprint::{self, Fingerprint};
 use crate::schema::{self, quote_ident};
-use crate::value::{ColumnKind, Value};
+use crate::value::{ColumnKind, Value, from_libsql, to_libsql};
 
 pub use error::{ErrorKind, Origin, SeedError};
 use manifest::{Manifest, Mapping};
 use source::{Cell, Record};
-
-/// bcrypt cost, as the app's passlib default.
-pub const BCRYPT_COST: u32 = 12;
 
 /// A seed checked and ready to embed.
 #[derive(Debug)]
@@ -572,7 +570,7 @@ impl Compiler {
                     return Ok(Value::Null);
                 }
                 let plain = c.key_text();
-                Ok(Value::Text(bcrypt_fixed(
+                Ok(Value::Text(hash_seed_password(
                     &table.name,
                     &col.name,
                     index,
@@ -873,24 +871,6 @@ impl Compiler {
     }
 }
 
-/// A deterministic bcrypt hash: the salt is derived from where the password
-/// sits in the seed, so every build of the same seed yields the same rows.
-/// These are published development passwords, so a fixed salt gives away
-/// nothing a random one would protect.
-fn bcrypt_fixed(table: &str, column: &str, index: usize, plain: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(format!(
-        "seedbake-bcrypt-salt\0{table}\0{column}\0{index}\0{plain}"
-    ));
-    let digest = h.finalize();
-    let mut salt = [0u8; 16];
-    salt.copy_from_slice(&digest[..16]);
-    bcrypt::hash_with_salt(plain, BCRYPT_COST, salt)
-        .expect("bcrypt accepts any password up to 72 bytes")
-        .format_for_version(bcrypt::Version::TwoB)
-}
-
 fn sniff_media_type(bytes: &[u8]) -> &'static str {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         "image/png"
@@ -963,16 +943,6 @@ async fn memory_db(schema_sql: &str, origin: &Origin) -> Result<Connection, Seed
     Ok(conn)
 }
 
-fn to_libsql(v: &Value) -> libsql::Value {
-    match v {
-        Value::Null => libsql::Value::Null,
-        Value::Integer(i) => libsql::Value::Integer(*i),
-        Value::Real(r) => libsql::Value::Real(*r),
-        Value::Text(t) => libsql::Value::Text(t.clone()),
-        Value::Blob(b) => libsql::Value::Blob(b.clone()),
-    }
-}
-
 /// Inserts the rows one by one, so the engine's verdict on each names its
 /// line. Returns each row's rowid.
 async fn insert_rows(
@@ -1013,7 +983,7 @@ async fn insert_rows(
     for (n, row) in rows.iter().enumerate() {
         let params: Vec<libsql::Value> = provided
             .iter()
-            .map(|&i| to_libsql(row.values[i].as_ref().expect("uniform per table")))
+            .map(|&i| to_libsql(row.values[i].as_ref().expect("uniform per table").as_ref()))
             .collect();
         stmt.reset();
         if let Err(e) = stmt.execute(params).await {
@@ -1190,13 +1160,7 @@ async fn read_back(conn: &Connection, table: &schema::Table) -> libsql::Result<V
     while let Some(row) = rows.next().await? {
         let mut values = Vec::with_capacity(cols.len());
         for i in 0..cols.len() as i32 {
-            values.push(match row.get_value(i)? {
-                libsql::Value::Null => Value::Null,
-                libsql::Value::Integer(v) => Value::Integer(v),
-                libsql::Value::Real(v) => Value::Real(v),
-                libsql::Value::Text(v) => Value::Text(v),
-                libsql::Value::Blob(v) => Value::Blob(v),
-            });
+            values.push(Value::from(from_libsql(&row.get_value(i)?)));
         }
         out.push(values);
     }

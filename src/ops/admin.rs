@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{AdminPassword, LoadOptions, TrafficReport};
+pub use crate::credentials::hash_password;
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 use crate::seed::SEED;
@@ -13,16 +14,6 @@ use crate::value::write_sql_literal;
 
 /// The shortest password `init-admin` accepts.
 pub const MIN_ADMIN_PASSWORD: usize = 12;
-
-/// A bcrypt hash the app's passlib verifies (`$2b$`, cost 12).
-pub fn hash_password(password: &str) -> std::result::Result<String, String> {
-    if password.len() > 72 {
-        return Err("bcrypt uses at most 72 bytes of a password; choose a shorter one".into());
-    }
-    bcrypt::hash_with_result(password, crate::compiler::BCRYPT_COST)
-        .map(|h| h.format_for_version(bcrypt::Version::TwoB))
-        .map_err(|e| e.to_string())
-}
 
 /// Sets the seeded admin's password inside a reset's transaction.
 pub(crate) async fn set_seeded_admin_password(
@@ -58,7 +49,7 @@ pub(crate) async fn set_seeded_admin_password(
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()[..64].to_owned()
+    crate::hex::encode(&bytes)
 }
 
 #[derive(Debug, Clone, Serialize)]

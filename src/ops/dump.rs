@@ -8,10 +8,9 @@ use serde::Serialize;
 
 use super::TrafficReport;
 use crate::error::{Error, Result};
-use crate::fingerprint::from_libsql;
 use crate::schema::{is_internal, quote_ident};
 use crate::target::Target;
-use crate::value::write_sql_literal;
+use crate::value::{from_libsql, write_sql_literal};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DumpReport {
