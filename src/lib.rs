@@ -1,7 +1,6 @@
 //! seedbake: reset and seed a libSQL / Turso database from a seed compiled
 //! into the binary, and prove the result matches the build.
 
-pub mod compiler;
 pub mod error;
 pub mod ops;
 pub mod seed;

@@ -2,10 +2,11 @@
 //! schema in an in-memory libSQL database, and generates the Rust module the
 //! binary embeds.
 //!
-//! `build.rs` is a thin door into this module (it includes it with
-//! `#[path]`), and the library exposes it too, so tests call [`compile`] on
-//! broken fixtures directly.
+//! The binary's `build.rs` is a thin door into this crate ([`build`]); tests
+//! call [`compile`] on broken fixtures directly, and compare its result with
+//! what the binary embedded.
 
+pub mod build_script;
 pub mod codegen;
 pub mod error;
 pub mod manifest;
@@ -16,11 +17,12 @@ use std::path::{Path, PathBuf};
 
 use libsql::Connection;
 
-use crate::credentials::hash_seed_password;
-use crate::fingerprint::{self, Fingerprint};
-use crate::schema::{self, quote_ident};
-use crate::value::{ColumnKind, Value, from_libsql, to_libsql};
+use seedbake_core::credentials::hash_seed_password;
+use seedbake_core::fingerprint::{self, Fingerprint};
+use seedbake_core::schema::{self, quote_ident};
+use seedbake_core::value::{ColumnKind, Value, from_libsql, to_libsql};
 
+pub use build_script::build;
 pub use error::{ErrorKind, Origin, SeedError};
 use manifest::{Manifest, Mapping};
 use source::{Cell, Record};

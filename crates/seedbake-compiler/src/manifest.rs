@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::error::{ErrorKind, Origin, SeedError};
+use crate::error::{ErrorKind, Origin, SeedError};
 
 pub const MANIFEST_FILE: &str = "seed.toml";
 

@@ -10,8 +10,9 @@ use std::path::Path;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use super::{Compiled, CompiledTable};
-use crate::value::{ColumnKind, Value, encode_value};
+use seedbake_core::value::{ColumnKind, Value, ValueRef, encode_value};
+
+use crate::{Compiled, CompiledTable};
 
 /// The generated file, under `OUT_DIR`.
 pub const GENERATED_FILE: &str = "seed.rs";
@@ -31,7 +32,7 @@ pub fn write(compiled: &Compiled, out_dir: &Path) -> io::Result<()> {
         let mut keys = Vec::new();
         for key in &table.keys {
             for part in key {
-                encode_value(&mut keys, crate::value::ValueRef::Text(part));
+                encode_value(&mut keys, ValueRef::Text(part));
             }
         }
         std::fs::write(data_dir.join(format!("{}.keys", file_stem(table))), keys)?;
