@@ -1,0 +1,105 @@
+//! Checks `seed.toml` against the schema before any row is read: every
+//! table, profile and admin setting it names must exist, once.
+
+use seedbake_core::schema;
+
+use crate::error::{ErrorKind, Origin, SeedError};
+use crate::manifest::{self, Manifest};
+
+/// The first problem with what the manifest names, if any.
+pub(crate) fn check_manifest(
+    manifest: &Manifest,
+    text: &str,
+    file: &str,
+    tables: &[schema::Table],
+) -> Result<(), SeedError> {
+    let known = |name: &str| tables.iter().any(|t| t.name == name);
+    let at = |needle: &str| {
+        let line = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .map_or(1, |i| i as u64 + 1);
+        Origin::line(file, line)
+    };
+    let err = |needle: &str, msg: String| Err(SeedError::new(ErrorKind::Manifest, at(needle), msg));
+    let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    if !manifest.profiles.contains_key(&manifest.default_profile) {
+        return err(
+            "default_profile",
+            format!(
+                "default_profile {:?} is not one of the profiles ({})",
+                manifest.default_profile,
+                manifest
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    for (i, spec) in manifest.tables.iter().enumerate() {
+        let entry = Origin::line(file, manifest::table_line(text, i).unwrap_or(1));
+        if !known(&spec.name) {
+            return Err(SeedError::new(
+                ErrorKind::Manifest,
+                entry,
+                format!(
+                    "[[table]] {:?}: the schema creates no such table (tables: {})",
+                    spec.name,
+                    table_names.join(", ")
+                ),
+            ));
+        }
+        if manifest.tables[..i].iter().any(|s| s.name == spec.name) {
+            return Err(SeedError::new(
+                ErrorKind::Manifest,
+                entry,
+                format!("table {} has two [[table]] entries", spec.name),
+            ));
+        }
+    }
+    for (name, list) in &manifest.profiles {
+        for (i, t) in list.iter().enumerate() {
+            if !known(t) {
+                return err(
+                    &format!("{name} ="),
+                    format!(
+                        "profile {name} names table {t:?}, which the schema does not create (tables: {})",
+                        table_names.join(", ")
+                    ),
+                );
+            }
+            if list[..i].contains(t) {
+                return err(
+                    &format!("{name} ="),
+                    format!("profile {name} names table {t} twice"),
+                );
+            }
+            if !manifest.tables.iter().any(|s| &s.name == t) {
+                return err(
+                    &format!("{name} ="),
+                    format!("profile {name} names table {t}, but no [[table]] entry feeds it"),
+                );
+            }
+        }
+    }
+    if let Some(admin) = &manifest.admin {
+        let Some(t) = tables.iter().find(|t| t.name == admin.table) else {
+            return err(
+                "[admin]",
+                format!("[admin] table {:?} is not in the schema", admin.table),
+            );
+        };
+        if t.column(&admin.password_column).is_none() {
+            return err(
+                "password_column",
+                format!(
+                    "[admin] password_column {:?} is not a column of {}",
+                    admin.password_column, t.name
+                ),
+            );
+        }
+    }
+    Ok(())
+}
