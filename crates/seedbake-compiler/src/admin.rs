@@ -87,7 +87,7 @@ pub(crate) fn admin(
     }
     Ok(Some(CompiledAdmin {
         table: spec.table.clone(),
-        password_column: spec.password_column.clone(),
+        password_column: String::clone(&spec.password_column),
         username_column: spec.username_column.clone(),
         grant,
         id_column: alias.name.clone(),

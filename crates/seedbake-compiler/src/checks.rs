@@ -4,28 +4,22 @@
 use seedbake_core::schema;
 
 use crate::error::{ErrorKind, Origin, SeedError};
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 
 /// The first problem with what the manifest names, if any.
 pub(crate) fn check_manifest(
     manifest: &Manifest,
-    text: &str,
-    file: &str,
     tables: &[schema::Table],
 ) -> Result<(), SeedError> {
     let known = |name: &str| tables.iter().any(|t| t.name == name);
-    let at = |needle: &str| {
-        let line = text
-            .lines()
-            .position(|l| l.contains(needle))
-            .map_or(1, |i| i as u64 + 1);
-        Origin::line(file, line)
-    };
-    let err = |needle: &str, msg: String| Err(SeedError::new(ErrorKind::Manifest, at(needle), msg));
+    let err = |origin: Origin, msg: String| Err(SeedError::new(ErrorKind::Manifest, origin, msg));
     let table_names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    if !manifest.profiles.contains_key(&manifest.default_profile) {
+    if !manifest
+        .profiles
+        .contains_key(manifest.default_profile.as_str())
+    {
         return err(
-            "default_profile",
+            manifest.origin(&manifest.default_profile),
             format!(
                 "default_profile {:?} is not one of the profiles ({})",
                 manifest.default_profile,
@@ -39,31 +33,28 @@ pub(crate) fn check_manifest(
         );
     }
     for (i, spec) in manifest.tables.iter().enumerate() {
-        let entry = Origin::line(file, manifest::table_line(text, i).unwrap_or(1));
         if !known(&spec.name) {
-            return Err(SeedError::new(
-                ErrorKind::Manifest,
-                entry,
+            return err(
+                manifest.origin(spec),
                 format!(
                     "[[table]] {:?}: the schema creates no such table (tables: {})",
                     spec.name,
                     table_names.join(", ")
                 ),
-            ));
+            );
         }
         if manifest.tables[..i].iter().any(|s| s.name == spec.name) {
-            return Err(SeedError::new(
-                ErrorKind::Manifest,
-                entry,
+            return err(
+                manifest.origin(spec),
                 format!("table {} has two [[table]] entries", spec.name),
-            ));
+            );
         }
     }
     for (name, list) in &manifest.profiles {
         for (i, t) in list.iter().enumerate() {
             if !known(t) {
                 return err(
-                    &format!("{name} ="),
+                    manifest.origin(list),
                     format!(
                         "profile {name} names table {t:?}, which the schema does not create (tables: {})",
                         table_names.join(", ")
@@ -72,13 +63,13 @@ pub(crate) fn check_manifest(
             }
             if list[..i].contains(t) {
                 return err(
-                    &format!("{name} ="),
+                    manifest.origin(list),
                     format!("profile {name} names table {t} twice"),
                 );
             }
             if !manifest.tables.iter().any(|s| &s.name == t) {
                 return err(
-                    &format!("{name} ="),
+                    manifest.origin(list),
                     format!("profile {name} names table {t}, but no [[table]] entry feeds it"),
                 );
             }
@@ -87,13 +78,13 @@ pub(crate) fn check_manifest(
     if let Some(admin) = &manifest.admin {
         let Some(t) = tables.iter().find(|t| t.name == admin.table) else {
             return err(
-                "[admin]",
+                manifest.origin(admin),
                 format!("[admin] table {:?} is not in the schema", admin.table),
             );
         };
         if t.column(&admin.password_column).is_none() {
             return err(
-                "password_column",
+                manifest.origin(&admin.password_column),
                 format!(
                     "[admin] password_column {:?} is not a column of {}",
                     admin.password_column, t.name

@@ -103,17 +103,14 @@ impl Compiler {
                 ),
             ));
         }
-        checks::check_manifest(&manifest, &manifest_text, &manifest_name, &all_tables)?;
+        checks::check_manifest(&manifest, &all_tables)?;
 
         let mut compiled: Vec<CompiledTable> = Vec::new();
         // Each seeded row's origin by (table, rowid), to name the line of a
         // foreign-key violation the engine reports by rowid.
         let mut origins: HashMap<(String, i64), Origin> = HashMap::new();
-        for (index, spec) in manifest.tables.iter().enumerate() {
-            let entry = Origin::line(
-                manifest_name.clone(),
-                manifest::table_line(&manifest_text, index).unwrap_or(1),
-            );
+        for spec in &manifest.tables {
+            let entry = manifest.origin(spec);
             let table = all_tables
                 .iter()
                 .find(|t| t.name == spec.name)
@@ -139,7 +136,7 @@ impl Compiler {
                 && admin.table == table.name
                 && !unfingerprinted.contains(&admin.password_column)
             {
-                unfingerprinted.push(admin.password_column.clone());
+                unfingerprinted.push(String::clone(&admin.password_column));
             }
             compiled.push(CompiledTable {
                 schema: table.clone(),
@@ -161,7 +158,7 @@ impl Compiler {
             schema_sql,
             tables,
             profiles,
-            default_profile: manifest.default_profile,
+            default_profile: manifest.default_profile.into_inner(),
             admin,
             images: self.images,
             warnings: self.warnings,

@@ -82,7 +82,7 @@ pub(crate) async fn profiles(
         .map_err(|e| SeedError::new(ErrorKind::Schema, origin.clone(), e))?;
         out.push(CompiledProfile {
             name: name.clone(),
-            tables: list.clone(),
+            tables: list.to_vec(),
             fingerprint: fp,
         });
     }
