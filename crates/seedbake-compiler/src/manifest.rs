@@ -287,6 +287,9 @@ file = "verband.csv"
     fn a_syntax_error_names_its_line() {
         let e = parse("schema = \"s.sql\"\ndefault_profile = [\n", "seed.toml").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Manifest);
-        assert!(e.to_string().starts_with("seed.toml:2: unclosed array"), "{e}");
+        assert!(
+            e.to_string().starts_with("seed.toml:2: unclosed array"),
+            "{e}"
+        );
     }
 }
