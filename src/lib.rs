@@ -2,15 +2,15 @@
 //! into the binary, and prove the result matches the build.
 
 pub mod atomic_file;
-pub mod compiler;
 pub mod database;
 pub mod error;
-pub mod fingerprint;
 pub mod ops;
-pub mod schema;
 pub mod seed;
 pub mod static_files;
-pub mod value;
+
+// Shared with the build-time compiler; re-exported so `crate::value` and
+// friends (and the generated seed module) keep their paths.
+pub use seedbake_core::{credentials, fingerprint, hex, schema, value};
 
 pub use error::{Error, Result};
 pub use seed::SEED;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seedbake::compiler::{self, ErrorKind, SeedError};
+use seedbake_compiler::{self as compiler, ErrorKind, SeedError};
 
 fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base")

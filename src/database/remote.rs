@@ -14,9 +14,9 @@ use super::failure::{
 use super::statements::Statements;
 use super::transport::{self, Traffic};
 use super::{Location, RowFn, Settings, Target, TrafficReport};
-use crate::fingerprint::from_libsql;
 use crate::ops::Observer;
 use crate::seed::TableData;
+use crate::value::from_libsql;
 
 /// The most SQL text one statement carries. sqld reads a request body whole
 /// and caps an answer at 10 MB; Turso's edge has its own body limits.

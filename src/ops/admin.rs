@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{AdminPassword, LoadOptions, TrafficReport};
+pub use crate::credentials::hash_password;
 use crate::database::{DbError, Kind, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
@@ -60,18 +61,6 @@ pub fn username_problem(username: &str) -> Option<String> {
     }
 }
 
-/// A bcrypt hash the app's passlib verifies (`$2b$`, cost 12).
-pub fn hash_password(password: &str) -> std::result::Result<String, String> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "bcrypt uses at most {MAX_PASSWORD_BYTES} bytes of a password; choose a shorter one"
-        ));
-    }
-    bcrypt::hash_with_result(password, crate::compiler::BCRYPT_COST)
-        .map(|h| h.format_for_version(bcrypt::Version::TwoB))
-        .map_err(|e| e.to_string())
-}
-
 /// Sets the seeded admin's password inside a reset's transaction.
 pub(crate) async fn set_seeded_admin_password(
     tx: &mut Tx<'_>,
@@ -110,7 +99,7 @@ pub(crate) async fn set_seeded_admin_password(
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()[..64].to_owned()
+    crate::hex::encode(&bytes)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,13 +3,13 @@
 //!
 //! The build computes it by running this very code on the in-memory database
 //! it checked the seed in; `verify` runs it on the target. One function on
-//! both sides means the fingerprint cannot disagree with itself. Shared with
-//! `build.rs`.
+//! both sides means the fingerprint cannot disagree with itself.
 
 use sha2::{Digest, Sha256};
 
+use crate::hex::encode as hex;
 use crate::schema::{self, Rows, quote_ident};
-use crate::value::{ValueRef, encode_value};
+use crate::value::encode_value;
 
 /// Where seedbake records what it loaded; not part of the fingerprint.
 pub const META_TABLE: &str = "_seedbake";
@@ -52,10 +52,6 @@ impl Fingerprint {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn put_str(h: &mut Sha256, s: &str) {
     h.update((s.len() as u64).to_le_bytes());
     h.update(s.as_bytes());
@@ -87,27 +83,19 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
     })
 }
 
+/// Every application object's type, name, table and SQL (in canonical
+/// spelling), by type and name.
 async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
+    let mut objects = schema::objects(conn).await?;
+    objects.retain(|o| !schema::is_internal(&o.name) && o.table != META_TABLE);
+    objects.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
     let mut h = Sha256::new();
-    conn.each_row(
-        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name",
-        &mut |r| {
-            let text = |v: &ValueRef<'_>| match v {
-                ValueRef::Text(t) => (*t).to_owned(),
-                other => other.to_string(),
-            };
-            let (name, table) = (text(&r[1]), text(&r[2]));
-            if schema::is_internal(&name) || table == META_TABLE {
-                return Ok(());
-            }
-            for v in &r[..3] {
-                put_str(&mut h, &text(v));
-            }
-            put_str(&mut h, &schema::canonical_sql(&text(&r[3])));
-            Ok(())
-        },
-    )
-    .await?;
+    for o in &objects {
+        for part in [&o.kind, &o.name, &o.table] {
+            put_str(&mut h, part);
+        }
+        put_str(&mut h, &schema::canonical_sql(&o.sql));
+    }
     Ok(hex(&h.finalize()))
 }
 
@@ -152,14 +140,4 @@ async fn table_digest(
     })
     .await?;
     Ok(hex(&h.finalize()))
-}
-
-pub fn from_libsql(v: &libsql::Value) -> ValueRef<'_> {
-    match v {
-        libsql::Value::Null => ValueRef::Null,
-        libsql::Value::Integer(i) => ValueRef::Integer(*i),
-        libsql::Value::Real(r) => ValueRef::Real(*r),
-        libsql::Value::Text(t) => ValueRef::Text(t),
-        libsql::Value::Blob(b) => ValueRef::Blob(b),
-    }
 }

@@ -1,14 +1,19 @@
-//! What a database's schema is, as the engine itself reports it.
+//! What a database's schema is, as the engine itself reports it: tables,
+//! their columns, foreign keys and unique indexes.
 //!
 //! The compiler learns the seed's tables by running `schema.sql` in an
 //! in-memory libSQL database and asking the engine (`PRAGMA table_info`,
 //! `foreign_key_list`, `index_list`), so no hand-written SQL parser can drift
-//! from what production will actually create. Shared with `build.rs`.
+//! from what production will actually create. The runtime asks the same
+//! questions of a target, through the same [`Rows`] trait.
 
-use std::future::Future;
-use std::pin::Pin;
+mod canonical;
+mod objects;
+mod rows;
 
-use libsql::Connection;
+pub use canonical::{canonical_sql, canonical_type};
+pub use objects::{SchemaObject, objects};
+pub use rows::{Rows, engine_message};
 
 use crate::value::ValueRef;
 
@@ -88,59 +93,6 @@ pub fn is_internal(name: &str) -> bool {
     lower.starts_with("sqlite_") || lower.starts_with("libsql_") || lower.starts_with("_litestream")
 }
 
-/// Something that runs a query and hands over its rows: a `libsql`
-/// connection (local or remote), or seedbake's raw local writer. The schema
-/// and the fingerprint read through it, so the build, a reset's proof and
-/// `verify` share one implementation.
-pub trait Rows {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
-}
-
-/// The engine's message without libsql's wrapping. Lives here, not in
-/// `error.rs`, because the build script shares this module.
-pub fn engine_message(e: &libsql::Error) -> String {
-    match e {
-        libsql::Error::SqliteFailure(_, msg) => msg.clone(),
-        other => other.to_string(),
-    }
-}
-
-impl Rows for Connection {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
-        Box::pin(async move {
-            let mut rows = self.query(sql, ()).await.map_err(|e| engine_message(&e))?;
-            let width = rows.column_count().max(0);
-            let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
-            while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
-                owned.clear();
-                for i in 0..width {
-                    owned.push(row.get_value(i).map_err(|e| engine_message(&e))?);
-                }
-                let refs: Vec<ValueRef<'_>> = owned
-                    .iter()
-                    .map(|v| match v {
-                        libsql::Value::Null => ValueRef::Null,
-                        libsql::Value::Integer(i) => ValueRef::Integer(*i),
-                        libsql::Value::Real(r) => ValueRef::Real(*r),
-                        libsql::Value::Text(t) => ValueRef::Text(t),
-                        libsql::Value::Blob(b) => ValueRef::Blob(b),
-                    })
-                    .collect();
-                f(&refs)?;
-            }
-            Ok(())
-        })
-    }
-}
-
 fn text(v: &ValueRef<'_>) -> String {
     match v {
         ValueRef::Text(t) => (*t).to_owned(),
@@ -158,21 +110,11 @@ fn int(v: &ValueRef<'_>) -> i64 {
 
 /// Every user table of the connection's main database, in creation order.
 pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
-    let mut names = Vec::new();
-    conn.each_row(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid",
-        &mut |r| {
-            let name = text(&r[0]);
-            if !is_internal(&name) {
-                names.push(name);
-            }
-            Ok(())
-        },
-    )
-    .await?;
-    let mut tables = Vec::with_capacity(names.len());
-    for name in names {
-        tables.push(table(conn, &name).await?);
+    let mut tables = Vec::new();
+    for object in objects(conn).await? {
+        if object.kind == "table" && !is_internal(&object.name) {
+            tables.push(table(conn, &object.name).await?);
+        }
     }
     Ok(tables)
 }
@@ -238,50 +180,4 @@ pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
         foreign_keys,
         unique,
     })
-}
-
-/// A schema object's SQL in one canonical spelling.
-///
-/// The libsql remote client does not send SQL as written: it parses every
-/// statement and sends its syntax tree re-rendered (`VARCHAR(5)` arrives as
-/// `VARCHAR (5)`, newlines and comments go). A server's `sqlite_schema`
-/// therefore spells the same schema differently from a local file. Rendering
-/// both through the same parser makes them compare equal when, and only
-/// when, they mean the same.
-pub fn canonical_sql(sql: &str) -> String {
-    use fallible_iterator::FallibleIterator;
-    let mut parser = libsql_sqlite3_parser::lexer::sql::Parser::new(sql.as_bytes());
-    match parser.next() {
-        Ok(Some(cmd)) => cmd.to_string(),
-        _ => sql.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-/// A declared column type in one spelling: `VARCHAR (5)` → `VARCHAR(5)`.
-pub fn canonical_type(declared: &str) -> String {
-    let joined = declared.split_whitespace().collect::<Vec<_>>().join(" ");
-    joined
-        .replace(" (", "(")
-        .replace("( ", "(")
-        .replace(" )", ")")
-        .replace(" ,", ",")
-        .replace(", ", ",")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_sql_ignores_formatting_only() {
-        let written = "CREATE TABLE verband (\n    id INTEGER NOT NULL, -- key\n    abkuerzung VARCHAR(5) NOT NULL,\n    PRIMARY KEY (id)\n)";
-        let rendered = "CREATE TABLE verband (id INTEGER NOT NULL, abkuerzung VARCHAR (5) NOT NULL, PRIMARY KEY (id))";
-        assert_eq!(canonical_sql(written), canonical_sql(rendered));
-        assert_ne!(
-            canonical_sql(written),
-            canonical_sql(&rendered.replace("(5)", "(6)"))
-        );
-        assert_eq!(canonical_type("VARCHAR (5)"), "VARCHAR(5)");
-        assert_eq!(canonical_type("DECIMAL ( 10 , 2 )"), "DECIMAL(10,2)");
-    }
 }

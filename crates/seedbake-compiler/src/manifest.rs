@@ -1,10 +1,13 @@
 //! `seed.toml`: which file feeds which table, and how.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Deref;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-use super::error::{ErrorKind, Origin, SeedError};
+use crate::error::{ErrorKind, Origin, SeedError};
 
 pub const MANIFEST_FILE: &str = "seed.toml";
 
@@ -13,11 +16,50 @@ pub const MANIFEST_FILE: &str = "seed.toml";
 pub struct Manifest {
     /// The DDL file, run as-is by the engine.
     pub schema: String,
-    pub default_profile: String,
-    pub profiles: BTreeMap<String, Vec<String>>,
-    pub admin: Option<AdminSpec>,
+    pub default_profile: At<String>,
+    pub profiles: BTreeMap<String, At<Vec<String>>>,
+    pub admin: Option<At<AdminSpec>>,
     #[serde(rename = "table", default)]
-    pub tables: Vec<TableSpec>,
+    pub tables: Vec<At<TableSpec>>,
+    /// The manifest as the user knows it (`seed-data/seed.toml`) and its
+    /// text, to name the line a value stands on.
+    #[serde(skip)]
+    file: String,
+    #[serde(skip)]
+    text: String,
+}
+
+impl Manifest {
+    /// Where `value` stands: the manifest's file and the line on which the
+    /// value (or, for a table such as `[[table]]`, its header) starts.
+    pub fn origin<T>(&self, value: &At<T>) -> Origin {
+        Origin::line(&self.file, line_of(&self.text, value.0.span().start))
+    }
+}
+
+/// A manifest value with the place it was read from (see
+/// [`Manifest::origin`]); it reads, prints and compares as the value itself.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct At<T>(Spanned<T>);
+
+impl<T> At<T> {
+    pub fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+impl<T> Deref for At<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for At<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.get_ref().fmt(f)
+    }
 }
 
 /// The account whose password `INITIAL_ADMIN_PASSWORD` replaces at reset.
@@ -26,7 +68,7 @@ pub struct Manifest {
 pub struct AdminSpec {
     pub table: String,
     pub key: KeySpec,
-    pub password_column: String,
+    pub password_column: At<String>,
     /// The column `init-admin` looks accounts up by.
     pub username_column: String,
     /// Values `init-admin` gives the account (e.g. `role = "ROOT"`).
@@ -169,24 +211,85 @@ impl ColumnSpec {
 
 /// Parses the manifest text; a syntax error names its line.
 pub fn parse(text: &str, file: &str) -> Result<Manifest, SeedError> {
-    toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
-        let origin = match line {
-            Some(l) => Origin::line(file, l),
+    let mut manifest: Manifest = toml::from_str(text).map_err(|e| {
+        let origin = match e.span() {
+            Some(s) => Origin::line(file, line_of(text, s.start)),
             None => Origin::file(file),
         };
         SeedError::new(ErrorKind::Manifest, origin, e.message().trim().to_owned())
-    })
+    })?;
+    manifest.file = file.to_owned();
+    manifest.text = text.to_owned();
+    Ok(manifest)
 }
 
-/// The line on which `[[table]]` entry number `index` starts, for messages
-/// about that entry.
-pub fn table_line(text: &str, index: usize) -> Option<u64> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("[[table]]"))
-        .nth(index)
-        .map(|(i, _)| i as u64 + 1)
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> u64 {
+    text[..offset.min(text.len())].matches('\n').count() as u64 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# default_profile, [admin] and password_column named in a comment first
+schema = "schema.sql"
+default_profile = "full"
+
+[profiles]
+full = ["users", "verband"]
+minimal = [
+    "users",
+]
+
+[admin]
+table = "users"
+key = "admin"
+username_column = "username"
+password_column = "hashed_password"
+
+[[table]]
+name = "users"
+file = "users.csv"
+[table.columns]
+hashed_password = { bcrypt = "password" }
+
+  [[table]]
+name = "verband"
+file = "verband.csv"
+"#;
+
+    fn line<T>(m: &Manifest, at: &At<T>) -> String {
+        m.origin(at).to_string()
+    }
+
+    #[test]
+    fn values_are_placed_by_their_spans() {
+        let m = parse(TEXT, "seed-data/seed.toml").unwrap();
+        assert_eq!(line(&m, &m.default_profile), "seed-data/seed.toml:3");
+        assert_eq!(line(&m, &m.profiles["full"]), "seed-data/seed.toml:6");
+        assert_eq!(line(&m, &m.profiles["minimal"]), "seed-data/seed.toml:7");
+        let admin = m.admin.as_ref().unwrap();
+        assert_eq!(line(&m, admin), "seed-data/seed.toml:11");
+        assert_eq!(line(&m, &admin.password_column), "seed-data/seed.toml:15");
+        assert_eq!(line(&m, &m.tables[0]), "seed-data/seed.toml:17");
+        assert_eq!(line(&m, &m.tables[1]), "seed-data/seed.toml:23");
+        // The spans change nothing about the values.
+        assert_eq!(*m.default_profile, "full");
+        assert_eq!(
+            format!("{:?}", admin.password_column),
+            "\"hashed_password\""
+        );
+        assert_eq!(m.tables[1].name, "verband");
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let e = parse("schema = \"s.sql\"\ndefault_profile = [\n", "seed.toml").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Manifest);
+        assert!(
+            e.to_string().starts_with("seed.toml:2: unclosed array"),
+            "{e}"
+        );
+    }
 }

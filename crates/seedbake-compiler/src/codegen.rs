@@ -10,8 +10,9 @@ use std::path::Path;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use super::{Compiled, CompiledTable};
-use crate::value::{ColumnKind, Value, encode_value};
+use seedbake_core::value::{ColumnKind, Value, ValueRef, encode_value};
+
+use crate::{Compiled, CompiledTable};
 
 /// The generated file, under `OUT_DIR`.
 pub const GENERATED_FILE: &str = "seed.rs";
@@ -21,22 +22,31 @@ pub fn write(compiled: &Compiled, out_dir: &Path) -> io::Result<()> {
     let data_dir = out_dir.join("seed-data");
     std::fs::create_dir_all(&data_dir)?;
     for table in &compiled.tables {
-        let mut rows = Vec::new();
-        for row in &table.rows {
-            for v in row {
-                encode_value(&mut rows, v.as_ref());
-            }
-        }
-        std::fs::write(data_dir.join(format!("{}.rows", file_stem(table))), rows)?;
-        let mut keys = Vec::new();
-        for key in &table.keys {
-            for part in key {
-                encode_value(&mut keys, crate::value::ValueRef::Text(part));
-            }
-        }
-        std::fs::write(data_dir.join(format!("{}.keys", file_stem(table))), keys)?;
+        let stem = file_stem(table);
+        std::fs::write(data_dir.join(format!("{stem}.rows")), encode_rows(table))?;
+        std::fs::write(data_dir.join(format!("{stem}.keys")), encode_keys(table))?;
     }
     std::fs::write(out_dir.join(GENERATED_FILE), generate(compiled).to_string())
+}
+
+/// A table's rows as the binary embeds them: every value of every row, in
+/// row order ([`encode_value`]).
+pub fn encode_rows(table: &CompiledTable) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in table.rows.iter().flatten() {
+        encode_value(&mut out, v.as_ref());
+    }
+    out
+}
+
+/// A table's natural keys as the binary embeds them: every key's parts as
+/// text values, in row order.
+pub fn encode_keys(table: &CompiledTable) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in table.keys.iter().flatten() {
+        encode_value(&mut out, ValueRef::Text(part));
+    }
+    out
 }
 
 fn file_stem(table: &CompiledTable) -> String {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::error::{ErrorKind, Origin, Position, SeedError};
+use crate::error::{ErrorKind, Origin, Position, SeedError};
 
 /// One raw field value before it is checked against its column.
 #[derive(Debug, Clone)]

@@ -1,0 +1,169 @@
+//! One cell's value, by how the manifest maps its column: a field checked
+//! against the column's type, a constant, a row number, a bcrypt hash, an
+//! image path or a reference to another table's row by natural key.
+
+use std::path::Path;
+
+use seedbake_core::credentials::hash_seed_password;
+use seedbake_core::schema;
+use seedbake_core::value::{ColumnKind, Value};
+
+use crate::error::{ErrorKind, Origin, SeedError};
+use crate::manifest::Mapping;
+use crate::source::{Cell, Record};
+use crate::suggest::closest;
+use crate::{CompiledTable, Compiler};
+
+impl Compiler {
+    /// The value of `table.col` for `record`, row `index` of the file at
+    /// `source_path`; `done` holds the tables seeded before this one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn value(
+        &mut self,
+        table: &schema::Table,
+        col: &schema::Column,
+        mapping: &Mapping,
+        record: &Record,
+        index: usize,
+        source_path: &Path,
+        done: &[CompiledTable],
+    ) -> Result<Value, SeedError> {
+        let kind = ColumnKind::from_declared(&col.declared_type);
+        let field_origin = |f: &str| record.origin.field(f);
+        let type_error = |f: &str, msg: String| {
+            SeedError::new(
+                ErrorKind::Type,
+                field_origin(f),
+                format!("{}.{}: {msg}", table.name, col.name),
+            )
+            .with_field(&table.name, &col.name)
+        };
+        let cell = |f: &str| {
+            record
+                .get(f)
+                .cloned()
+                .unwrap_or(Cell::Json(serde_json::Value::Null))
+        };
+        match mapping {
+            Mapping::Auto => Ok(Value::Integer(index as i64 + 1)),
+            Mapping::Field(f) => match cell(f) {
+                Cell::Text(t) => kind.parse_text(&t),
+                Cell::Json(j) => kind.parse_json(&j),
+            }
+            .map_err(|m| type_error(f, m)),
+            Mapping::Const(v) => {
+                let json = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
+                kind.parse_json(&json).map_err(|m| type_error(&col.name, m))
+            }
+            Mapping::Bcrypt(f) => {
+                let c = cell(f);
+                if c.is_empty() {
+                    return Ok(Value::Null);
+                }
+                let plain = c.key_text();
+                Ok(Value::Text(hash_seed_password(
+                    &table.name,
+                    &col.name,
+                    index,
+                    &plain,
+                )))
+            }
+            Mapping::Image(f) => {
+                let c = cell(f);
+                if c.is_empty() {
+                    return Ok(Value::Null);
+                }
+                let rel = c.key_text();
+                self.embed_image(table, col, &rel, field_origin(f), source_path)?;
+                kind.parse_text(&rel).map_err(|m| type_error(f, m))
+            }
+            Mapping::Ref {
+                table: target,
+                from,
+            } => {
+                let key: Vec<String> = from.iter().map(|f| cell(f).key_text()).collect();
+                if key.iter().all(String::is_empty) {
+                    return Ok(Value::Null);
+                }
+                reference(table, col, target, &key, field_origin(&from[0]), done)
+            }
+        }
+    }
+}
+
+/// The parent row's key column value for a reference by natural key.
+fn reference(
+    table: &schema::Table,
+    col: &schema::Column,
+    target: &str,
+    key: &[String],
+    origin: Origin,
+    done: &[CompiledTable],
+) -> Result<Value, SeedError> {
+    let parent = done
+        .iter()
+        .find(|t| t.name() == target)
+        .expect("checked earlier");
+    if parent.key_fields.is_empty() {
+        return Err(SeedError::new(
+            ErrorKind::Manifest,
+            origin,
+            format!(
+                "{}.{}: table {target} has no `key` in seed.toml, so rows cannot refer to it by name",
+                table.name, col.name
+            ),
+        ));
+    }
+    let Some(row) = parent.keys.iter().position(|k| k == key) else {
+        let shown = key.join(" ");
+        let hint = closest(&shown, parent.keys.iter().map(|k| k.join(" ")))
+            .map(|c| format!("; did you mean {c:?}?"))
+            .unwrap_or_default();
+        return Err(SeedError::new(
+            ErrorKind::Reference,
+            origin,
+            format!(
+                "{}.{}: no {target} row has the key {} = {shown:?} (keys are in {}){hint}",
+                table.name,
+                col.name,
+                parent.key_fields.join(", "),
+                parent.file
+            ),
+        )
+        .with_field(&table.name, &col.name));
+    };
+    let fk = table.foreign_keys.iter().find(|fk| fk.column == col.name);
+    let parent_column = match fk {
+        Some(fk) if fk.parent_table != *target => {
+            return Err(SeedError::new(
+                ErrorKind::Manifest,
+                origin,
+                format!(
+                    "{}.{} is a foreign key to {}, but seed.toml resolves it in {target}",
+                    table.name, col.name, fk.parent_table
+                ),
+            ));
+        }
+        Some(fk) if fk.parent_column != "rowid" => fk.parent_column.clone(),
+        _ => match parent.schema.rowid_alias() {
+            Some(c) => c.name.clone(),
+            None => {
+                return Err(SeedError::new(
+                    ErrorKind::Manifest,
+                    origin,
+                    format!(
+                        "{}.{}: table {target} has no INTEGER PRIMARY KEY to refer to",
+                        table.name, col.name
+                    ),
+                ));
+            }
+        },
+    };
+    let ci = parent
+        .schema
+        .columns
+        .iter()
+        .position(|c| c.name == parent_column)
+        .expect("foreign key names a parent column");
+    Ok(parent.rows[row][ci].clone())
+}

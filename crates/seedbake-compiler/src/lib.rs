@@ -1,0 +1,185 @@
+//! The seed compiler: reads `seed-data/`, checks every row against the real
+//! schema in an in-memory libSQL database, and generates the Rust module the
+//! binary embeds.
+//!
+//! The binary's `build.rs` is a thin door into this crate ([`build`]); tests
+//! call [`compile`] on broken fixtures directly, and compare its result with
+//! what the binary embedded.
+
+mod admin;
+pub mod build_script;
+mod cells;
+mod checks;
+pub mod codegen;
+mod compiled;
+mod engine;
+pub mod error;
+mod explain;
+mod images;
+pub mod manifest;
+mod profiles;
+mod rows;
+pub mod source;
+mod suggest;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use seedbake_core::{fingerprint, schema};
+
+pub use build_script::build;
+pub use compiled::{Compiled, CompiledAdmin, CompiledProfile, CompiledTable, Image};
+pub use error::{ErrorKind, Origin, SeedError};
+use manifest::Mapping;
+
+/// Compiles the seed folder. Blocking: it runs its own small runtime, so call
+/// it from a build script or a plain test, not from inside async code.
+pub fn compile(seed_dir: &Path) -> Result<Compiled, SeedError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("cannot start a tokio runtime for the seed compiler");
+    runtime.block_on(Compiler::new(seed_dir).run())
+}
+
+/// One compile: the seed folder, and what reading it gathers on the way.
+struct Compiler {
+    dir: PathBuf,
+    /// How the folder is named in messages, e.g. `seed-data`.
+    dir_name: String,
+    inputs: Vec<PathBuf>,
+    warnings: Vec<String>,
+    images: Vec<Image>,
+}
+
+impl Compiler {
+    fn new(dir: &Path) -> Self {
+        let dir_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Compiler {
+            dir: dir.to_owned(),
+            dir_name,
+            inputs: Vec::new(),
+            warnings: Vec::new(),
+            images: Vec::new(),
+        }
+    }
+
+    fn display(&self, rel: &str) -> String {
+        format!("{}/{}", self.dir_name, rel)
+    }
+
+    fn read_text(&mut self, rel: &str) -> Result<String, SeedError> {
+        let path = self.dir.join(rel);
+        self.inputs.push(path.clone());
+        std::fs::read_to_string(&path).map_err(|e| {
+            SeedError::new(
+                ErrorKind::Io,
+                Origin::file(self.display(rel)),
+                format!("cannot read the file: {e}"),
+            )
+        })
+    }
+
+    async fn run(mut self) -> Result<Compiled, SeedError> {
+        let manifest_name = self.display(manifest::MANIFEST_FILE);
+        let manifest_text = self.read_text(manifest::MANIFEST_FILE)?;
+        let manifest = manifest::parse(&manifest_text, &manifest_name)?;
+        let schema_sql = self.read_text(&manifest.schema)?;
+        let schema_origin = Origin::file(self.display(&manifest.schema));
+
+        let conn = engine::memory_db(&schema_sql, &schema_origin).await?;
+        let all_tables = schema::tables(&conn)
+            .await
+            .map_err(|e| SeedError::new(ErrorKind::Schema, schema_origin.clone(), e))?;
+        if all_tables.iter().any(|t| t.name == fingerprint::META_TABLE) {
+            return Err(SeedError::new(
+                ErrorKind::Schema,
+                schema_origin,
+                format!(
+                    "the table name {} is reserved for seedbake's own metadata",
+                    fingerprint::META_TABLE
+                ),
+            ));
+        }
+        checks::check_manifest(&manifest, &all_tables)?;
+
+        let mut compiled: Vec<CompiledTable> = Vec::new();
+        // Each seeded row's origin by (table, rowid), to name the line of a
+        // foreign-key violation the engine reports by rowid.
+        let mut origins: HashMap<(String, i64), Origin> = HashMap::new();
+        for spec in &manifest.tables {
+            let entry = manifest.origin(spec);
+            let table = all_tables
+                .iter()
+                .find(|t| t.name == spec.name)
+                .expect("checked by check_manifest");
+            let (pending, keys) = self.build_rows(spec, table, &entry, &compiled)?;
+            let rowids = engine::insert_rows(&conn, table, &pending).await?;
+            for (row, rowid) in pending.iter().zip(rowids) {
+                origins.insert((table.name.clone(), rowid), row.origin.clone());
+            }
+            drop(pending);
+            let rows = engine::read_back(&conn, table)
+                .await
+                .map_err(|e| engine::internal(entry.clone(), e))?;
+            let mut unfingerprinted: Vec<String> = spec
+                .columns
+                .iter()
+                .filter(|(col, s)| {
+                    matches!(s.mapping(&entry, &table.name, col), Ok(Mapping::Bcrypt(_)))
+                })
+                .map(|(col, _)| col.clone())
+                .collect();
+            if let Some(admin) = &manifest.admin
+                && admin.table == table.name
+                && !unfingerprinted.contains(&admin.password_column)
+            {
+                unfingerprinted.push(String::clone(&admin.password_column));
+            }
+            compiled.push(CompiledTable {
+                schema: table.clone(),
+                file: self.display(&spec.file),
+                rows,
+                key_fields: spec.key.clone(),
+                keys,
+                unfingerprinted,
+            });
+        }
+
+        explain::check_foreign_keys(&conn, &all_tables, &origins).await?;
+        let admin = admin::admin(&manifest, &manifest_name, &compiled)?;
+        let profiles =
+            profiles::profiles(&manifest, &manifest_name, &schema_sql, &conn, &compiled).await?;
+        let tables = insertion_order(compiled);
+
+        Ok(Compiled {
+            schema_sql,
+            tables,
+            profiles,
+            default_profile: manifest.default_profile.into_inner(),
+            admin,
+            images: self.images,
+            warnings: self.warnings,
+            inputs: self.inputs,
+        })
+    }
+}
+
+/// Parents before children (stable: manifest order where the foreign keys
+/// allow it), so a reset inserts without deferring constraints.
+fn insertion_order(tables: Vec<CompiledTable>) -> Vec<CompiledTable> {
+    let mut pending = tables;
+    let mut ordered: Vec<CompiledTable> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|t| {
+            t.schema.foreign_keys.iter().all(|fk| {
+                fk.parent_table == t.name() || !pending.iter().any(|p| p.name() == fk.parent_table)
+            })
+        });
+        // A cycle: keep manifest order; the reset checks foreign keys at the end.
+        ordered.push(pending.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}

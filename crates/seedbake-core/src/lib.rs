@@ -1,0 +1,13 @@
+//! What seedbake's build-time compiler and its runtime share, so both sides
+//! read and write exactly the same bytes: seed values and their row
+//! encoding, schema introspection, the fingerprint and password hashing.
+//!
+//! The compiler (`seedbake-compiler`, run by the binary's build script) and
+//! the runtime (`seedbake`) both depend on this crate; neither includes the
+//! other's source.
+
+pub mod credentials;
+pub mod fingerprint;
+pub mod hex;
+pub mod schema;
+pub mod value;

@@ -1,0 +1,36 @@
+//! The one reader of `sqlite_schema`: every table, index, view and trigger
+//! of a database, with the SQL that created it.
+
+use super::{Rows, text};
+
+/// One row of `sqlite_schema`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaObject {
+    /// `table`, `index`, `view` or `trigger`.
+    pub kind: String,
+    pub name: String,
+    /// The table an index or trigger belongs to (a table's own name).
+    pub table: String,
+    /// The SQL that created it; empty for the engine's automatic indexes.
+    pub sql: String,
+}
+
+/// Every object of the connection's main database, the engine's own
+/// included, in creation order.
+pub async fn objects(conn: &dyn Rows) -> Result<Vec<SchemaObject>, String> {
+    let mut out = Vec::new();
+    conn.each_row(
+        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
+        &mut |r| {
+            out.push(SchemaObject {
+                kind: text(&r[0]),
+                name: text(&r[1]),
+                table: text(&r[2]),
+                sql: text(&r[3]),
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out)
+}

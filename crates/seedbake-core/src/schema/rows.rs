@@ -1,0 +1,54 @@
+//! The [`Rows`] trait, the one way seedbake reads query results (over a
+//! libsql connection, local or remote, or the raw local writer), and the
+//! engine's message without libsql's wrapping.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use libsql::Connection;
+
+use crate::value::{ValueRef, from_libsql};
+
+/// Something that runs a query and hands over its rows: a `libsql`
+/// connection (local or remote), or seedbake's raw local writer. The schema
+/// and the fingerprint read through it, so the build, a reset's proof and
+/// `verify` share one implementation.
+pub trait Rows {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+}
+
+/// The engine's message without libsql's wrapping (the compiler's errors and
+/// the runtime's both use it).
+pub fn engine_message(e: &libsql::Error) -> String {
+    match e {
+        libsql::Error::SqliteFailure(_, msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Rows for Connection {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(async move {
+            let mut rows = self.query(sql, ()).await.map_err(|e| engine_message(&e))?;
+            let width = rows.column_count().max(0);
+            let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
+            while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
+                owned.clear();
+                for i in 0..width {
+                    owned.push(row.get_value(i).map_err(|e| engine_message(&e))?);
+                }
+                let refs: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
+                f(&refs)?;
+            }
+            Ok(())
+        })
+    }
+}
