@@ -8,8 +8,7 @@ use async_trait::async_trait;
 
 use super::failure::{DbError, Kind};
 use super::ffi::{OpenMode, RawConn};
-use super::{Location, RowFn, Settings, Target};
-use crate::ops::Observer;
+use super::{Location, Observer, RowFn, Settings, Target};
 use crate::schema::quote_ident;
 use crate::seed::TableData;
 

@@ -25,10 +25,22 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ops::Observer;
 use crate::schema::Rows;
 use crate::seed::TableData;
 use crate::value::ValueRef;
+
+/// Told what happens while rows load; may stop the load by returning an
+/// error (the transaction then rolls back).
+pub trait Observer {
+    fn table_started(&mut self, _table: &str, _rows: usize) {}
+    fn rows_loaded(&mut self, _table: &str, _rows: usize) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Observes nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
 
 /// What a query hands each row to; an `Err` stops the query.
 pub type RowFn<'f> = &'f mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>;

@@ -13,8 +13,7 @@ use super::failure::{
 };
 use super::statements::Statements;
 use super::transport::{self, Traffic};
-use super::{Location, RowFn, Settings, Target, TrafficReport};
-use crate::ops::Observer;
+use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
 use crate::seed::TableData;
 use crate::value::from_libsql;
 

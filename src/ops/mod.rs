@@ -28,18 +28,7 @@ use crate::schema::is_internal;
 use crate::seed::{Profile, SEED};
 use crate::value::ValueRef;
 
-/// Told what happens while rows load; may stop the load by returning an
-/// error (the transaction then rolls back).
-pub trait Observer {
-    fn table_started(&mut self, _table: &str, _rows: usize) {}
-    fn rows_loaded(&mut self, _table: &str, _rows: usize) -> std::result::Result<(), String> {
-        Ok(())
-    }
-}
-
-/// Observes nothing.
-pub struct Quiet;
-impl Observer for Quiet {}
+pub use crate::database::{Observer, Quiet};
 
 /// Replace everything (`reset`) or fill an empty database (`seed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

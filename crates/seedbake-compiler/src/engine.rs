@@ -6,14 +6,9 @@ use libsql::Connection;
 use seedbake_core::schema::{self, quote_ident};
 use seedbake_core::value::{Value, from_libsql, to_libsql};
 
-use crate::error::{ErrorKind, Origin, SeedError};
+use crate::error::{ErrorKind, Origin, SeedError, internal};
 use crate::explain::constraint_error;
 use crate::rows::PendingRow;
-
-/// An engine failure that is no fault of the seed, placed at `origin`.
-pub(crate) fn internal(origin: Origin, e: libsql::Error) -> SeedError {
-    SeedError::new(ErrorKind::Schema, origin, schema::engine_message(&e))
-}
 
 /// A fresh in-memory database with the schema run and foreign keys off (they
 /// are checked once, at the end).

@@ -125,3 +125,12 @@ impl SeedError {
         self
     }
 }
+
+/// An engine failure that is no fault of the seed, placed at `origin`.
+pub(crate) fn internal(origin: Origin, e: libsql::Error) -> SeedError {
+    SeedError::new(
+        ErrorKind::Schema,
+        origin,
+        seedbake_core::schema::engine_message(&e),
+    )
+}

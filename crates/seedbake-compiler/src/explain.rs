@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use libsql::Connection;
 use seedbake_core::schema::{self, quote_ident};
 
-use crate::engine::internal;
+use crate::error::internal;
 use crate::error::{ErrorKind, Origin, SeedError};
 use crate::rows::PendingRow;
 

@@ -123,7 +123,7 @@ impl Compiler {
             drop(pending);
             let rows = engine::read_back(&conn, table)
                 .await
-                .map_err(|e| engine::internal(entry.clone(), e))?;
+                .map_err(|e| error::internal(entry.clone(), e))?;
             let mut unfingerprinted: Vec<String> = spec
                 .columns
                 .iter()
