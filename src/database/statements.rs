@@ -125,7 +125,7 @@ impl Iterator for Statements {
 mod tests {
     use super::*;
     use crate::seed::ColumnInfo;
-    use crate::value::{Value, encode_value};
+    use crate::value::{Value, encode_value, to_libsql};
 
     fn table(rows: &[Vec<Value>]) -> &'static TableData {
         let mut data = Vec::new();
@@ -179,14 +179,7 @@ mod tests {
         for row in &rows {
             let r = got.next().await.unwrap().unwrap();
             for (i, v) in row.iter().enumerate() {
-                let want = match v {
-                    Value::Null => libsql::Value::Null,
-                    Value::Integer(i) => libsql::Value::Integer(*i),
-                    Value::Real(r) => libsql::Value::Real(*r),
-                    Value::Text(t) => libsql::Value::Text(t.clone()),
-                    Value::Blob(b) => libsql::Value::Blob(b.clone()),
-                };
-                assert_eq!(r.get_value(i as i32).unwrap(), want);
+                assert_eq!(r.get_value(i as i32).unwrap(), to_libsql(v.as_ref()));
             }
         }
         assert!(got.next().await.unwrap().is_none());

@@ -379,7 +379,9 @@ async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, 
 }
 
 /// Everything in `sqlite_schema`, in creation order: the one place that
-/// reads it at run time.
+/// reads it at run time. (The build and the fingerprint read it through
+/// `schema::objects`, whose errors are text; here a failure keeps its kind,
+/// so that an unreachable server or a lock is told apart from a bad answer.)
 pub(crate) async fn read_schema(
     target: &dyn Target,
 ) -> std::result::Result<Vec<SchemaObject>, DbError> {
