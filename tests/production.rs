@@ -119,7 +119,8 @@ fn dry_run_prints_the_plan_and_changes_nothing_anywhere() {
     assert!(
         t.contains("will drop")
             && t.contains("ergebnisse")
-            && t.contains("backup first to exports/aquarius.db-"),
+            && t.contains("backup to exports/aquarius.db-")
+            && t.contains("taken under the write lock"),
         "{t}"
     );
     assert!(t.contains("dry run: nothing was changed"), "{t}");

@@ -29,6 +29,7 @@ impl Output {
     }
 
     pub fn load(&self, r: &LoadReport) {
+        self.backed_up(r.backup.as_ref());
         if r.admin_password == AdminPassword::Locked
             && let Some(admin) = SEED.admin
         {
@@ -270,7 +271,10 @@ impl Output {
         }
         eprintln!("  will {what}");
         match backup {
-            Some(b) => eprintln!("  backup first to {}", b.display()),
+            Some(b) => eprintln!(
+                "  backup to {}, taken under the write lock right before the change: no other write can come in between",
+                b.display()
+            ),
             None => eprintln!("  no backup"),
         }
         if dry_run {
@@ -301,6 +305,7 @@ impl Output {
     }
 
     pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
+        self.backed_up(r.backup.as_ref());
         if self.json {
             return print_json(r, true);
         }
@@ -321,6 +326,19 @@ impl Output {
             "{verb} the admin account {:?} on {} (role and password set)",
             r.username, r.target
         );
+    }
+}
+
+impl Output {
+    /// Where the backup taken under the write lock went.
+    fn backed_up(&self, backup: Option<&seedbake::ops::BackupReport>) {
+        if let Some(b) = backup {
+            self.note(&format!(
+                "backup written to {} under the write lock ({} rows in {} tables, {} bytes): the database as it was \
+                 before this command; restore it with `seedbake restore {}`",
+                b.path, b.rows, b.tables, b.bytes, b.path
+            ));
+        }
     }
 }
 

@@ -71,7 +71,7 @@ pub(crate) async fn set_seeded_admin_password(
     };
     let (password, outcome) = match opts.admin_password {
         Some(p) => (p.to_owned(), AdminPassword::Provided),
-        None if opts.lock_admin => (random_secret(), AdminPassword::Locked),
+        None if opts.production => (random_secret(), AdminPassword::Locked),
         None => return Ok(AdminPassword::SeedDefault),
     };
     let hash = hash_password(&password).map_err(|e| {

@@ -2,11 +2,13 @@
 //! verify, dump, restore and init-admin.
 
 mod admin;
+mod backup;
 mod dump;
 mod guard;
 mod restore;
 mod tx;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,6 +17,7 @@ pub use crate::database::TrafficReport;
 pub use admin::{
     AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem, username_problem,
 };
+pub use backup::BackupReport;
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
 pub use restore::{RestoreReport, restore, statements as dump_statements};
@@ -55,7 +58,10 @@ pub struct LoadOptions<'a> {
     pub admin_password: Option<&'a str>,
     /// Without `admin_password`: give the admin an unusable password instead
     /// of the development default (production), to be set by `init-admin`.
-    pub lock_admin: bool,
+    pub production: bool,
+    /// Back the database up to this new file first, inside the load's
+    /// transaction (under the write lock), before anything changes.
+    pub backup: Option<&'a Path>,
 }
 
 /// Where the seeded admin's password came from. Never the password itself.
@@ -96,6 +102,8 @@ pub struct LoadReport {
     /// The fingerprint was recomputed from the loaded rows before commit.
     pub verified: bool,
     pub admin_password: AdminPassword,
+    /// The backup taken under the write lock before anything changed.
+    pub backup: Option<BackupReport>,
     /// Milliseconds spent in each step, in order.
     pub phases: Vec<(&'static str, f64)>,
     /// What crossed the network, for servers.
@@ -177,8 +185,17 @@ async fn load(
         last: Some(started),
         ..Phases::default()
     };
-    let mut tx = Tx::begin(target).await?;
+    // Refusing the backup's file name costs nothing: the lock is not taken.
+    let file = opts
+        .backup
+        .map(|path| tx::Backup::create(target, path))
+        .transpose()?;
+    let tx = Tx::begin(target).await?;
     phases.mark("lock");
+    let (mut tx, backup) = tx.back_up(file).await?;
+    if backup.is_some() {
+        phases.mark("backup");
+    }
 
     let outcome = load_in_transaction(&mut tx, mode, opts, observer, &mut phases).await;
     let (dropped, fingerprint, admin_password) = tx.finish(outcome).await?;
@@ -198,6 +215,7 @@ async fn load(
         fingerprint,
         verified: target.proves_in_transaction(),
         admin_password,
+        backup,
         phases: phases.done,
         traffic: target.traffic(),
         elapsed: started.elapsed(),
