@@ -161,7 +161,7 @@ fn confirmed_on_a_terminal_with_the_database_name_and_backed_up_first() {
     );
     assert_eq!(exit, "exit=0", "{t}");
     assert!(t.contains("backup written to exports/aquarius.db-"), "{t}");
-    assert!(t.contains("run `seedbake init-admin`"), "{t}");
+    assert!(t.contains("seedbake init-admin --username admin"), "{t}");
     let db = dir.path().join("aquarius.db");
     assert_eq!(
         rt().block_on(query_i64(

@@ -30,15 +30,7 @@ impl Output {
 
     pub fn load(&self, r: &LoadReport) {
         self.backed_up(r.backup.as_ref());
-        if r.admin_password == AdminPassword::Locked
-            && let Some(admin) = SEED.admin
-        {
-            self.warn(&format!(
-                "the {} account {:?} has no usable password (production, and INITIAL_ADMIN_PASSWORD is not set): \
-                 run `seedbake init-admin` to set one",
-                admin.table, admin.key
-            ));
-        }
+        self.locked_accounts(&r.locked_accounts);
         if r.admin_password == AdminPassword::SeedDefault
             && let Some(admin) = SEED.admin
         {
@@ -338,6 +330,47 @@ impl Output {
                  before this command; restore it with `seedbake restore {}`",
                 b.path, b.rows, b.tables, b.bytes, b.path
             ));
+        }
+    }
+
+    /// The seeded accounts left without a usable password, and how to give
+    /// each one (never the passwords themselves).
+    fn locked_accounts(&self, locked: &[seedbake::ops::LockedAccount]) {
+        if locked.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = locked.iter().map(|a| a.account.as_str()).collect();
+        self.warn(&format!(
+            "{} seeded accounts have no usable password ({}): this is production, and their development passwords \
+             are published in the seed, so each got a random password nobody knows. Set a password with:",
+            locked.len(),
+            names.join(", ")
+        ));
+        let admin = SEED.admin;
+        for a in locked {
+            if admin.is_some_and(|admin| admin.table == a.table) {
+                eprintln!("  seedbake init-admin --username {}", a.account);
+            } else {
+                eprintln!(
+                    "  ({} {}: not an account init-admin manages; set its credentials yourself)",
+                    a.table, a.account
+                );
+            }
+        }
+        if let Some(admin) = admin.filter(|admin| !admin.grant.is_empty()) {
+            let grant: Vec<String> = admin
+                .grant
+                .iter()
+                .map(|(column, value)| {
+                    let mut literal = String::new();
+                    seedbake::value::write_sql_literal(&mut literal, *value);
+                    format!("{column} = {literal}")
+                })
+                .collect();
+            eprintln!(
+                "  (init-admin also sets {} on the account it updates)",
+                grant.join(", ")
+            );
         }
     }
 }
