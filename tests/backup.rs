@@ -437,10 +437,11 @@ fn a_server_that_ends_the_transaction_after_the_backup_changes_nothing_and_keeps
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_writes(dir.path(), &["--txn-timeout-ms", "200"]);
     let before = dump_lines(&server.db);
-    // Every answer comes 100 ms late; the writer's one insert comes the
-    // moment the backup file is complete, while the reset still runs, and
-    // takes the lock from it.
-    server.faults(r#"{"stall_after_requests": 0, "stall_ms": 100}"#);
+    // Every answer comes 150 ms late; the writer's one insert comes the
+    // moment the backup file is complete, while the reset still reads the
+    // schema (two late answers before its last request), and takes the lock
+    // from it.
+    server.faults(r#"{"stall_after_requests": 0, "stall_ms": 150}"#);
     let backup = dir.path().join("kept.sql");
     let writer = Writer::start(
         Via::Server(server.url()),
