@@ -49,7 +49,8 @@ async fn seed_fresh_database(path: &Path) {
     let opts = ops::LoadOptions {
         profile: seedbake::SEED.default_profile(),
         admin_password: None,
-        lock_admin: false,
+        production: false,
+        backup: None,
     };
     ops::reset(&*target, &opts, &mut ops::Quiet)
         .await

@@ -153,3 +153,114 @@ fn every_seeded_account_logs_in_with_its_development_password() {
     }
     assert_eq!(answers.len(), pairs.len());
 }
+
+/// Runs `seedbake reset --json` in `dir` with `env`; the report.
+fn reset_json(dir: &Path, env: &[(&str, &str)]) -> (serde_json::Value, String) {
+    let out = common::seedbake_command(env)
+        .current_dir(dir)
+        .args(["reset", "--json", "--yes", "--no-backup"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::output_text(&out));
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", common::output_text(&out)));
+    (report, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn locked_accounts(report: &serde_json::Value) -> Vec<String> {
+    report["locked_accounts"]
+        .as_array()
+        .expect("the report lists the locked accounts")
+        .iter()
+        .map(|a| {
+            assert_eq!(a["table"], "users");
+            a["account"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn in_production_no_seeded_account_keeps_its_published_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aquarius.db");
+    let passwords = dev_passwords();
+    let fly = [("FLY_APP_NAME", "aquarius")];
+
+    // Development keeps the development passwords, and locks nothing.
+    let (report, _) = reset_json(dir.path(), &[]);
+    assert_eq!(locked_accounts(&report), Vec::<String>::new());
+    let development = seeded_hashes(&db);
+
+    // Production: every seeded account, the admin included, is locked.
+    let (report, stderr) = reset_json(dir.path(), &fly);
+    assert_eq!(
+        locked_accounts(&report),
+        ["admin", "fritz", "gernot", "maria", "peter"]
+    );
+    assert_eq!(report["admin_password"], "locked");
+    for user in ["admin", "fritz", "gernot", "maria", "peter"] {
+        assert!(
+            stderr.contains(&format!("seedbake init-admin --username {user}\n")),
+            "{stderr}"
+        );
+    }
+    // The fingerprint leaves credentials out: the same as in development.
+    let (dev_report, _) = reset_json(dir.path(), &[]);
+    assert_eq!(report["fingerprint"], dev_report["fingerprint"]);
+    let (_, _) = reset_json(dir.path(), &fly);
+    let production = seeded_hashes(&db);
+    assert_eq!(production.len(), development.len());
+
+    // With INITIAL_ADMIN_PASSWORD the admin gets it; the others stay locked.
+    let admin_password = "Startblock-Kraulen-2026";
+    let with_admin = [
+        ("FLY_APP_NAME", "aquarius"),
+        ("INITIAL_ADMIN_PASSWORD", admin_password),
+    ];
+    let (report, stderr) = reset_json(dir.path(), &with_admin);
+    assert_eq!(
+        locked_accounts(&report),
+        ["fritz", "gernot", "maria", "peter"]
+    );
+    assert_eq!(report["admin_password"], "provided");
+    assert!(!stderr.contains("--username admin"), "{stderr}");
+    assert!(!stderr.contains(admin_password) && !report.to_string().contains(admin_password));
+    let provided = seeded_hashes(&db);
+
+    // What an attacker who read seed-data/users.csv would try, against
+    // every seeded hash: development accepts each, production none.
+    let mut pairs = Vec::new();
+    for (user, hash) in development.iter().chain(&production).chain(&provided) {
+        assert!(
+            hash.starts_with("$2b$12$") && hash.len() == 60,
+            "{user}: {hash}"
+        );
+        pairs.push((passwords[user].as_str(), hash.as_str()));
+    }
+    let admin_hash = &provided[0];
+    assert_eq!(admin_hash.0, "admin");
+    pairs.push((admin_password, admin_hash.1.as_str()));
+    let Some(answers) = python_verifies(&pairs) else {
+        return;
+    };
+    let n = development.len();
+    for (i, (user, _)) in development.iter().enumerate() {
+        assert!(
+            answers[i],
+            "development: {user} must log in with its password"
+        );
+        assert!(
+            !answers[n + i],
+            "production: {user} still logs in with the published password"
+        );
+        assert!(
+            !answers[2 * n + i],
+            "production with INITIAL_ADMIN_PASSWORD: {user} still logs in with the published password"
+        );
+    }
+    assert!(
+        answers[3 * n],
+        "the admin must log in with INITIAL_ADMIN_PASSWORD"
+    );
+}

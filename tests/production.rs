@@ -119,7 +119,8 @@ fn dry_run_prints_the_plan_and_changes_nothing_anywhere() {
     assert!(
         t.contains("will drop")
             && t.contains("ergebnisse")
-            && t.contains("backup first to exports/aquarius.db-"),
+            && t.contains("backup to exports/aquarius.db-")
+            && t.contains("taken under the write lock"),
         "{t}"
     );
     assert!(t.contains("dry run: nothing was changed"), "{t}");
@@ -160,7 +161,7 @@ fn confirmed_on_a_terminal_with_the_database_name_and_backed_up_first() {
     );
     assert_eq!(exit, "exit=0", "{t}");
     assert!(t.contains("backup written to exports/aquarius.db-"), "{t}");
-    assert!(t.contains("run `seedbake init-admin`"), "{t}");
+    assert!(t.contains("seedbake init-admin --username admin"), "{t}");
     let db = dir.path().join("aquarius.db");
     assert_eq!(
         rt().block_on(query_i64(

@@ -428,7 +428,8 @@ async fn the_minimal_profile_seeds_only_reference_data() {
     let opts = LoadOptions {
         profile: SEED.profile("minimal").unwrap(),
         admin_password: None,
-        lock_admin: false,
+        production: false,
+        backup: None,
     };
     let report = reset_with(&db, &opts, &mut ops::Quiet).await.unwrap();
     assert_eq!(report.rows, 5 + 13 + 18);
@@ -453,7 +454,8 @@ async fn initial_admin_password_is_hashed_for_passlib_and_keeps_the_fingerprint(
     let opts = LoadOptions {
         profile: SEED.default_profile(),
         admin_password: Some(secret),
-        lock_admin: false,
+        production: false,
+        backup: None,
     };
     let report = reset_with(&db, &opts, &mut ops::Quiet).await.unwrap();
     assert_eq!(report.admin_password, ops::AdminPassword::Provided);

@@ -6,27 +6,34 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use seedbake::database::Target;
-use seedbake::ops::{self, DumpReport, Environment, MIN_ADMIN_PASSWORD};
+use seedbake::ops::{self, Environment, MIN_ADMIN_PASSWORD};
 use seedbake::{Error, Result, SEED};
 
+use super::Guard;
 use super::output::Output;
-use super::{Cli, Guard};
 
 pub fn environment(target: &dyn Target) -> Result<Environment> {
     ops::environment(target.location(), |k| std::env::var(k).ok())
 }
 
+/// Go ahead, with the backup (if any) the operation takes under its write
+/// lock before it changes anything.
+pub struct Confirmed {
+    pub backup: Option<PathBuf>,
+}
+
 /// Shows the plan where it matters, asks for the database's name in
-/// production, and backs up first. `Ok(false)`: a dry run, nothing to do.
+/// production, and decides where the backup goes. All of this reads outside
+/// the write transaction; the backup itself is taken inside it, by the
+/// operation. `None`: a dry run, nothing to do.
 pub async fn confirm(
-    cli: &Cli,
     out: &Output,
     guard: &Guard,
     target: &dyn Target,
     env: &Environment,
     verb: &str,
     what: &str,
-) -> Result<bool> {
+) -> Result<Option<Confirmed>> {
     let production = env.is_production();
     let backup = match (&guard.backup, production && !guard.no_backup) {
         (Some(path), _) => Some(path.clone()),
@@ -38,7 +45,7 @@ pub async fn confirm(
         out.plan(&plan, env, verb, what, backup.as_deref(), guard.dry_run);
     }
     if guard.dry_run {
-        return Ok(false);
+        return Ok(None);
     }
     if production && !guard.yes {
         let name = target.location().database_name();
@@ -62,25 +69,32 @@ pub async fn confirm(
             )));
         }
     }
-    match backup {
-        Some(path) => {
-            let report = dump_to_file_new(target, &path).await?;
-            out.note(&format!(
-                "backup written to {} ({} rows, {} bytes); restore it with `seedbake restore {}`",
-                path.display(),
-                report.rows,
-                report.bytes,
-                path.display()
-            ));
-        }
-        None if production => out.warn(&format!(
+    if backup.is_none() && production {
+        out.warn(&format!(
             "NO BACKUP: --no-backup was given; the current contents of {} will be lost",
             target.location()
-        )),
-        None => {}
+        ));
     }
-    let _ = cli;
-    Ok(true)
+    Ok(Some(Confirmed { backup }))
+}
+
+/// After a failed operation: whether its backup was written before the
+/// failure. The file gets its name only once complete, and never replaces
+/// an existing one (that refusal is the backup's own error), so a file at
+/// the path now is this run's complete backup of the database as it was.
+pub fn after_failure<T>(out: &Output, confirmed: &Confirmed, result: Result<T>) -> Result<T> {
+    if let (Err(e), Some(path)) = (&result, &confirmed.backup)
+        && !matches!(e, Error::Backup { .. })
+        && path.is_file()
+    {
+        out.note(&format!(
+            "the backup {} was written before the failure, under the write lock: it holds the database as it was \
+             before this command; restore it with `seedbake restore {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    result
 }
 
 /// `./exports/<db>-<UTC time>.sql`; a second backup within the same second
@@ -103,19 +117,6 @@ fn utc_stamp() -> String {
     time::OffsetDateTime::now_utc()
         .format(format)
         .expect("a UTC time always formats")
-}
-
-/// A backup never overwrites an earlier one.
-async fn dump_to_file_new(target: &dyn Target, path: &Path) -> Result<DumpReport> {
-    ops::dump_to_file(target, path)
-        .await
-        .map_err(|e| Error::Backup {
-            path: path.display().to_string(),
-            reason: match e {
-                Error::Usage(reason) | Error::Output { reason, .. } => reason,
-                other => other.to_string(),
-            },
-        })
 }
 
 /// The username and password for `init-admin`, from flags and standard

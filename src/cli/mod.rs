@@ -273,15 +273,16 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 profile.row_count(),
                 profile.tables.len()
             );
-            if !guard::confirm(cli, out, guard, target, &env, "reset", &what).await? {
+            let Some(go) = guard::confirm(out, guard, target, &env, "reset", &what).await? else {
                 return Ok(exit::OK);
-            }
+            };
             let opts = LoadOptions {
                 profile,
                 admin_password: password.as_deref(),
-                lock_admin: env.is_production(),
+                production: env.is_production(),
+                backup: go.backup.as_deref(),
             };
-            load(cli, out, target, &opts, true).await
+            guard::after_failure(out, &go, load(cli, out, target, &opts, true).await)
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
@@ -292,7 +293,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let opts = LoadOptions {
                 profile,
                 admin_password: password.as_deref(),
-                lock_admin: env.is_production(),
+                production: env.is_production(),
+                backup: None,
             };
             load(cli, out, target, &opts, false).await
         }
@@ -333,10 +335,11 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let target = target.as_ref();
             let env = guard::environment(target)?;
             let what = format!("load {shown}: {} statements", statements.len());
-            if !guard::confirm(cli, out, guard, target, &env, "restore", &what).await? {
+            let Some(go) = guard::confirm(out, guard, target, &env, "restore", &what).await? else {
                 return Ok(exit::OK);
-            }
-            let report = ops::restore(target, &statements).await?;
+            };
+            let restored = ops::restore(target, &statements, go.backup.as_deref()).await;
+            let report = guard::after_failure(out, &go, restored)?;
             out.restored(&report);
             Ok(exit::OK)
         }

@@ -29,15 +29,8 @@ impl Output {
     }
 
     pub fn load(&self, r: &LoadReport) {
-        if r.admin_password == AdminPassword::Locked
-            && let Some(admin) = SEED.admin
-        {
-            self.warn(&format!(
-                "the {} account {:?} has no usable password (production, and INITIAL_ADMIN_PASSWORD is not set): \
-                 run `seedbake init-admin` to set one",
-                admin.table, admin.key
-            ));
-        }
+        self.backed_up(r.backup.as_ref());
+        self.locked_accounts(&r.locked_accounts);
         if r.admin_password == AdminPassword::SeedDefault
             && let Some(admin) = SEED.admin
         {
@@ -270,7 +263,10 @@ impl Output {
         }
         eprintln!("  will {what}");
         match backup {
-            Some(b) => eprintln!("  backup first to {}", b.display()),
+            Some(b) => eprintln!(
+                "  backup to {}, taken under the write lock right before the change: no other write can come in between",
+                b.display()
+            ),
             None => eprintln!("  no backup"),
         }
         if dry_run {
@@ -301,6 +297,7 @@ impl Output {
     }
 
     pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
+        self.backed_up(r.backup.as_ref());
         if self.json {
             return print_json(r, true);
         }
@@ -321,6 +318,60 @@ impl Output {
             "{verb} the admin account {:?} on {} (role and password set)",
             r.username, r.target
         );
+    }
+}
+
+impl Output {
+    /// Where the backup taken under the write lock went.
+    fn backed_up(&self, backup: Option<&seedbake::ops::BackupReport>) {
+        if let Some(b) = backup {
+            self.note(&format!(
+                "backup written to {} under the write lock ({} rows in {} tables, {} bytes): the database as it was \
+                 before this command; restore it with `seedbake restore {}`",
+                b.path, b.rows, b.tables, b.bytes, b.path
+            ));
+        }
+    }
+
+    /// The seeded accounts left without a usable password, and how to give
+    /// each one (never the passwords themselves).
+    fn locked_accounts(&self, locked: &[seedbake::ops::LockedAccount]) {
+        if locked.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = locked.iter().map(|a| a.account.as_str()).collect();
+        self.warn(&format!(
+            "{} seeded accounts have no usable password ({}): this is production, and their development passwords \
+             are published in the seed, so each got a random password nobody knows. Set a password with:",
+            locked.len(),
+            names.join(", ")
+        ));
+        let admin = SEED.admin;
+        for a in locked {
+            if admin.is_some_and(|admin| admin.table == a.table) {
+                eprintln!("  seedbake init-admin --username {}", a.account);
+            } else {
+                eprintln!(
+                    "  ({} {}: not an account init-admin manages; set its credentials yourself)",
+                    a.table, a.account
+                );
+            }
+        }
+        if let Some(admin) = admin.filter(|admin| !admin.grant.is_empty()) {
+            let grant: Vec<String> = admin
+                .grant
+                .iter()
+                .map(|(column, value)| {
+                    let mut literal = String::new();
+                    seedbake::value::write_sql_literal(&mut literal, *value);
+                    format!("{column} = {literal}")
+                })
+                .collect();
+            eprintln!(
+                "  (init-admin also sets {} on the account it updates)",
+                grant.join(", ")
+            );
+        }
     }
 }
 

@@ -6,11 +6,11 @@ use serde::Serialize;
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{AdminPassword, LoadOptions, TrafficReport};
 pub use crate::credentials::hash_password;
-use crate::database::{DbError, Kind, Target};
+use crate::database::Target;
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
-use crate::seed::SEED;
-use crate::value::{ValueRef, write_sql_literal};
+use crate::seed::{SEED, TableData};
+use crate::value::{Decoder, ValueRef, write_sql_literal};
 
 /// The shortest password seedbake accepts.
 pub const MIN_ADMIN_PASSWORD: usize = 12;
@@ -61,38 +61,160 @@ pub fn username_problem(username: &str) -> Option<String> {
     }
 }
 
-/// Sets the seeded admin's password inside a reset's transaction.
-pub(crate) async fn set_seeded_admin_password(
+/// A seeded account whose published development password was replaced by
+/// one nobody knows. Never the password itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockedAccount {
+    pub table: String,
+    /// The row's natural key (for Aquarius: the username).
+    pub account: String,
+}
+
+/// What a load did to the seeded credentials.
+pub(crate) struct SeededCredentials {
+    pub admin: AdminPassword,
+    pub locked: Vec<LockedAccount>,
+}
+
+/// The hashes a load writes, computed before its transaction begins: bcrypt
+/// at cost 12 takes about a quarter second, which is no time to hold the
+/// write lock for (nor to spend of a server's transaction clock).
+pub(crate) struct CredentialHashes {
+    /// For every seeded credential (production).
+    locked: Option<String>,
+    /// For the admin (`INITIAL_ADMIN_PASSWORD`).
+    admin: Option<String>,
+}
+
+/// In production no seeded account keeps a password published in the seed:
+/// every credential column (those the fingerprint leaves out: `{ bcrypt = … }`
+/// and the admin's password column) gets the hash of one random secret
+/// nobody knows, except the admin's when `INITIAL_ADMIN_PASSWORD` is given.
+/// In development only `INITIAL_ADMIN_PASSWORD` changes anything. Both
+/// hashes are computed side by side.
+pub(crate) fn hash_credentials(opts: &LoadOptions<'_>) -> Result<CredentialHashes> {
+    let admin = SEED.admin.filter(|a| opts.profile.includes(a.table));
+    let provided = opts.admin_password.filter(|_| admin.is_some());
+    let lock = opts.production && credential_tables(opts).next().is_some();
+    std::thread::scope(|s| {
+        let locked = lock.then(|| s.spawn(|| hash_password(&random_secret())));
+        let admin = provided.map(hash_password).transpose();
+        let locked = locked
+            .map(|h| h.join().expect("hashing does not panic"))
+            .transpose();
+        Ok(CredentialHashes {
+            locked: locked.map_err(Error::Password)?,
+            admin: admin.map_err(Error::Password)?,
+        })
+    })
+}
+
+/// The profile's seeded tables that hold credentials.
+fn credential_tables(opts: &LoadOptions<'_>) -> impl Iterator<Item = &'static TableData> {
+    opts.profile
+        .seeded_tables()
+        .filter(|t| !t.unfingerprinted.is_empty())
+}
+
+/// Writes the hashes into the rows the load just inserted, inside its
+/// transaction.
+pub(crate) async fn set_seeded_credentials(
     tx: &mut Tx<'_>,
     opts: &LoadOptions<'_>,
-) -> std::result::Result<AdminPassword, Failure> {
-    let Some(admin) = SEED.admin.filter(|a| opts.profile.includes(a.table)) else {
-        return Ok(AdminPassword::NotSeeded);
+    hashes: &CredentialHashes,
+) -> std::result::Result<SeededCredentials, Failure> {
+    let admin = SEED.admin.filter(|a| opts.profile.includes(a.table));
+    let mut locked = Vec::new();
+    if let Some(hash) = &hashes.locked {
+        for table in credential_tables(opts) {
+            for column in table.unfingerprinted {
+                let column = quote_ident(column);
+                let sql = format!(
+                    "UPDATE {} SET {column} = {} WHERE {column} IS NOT NULL",
+                    quote_ident(table.name),
+                    sql_text(hash)
+                );
+                tx.exec(&sql)
+                    .await
+                    .map_err(step("replacing the seeded passwords"))?;
+            }
+            // The admin given INITIAL_ADMIN_PASSWORD is not locked (its
+            // password is set below).
+            let skip = admin
+                .filter(|a| a.table == table.name && hashes.admin.is_some())
+                .and_then(|a| table.find_key(&[a.key]));
+            locked.extend(
+                accounts_with_credentials(table, skip)
+                    .into_iter()
+                    .map(|account| LockedAccount {
+                        table: table.name.to_owned(),
+                        account,
+                    }),
+            );
+        }
+    }
+    let Some(admin) = admin else {
+        return Ok(SeededCredentials {
+            admin: AdminPassword::NotSeeded,
+            locked,
+        });
     };
-    let (password, outcome) = match opts.admin_password {
-        Some(p) => (p.to_owned(), AdminPassword::Provided),
-        None if opts.lock_admin => (random_secret(), AdminPassword::Locked),
-        None => return Ok(AdminPassword::SeedDefault),
+    let outcome = match &hashes.admin {
+        Some(hash) => {
+            // The row exists: the compiler resolved the admin's key to this id.
+            let sql = format!(
+                "UPDATE {} SET {} = {} WHERE {} = {}",
+                quote_ident(admin.table),
+                quote_ident(admin.password_column),
+                sql_text(hash),
+                quote_ident(admin.id_column),
+                admin.id
+            );
+            tx.exec(&sql)
+                .await
+                .map_err(step("setting the admin password"))?;
+            AdminPassword::Provided
+        }
+        None if hashes.locked.is_some() => AdminPassword::Locked,
+        None => AdminPassword::SeedDefault,
     };
-    let hash = hash_password(&password).map_err(|e| {
-        Failure::Step(
-            "hashing the admin password".into(),
-            DbError::new(Kind::Engine, e),
-        )
-    })?;
-    // The row exists: the compiler resolved the admin's key to this id.
-    let sql = format!(
-        "UPDATE {} SET {} = {} WHERE {} = {}",
-        quote_ident(admin.table),
-        quote_ident(admin.password_column),
-        sql_text(&hash),
-        quote_ident(admin.id_column),
-        admin.id
-    );
-    tx.exec(&sql)
-        .await
-        .map_err(step("setting the admin password"))?;
-    Ok(outcome)
+    Ok(SeededCredentials {
+        admin: outcome,
+        locked,
+    })
+}
+
+/// The names of the seeded rows of `table` that hold a credential, by their
+/// natural key (or their position, for a table without one), but the row at
+/// position `skip`.
+fn accounts_with_credentials(table: &TableData, skip: Option<usize>) -> Vec<String> {
+    let columns: Vec<usize> = table
+        .unfingerprinted
+        .iter()
+        .filter_map(|c| table.column_index(c))
+        .collect();
+    let mut keys = Decoder::new(table.keys);
+    let width = table.key_fields.len();
+    table
+        .rows()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let key: Vec<String> = (0..width)
+                .map(|_| match keys.next_value() {
+                    ValueRef::Text(t) => t.to_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            let holds = Some(i) != skip && columns.iter().any(|&c| row[c] != ValueRef::Null);
+            holds.then(|| {
+                if key.is_empty() {
+                    format!("row {}", i + 1)
+                } else {
+                    key.join(" / ")
+                }
+            })
+        })
+        .collect()
 }
 
 /// 32 random bytes as hex, from the operating system; nobody ever sees it.

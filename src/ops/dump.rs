@@ -36,7 +36,9 @@ pub async fn dump(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport
     result
 }
 
-async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport> {
+/// The dump itself, read through whatever transaction is open: a read
+/// snapshot (`dump`) or the write transaction a backup is taken in.
+pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport> {
     let io = |e: std::io::Error| Error::Database {
         target: target.location().to_string(),
         step: "writing the dump".into(),
@@ -158,6 +160,15 @@ impl Write for Counting<'_> {
 /// over an existing file or through a symbolic link, never onto the
 /// database itself or one of its side files.
 pub async fn dump_to_file(target: &dyn Target, path: &Path) -> Result<DumpReport> {
+    let mut file = new_dump_file(target, path)?;
+    let report = dump(target, &mut file).await?;
+    finish_dump_file(file, path)?;
+    Ok(report)
+}
+
+/// Starts the new file `path` for a dump; every refusal comes here, before
+/// the database is read.
+pub(crate) fn new_dump_file(target: &dyn Target, path: &Path) -> Result<AtomicFile> {
     let shown = path.display().to_string();
     if let Location::Local(db) = target.location()
         && is_database_file(db, path)
@@ -166,24 +177,26 @@ pub async fn dump_to_file(target: &dyn Target, path: &Path) -> Result<DumpReport
             "refusing to write the dump to {shown}: that is the database or one of its side files"
         )));
     }
-    let mut file = AtomicFile::create(path, false).map_err(|e| {
+    AtomicFile::create(path, false).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             Error::Usage(format!(
                 "refusing to write the dump to {shown}: {e}; choose a new file name"
             ))
         } else {
             Error::Output {
-                path: shown.clone(),
+                path: shown,
                 reason: e.to_string(),
             }
         }
-    })?;
-    let report = dump(target, &mut file).await?;
+    })
+}
+
+/// Flushes the dump to disk and gives it its name.
+pub(crate) fn finish_dump_file(file: AtomicFile, path: &Path) -> Result<()> {
     file.finish(false).map_err(|e| Error::Output {
-        path: shown,
+        path: path.display().to_string(),
         reason: e.to_string(),
-    })?;
-    Ok(report)
+    })
 }
 
 /// Whether `path` names the database file `db` or one of the files the

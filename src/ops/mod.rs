@@ -2,19 +2,23 @@
 //! verify, dump, restore and init-admin.
 
 mod admin;
+mod backup;
 mod dump;
 mod guard;
 mod restore;
 mod tx;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 pub use crate::database::TrafficReport;
 pub use admin::{
-    AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem, username_problem,
+    AdminOutcome, LockedAccount, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem,
+    username_problem,
 };
+pub use backup::BackupReport;
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
 pub use restore::{RestoreReport, restore, statements as dump_statements};
@@ -42,9 +46,13 @@ pub struct LoadOptions<'a> {
     pub profile: &'static Profile,
     /// Replaces the seeded admin's development password (hashed here).
     pub admin_password: Option<&'a str>,
-    /// Without `admin_password`: give the admin an unusable password instead
-    /// of the development default (production), to be set by `init-admin`.
-    pub lock_admin: bool,
+    /// Production: no seeded account keeps a password published in the
+    /// seed. Every seeded credential gets an unusable password (but the
+    /// admin's, given `admin_password`), to be set with `init-admin`.
+    pub production: bool,
+    /// Back the database up to this new file first, inside the load's
+    /// transaction (under the write lock), before anything changes.
+    pub backup: Option<&'a Path>,
 }
 
 /// Where the seeded admin's password came from. Never the password itself.
@@ -85,6 +93,11 @@ pub struct LoadReport {
     /// The fingerprint was recomputed from the loaded rows before commit.
     pub verified: bool,
     pub admin_password: AdminPassword,
+    /// Seeded accounts whose published development password was replaced by
+    /// one nobody knows (production).
+    pub locked_accounts: Vec<LockedAccount>,
+    /// The backup taken under the write lock before anything changed.
+    pub backup: Option<BackupReport>,
     /// Milliseconds spent in each step, in order.
     pub phases: Vec<(&'static str, f64)>,
     /// What crossed the network, for servers.
@@ -166,11 +179,23 @@ async fn load(
         last: Some(started),
         ..Phases::default()
     };
-    let mut tx = Tx::begin(target).await?;
+    // What does not need the database happens before the lock is taken: the
+    // password hashes, and refusing the backup's file name.
+    let hashes = admin::hash_credentials(opts)?;
+    phases.mark("hash");
+    let file = opts
+        .backup
+        .map(|path| tx::Backup::create(target, path))
+        .transpose()?;
+    let tx = Tx::begin(target).await?;
     phases.mark("lock");
+    let (mut tx, backup) = tx.back_up(file).await?;
+    if backup.is_some() {
+        phases.mark("backup");
+    }
 
-    let outcome = load_in_transaction(&mut tx, mode, opts, observer, &mut phases).await;
-    let (dropped, fingerprint, admin_password) = tx.finish(outcome).await?;
+    let outcome = load_in_transaction(&mut tx, mode, opts, &hashes, observer, &mut phases).await;
+    let (dropped, fingerprint, credentials) = tx.finish(outcome).await?;
     phases.mark("commit");
     let tables: Vec<(String, usize)> = opts
         .profile
@@ -186,7 +211,9 @@ async fn load(
         tables,
         fingerprint,
         verified: target.proves_in_transaction(),
-        admin_password,
+        admin_password: credentials.admin,
+        locked_accounts: credentials.locked,
+        backup,
         phases: phases.done,
         traffic: target.traffic(),
         elapsed: started.elapsed(),
@@ -197,9 +224,10 @@ async fn load_in_transaction(
     tx: &mut Tx<'_>,
     mode: Mode,
     opts: &LoadOptions<'_>,
+    hashes: &admin::CredentialHashes,
     observer: &mut dyn Observer,
     phases: &mut Phases,
-) -> std::result::Result<(Vec<SchemaObject>, String, AdminPassword), Failure> {
+) -> std::result::Result<(Vec<SchemaObject>, String, admin::SeededCredentials), Failure> {
     let existing = tx.objects().await.map_err(step("reading the schema"))?;
     if mode == Mode::Seed && !existing.is_empty() {
         return Err(Failure::NotEmpty(
@@ -224,7 +252,8 @@ async fn load_in_transaction(
     }
     phases.mark("load");
 
-    let admin_password = admin::set_seeded_admin_password(tx, opts).await?;
+    let credentials = admin::set_seeded_credentials(tx, opts, hashes).await?;
+    phases.mark("credentials");
 
     // The metadata row refuses to exist while any foreign key dangles: the
     // check travels with the last request and fails the COMMIT's batch.
@@ -246,7 +275,7 @@ async fn load_in_transaction(
         phases.mark("check");
         // Proven after the commit by `verify`: re-reading a server's rows
         // inside the transaction would cost a request per query.
-        return Ok((dropped, expected.to_owned(), admin_password));
+        return Ok((dropped, expected.to_owned(), credentials));
     }
 
     let violations = foreign_key_violations(tx.target)
@@ -282,7 +311,7 @@ async fn load_in_transaction(
     tx.exec(&meta)
         .await
         .map_err(step("recording the fingerprint"))?;
-    Ok((dropped, fp.total, admin_password))
+    Ok((dropped, fp.total, credentials))
 }
 
 /// A failure with no kind of its own: the text says what.

@@ -1,13 +1,15 @@
 //! `restore`: load a SQL dump (seedbake's or the sqlite3 shell's `.dump`)
 //! in place of everything in the database, in one transaction.
 
+use std::path::Path;
+
 use fallible_iterator::FallibleIterator;
 use libsql_sqlite3_parser::ast::{Cmd, Stmt};
 use libsql_sqlite3_parser::lexer::sql::Parser;
 use serde::Serialize;
 
 use super::tx::{Tx, step};
-use super::{SchemaObject, TrafficReport};
+use super::{BackupReport, SchemaObject, TrafficReport};
 use crate::database::Target;
 use crate::database::remote::REQUEST_BYTES as REMOTE_REQUEST_BYTES;
 use crate::error::{Error, Result};
@@ -17,6 +19,8 @@ pub struct RestoreReport {
     pub target: String,
     pub dropped: Vec<SchemaObject>,
     pub statements: usize,
+    /// The backup taken under the write lock before anything changed.
+    pub backup: Option<BackupReport>,
     pub traffic: Option<TrafficReport>,
 }
 
@@ -57,9 +61,14 @@ pub fn statements(sql: &str, file: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Drops everything, then runs the dump's statements, all in one transaction.
-pub async fn restore(target: &dyn Target, statements: &[String]) -> Result<RestoreReport> {
-    let mut tx = Tx::begin(target).await?;
+/// Drops everything, then runs the dump's statements, all in one transaction
+/// (backed up to `backup` first, inside it).
+pub async fn restore(
+    target: &dyn Target,
+    statements: &[String],
+    backup: Option<&Path>,
+) -> Result<RestoreReport> {
+    let (mut tx, backup) = Tx::begin_backed_up(target, backup).await?;
     let outcome: std::result::Result<_, super::tx::Failure> = async {
         let existing = tx.objects().await.map_err(step("reading the schema"))?;
         let dropped = tx.drop_all(&existing).await?;
@@ -88,6 +97,7 @@ pub async fn restore(target: &dyn Target, statements: &[String]) -> Result<Resto
         target: target.location().to_string(),
         dropped,
         statements: statements.len(),
+        backup,
         traffic: target.traffic(),
     })
 }

@@ -55,7 +55,8 @@ pub fn full() -> LoadOptions<'static> {
     LoadOptions {
         profile: SEED.default_profile(),
         admin_password: None,
-        lock_admin: false,
+        production: false,
+        backup: None,
     }
 }
 
