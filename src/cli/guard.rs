@@ -61,6 +61,7 @@ pub async fn confirm(
                 "you typed {typed:?}, not {name:?}: {verb} aborted"
             )));
         }
+        super::signals::arm();
     }
     match backup {
         Some(path) => {
