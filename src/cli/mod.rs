@@ -165,7 +165,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return ExitCode::from(output::arguments_refused(&e, wants_json())),
+        Err(e) => return ExitCode::from(output::arguments_refused(e, wants_json())),
     };
     let out = Output::new(cli.json, cli.verbose);
     let result = match tokio::runtime::Builder::new_current_thread()

@@ -42,7 +42,25 @@ pub struct Output {
 
 /// A clap error (or `--help`, `--version`): printed as clap prints it, plus
 /// the one JSON object when `--json` was asked for. Returns the exit code.
-pub fn arguments_refused(e: &clap::Error, json: bool) -> u8 {
+/// What the user typed (an unexpected argument, a refused value) is shown
+/// as [`seedbake::database::display_url`] shows a URL: a database URL put
+/// where it does not belong must not bring its password along.
+pub fn arguments_refused(mut e: clap::Error, json: bool) -> u8 {
+    use clap::error::ContextValue;
+    let typed: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(shown(s)))),
+            ContextValue::Strings(v) => Some((
+                kind,
+                ContextValue::Strings(v.iter().map(|s| shown(s)).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in typed {
+        e.insert(kind, value);
+    }
     if !e.use_stderr() {
         // --help and --version: their text is the output.
         return match e.print() {
@@ -65,6 +83,10 @@ pub fn arguments_refused(e: &clap::Error, json: bool) -> u8 {
         );
     }
     exit::USAGE
+}
+
+fn shown(typed: &str) -> String {
+    seedbake::database::display_url(typed)
 }
 
 impl Output {
@@ -135,6 +157,8 @@ impl Output {
         match self.stdout_error.borrow_mut().take() {
             None => code,
             Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+            // A failed command has said why already, on one line.
+            Some(_) if error.is_some() => code,
             Some(e) => {
                 tell!(
                     "error: cannot write to standard output: {e}; what was printed there is incomplete"

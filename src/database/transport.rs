@@ -164,10 +164,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
             if n > 0 && self.awaiting_write {
                 self.awaiting_write = false;
                 self.traffic.requests.fetch_add(1, Ordering::Relaxed);
-            }
-            // A request's head is written first, whole (hyper buffers it).
-            if let Some(line) = request_line(&data[..n]) {
-                self.answer = Answer::new(line.windows(7).any(|w| w == b"/cursor"));
+                // A request's head is written first, whole (hyper buffers
+                // it): its first line says which endpoint will answer.
+                if let Some(line) = request_line(&data[..n]) {
+                    self.answer = Answer::new(line.windows(7).any(|w| w == b"/cursor"));
+                }
             }
         }
         result
