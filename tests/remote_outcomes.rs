@@ -411,3 +411,17 @@ fn answers_that_are_not_a_libsql_servers_are_one_line_errors_not_crashes() {
         }
     }
 }
+
+#[test]
+fn a_remote_reset_in_json_is_one_object_holding_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let o = seedbake(&server, &["reset", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["rows"], 1309);
+    assert_eq!(v["verify"]["matches"], true);
+}

@@ -212,8 +212,7 @@ impl Remote {
             },
             Kind::Interrupted => "interrupted".into(),
             Kind::Busy => format!("the database is locked by another client: {server_said}"),
-            Kind::Engine => server_said,
-            Kind::Constraint | Kind::CannotOpen => server_said,
+            Kind::Constraint | Kind::CannotOpen | Kind::Engine => server_said,
         };
         DbError {
             kind,
