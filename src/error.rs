@@ -17,7 +17,7 @@ pub enum Error {
     #[error("cannot open the database {target}: {reason}")]
     Open { target: String, reason: String },
 
-    #[error("cannot reach {target}: {reason}. Nothing was changed")]
+    #[error("cannot reach {target}: {} Nothing was changed", sentence(reason))]
     Unreachable { target: String, reason: String },
 
     #[error(
@@ -52,6 +52,34 @@ pub enum Error {
     )]
     OutcomeUnknown { target: String, reason: String },
 
+    #[error(
+        "the {what} of {target} was committed, but checking it afterwards failed: {reason}. \
+         Run `seedbake verify` to prove what the database holds"
+    )]
+    Unverified {
+        what: String,
+        target: String,
+        reason: String,
+    },
+
+    #[error(
+        "the {what} of {target} was committed, but the database differs from the build (in {}): \
+         another client may have written to it meanwhile. Run `seedbake verify`, or the {what} again",
+        differing.join(", ")
+    )]
+    DriftAfterCommit {
+        what: String,
+        target: String,
+        differing: Vec<String>,
+    },
+
+    #[error("{step} on {target} stopped: {reason}")]
+    Interrupted {
+        target: String,
+        step: String,
+        reason: String,
+    },
+
     #[error("{step} failed on {target}: {reason}")]
     Database {
         target: String,
@@ -73,3 +101,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `text` ending as a sentence ends (a reason may end in a question).
+fn sentence(text: &str) -> String {
+    if text.ends_with(['.', '?', '!']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}

@@ -4,6 +4,7 @@
 pub mod atomic_file;
 pub mod database;
 pub mod error;
+pub mod interrupt;
 pub mod ops;
 pub mod seed;
 pub mod static_files;

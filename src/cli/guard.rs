@@ -68,6 +68,7 @@ pub async fn confirm(
                 "you typed {typed:?}, not {name:?}: {verb} aborted"
             )));
         }
+        super::signals::arm();
     }
     if backup.is_none() && production {
         out.warn(&format!(

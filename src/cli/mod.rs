@@ -2,6 +2,7 @@
 
 mod guard;
 mod output;
+mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,43 +10,59 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use seedbake::database::{self, Target};
+use seedbake::database::{self, Location, Target};
 use seedbake::ops::{self, LoadOptions};
 use seedbake::seed::{Profile, SEED};
 use seedbake::{Error, Result};
 
 use output::Output;
 
-/// Documented in the README; scripts rely on them.
+/// Documented in the README and `--help`; scripts rely on them.
 pub mod exit {
     pub const OK: u8 = 0;
-    /// `verify` found the database differs from the build.
+    /// `verify` found the database differs from the build (also a reset
+    /// whose check after the commit found it).
     pub const DRIFT: u8 = 1;
     /// Bad arguments, URL or profile; nothing was touched.
     pub const USAGE: u8 = 2;
-    /// The database could not be opened, or stayed locked; nothing changed.
+    /// The database could not be reached, opened or read, or stayed
+    /// locked; nothing changed.
     pub const UNAVAILABLE: u8 = 3;
     /// The operation failed and was rolled back; nothing changed.
     pub const FAILED: u8 = 4;
     /// `seed` refused a database that is not empty; nothing changed.
     pub const NOT_EMPTY: u8 = 5;
-    /// The server got the commit but its answer was lost: it may or may
-    /// not have applied it. `seedbake verify` tells.
+    /// The server got the commit but its answer was lost (it may or may
+    /// not have applied it), or the check after a committed change could
+    /// not run. `seedbake verify` tells.
     pub const OUTCOME_UNKNOWN: u8 = 6;
+    /// Standard output could not be written (a full disk, an I/O error);
+    /// a closed pipe is not an error.
+    pub const OUTPUT: u8 = 7;
     /// (as 1) The operator did not confirm a destructive command in
     /// production, or there was no terminal to ask on; nothing changed.
     pub const ABORTED: u8 = 1;
+    /// Stopped by SIGINT (128 + 2); what was started was undone.
+    pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (128 + 15); what was started was undone.
+    pub const TERMINATED: u8 = 143;
 }
+
+/// The longest `--timeout` / `--lock-timeout`: a year, far beyond any use,
+/// and far from where clocks overflow.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
 #[derive(Parser)]
 #[command(
     name = "seedbake",
     version,
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
-    after_help = "Exit codes: 0 success, 1 verify found drift or a production command was not confirmed, \
-                  2 usage error, 3 database unreachable or locked, 4 failed and rolled back (or the backup failed), \
-                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify). \
-                  With codes 2 to 5 nothing was changed."
+    after_help = "Exit codes: 0 success; 1 verify found drift (also after a committed reset) or a production command \
+                  was not confirmed; 2 usage error; 3 database unreachable, unreadable or locked; 4 failed and rolled \
+                  back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
+                  the commit was lost, or the check after it could not run (run verify); 7 standard output could not \
+                  be written; 130 interrupted (SIGINT), 143 terminated (SIGTERM), what was started undone. \
+                  With codes 2 to 5, 130 and 143 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
@@ -68,7 +85,7 @@ struct Cli {
     #[arg(long, default_value_t = 5.0, global = true, value_name = "SECONDS")]
     lock_timeout: f64,
 
-    /// The token for a libsql:// or https:// database (never printed).
+    /// The token for a libsql:// or https:// database (never printed). Prefer the TURSO_AUTH_TOKEN environment variable: a value given here is visible to every user of this machine (ps, /proc/*/cmdline).
     #[arg(
         long,
         env = "TURSO_AUTH_TOKEN",
@@ -148,48 +165,58 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(e) => return ExitCode::from(output::arguments_refused(e, wants_json())),
     };
     let out = Output::new(cli.json, cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let result = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            out.error(&format!("cannot start: {e}"));
-            return ExitCode::from(exit::FAILED);
-        }
+        Ok(runtime) => runtime.block_on(run(&cli, &out)),
+        Err(e) => Err(Error::Database {
+            target: "this machine".into(),
+            step: "starting".into(),
+            reason: e.to_string(),
+        }),
     };
-    match runtime.block_on(run(&cli, &out)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            out.error(&e.to_string());
-            ExitCode::from(exit_code(&e))
-        }
-    }
+    let (code, message) = match result {
+        Ok(code) => (code, None),
+        Err(e) => (exit_code(&e), Some(e.to_string())),
+    };
+    ExitCode::from(out.finish(code, message.as_deref()))
 }
 
+/// `--json` among the arguments, for errors found before they are parsed.
+fn wants_json() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// One exit code per error, the same for every command.
 fn exit_code(e: &Error) -> u8 {
-    match e {
+    let code = match e {
         Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
-        Error::OutcomeUnknown { .. } => exit::OUTCOME_UNKNOWN,
+        // These say what was committed: a signal does not change that.
+        Error::OutcomeUnknown { .. } | Error::Unverified { .. } => return exit::OUTCOME_UNKNOWN,
+        Error::DriftAfterCommit { .. } => return exit::DRIFT,
         Error::RolledBack { .. }
         | Error::Database { .. }
         | Error::Password(_)
         | Error::Output { .. }
         | Error::Backup { .. } => exit::FAILED,
+        Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::Aborted(_) => exit::ABORTED,
+    };
+    // Whatever a stopped operation reports (rolled back, a backup cut
+    // short), it stopped because it was asked to.
+    match seedbake::interrupt::requested() {
+        Some(seedbake::interrupt::Signal::Interrupt) => exit::INTERRUPTED,
+        Some(seedbake::interrupt::Signal::Terminate) => exit::TERMINATED,
+        None => code,
     }
 }
 
@@ -208,34 +235,89 @@ fn profile(name: Option<&str>) -> Result<&'static Profile> {
     }
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
+fn seconds(value: f64, flag: &str, zero: bool) -> Result<Duration> {
+    let least = if zero { "0" } else { "more than 0" };
+    if (0.0..=MAX_SECONDS).contains(&value) && (zero || value > 0.0) {
+        // Within the bounds just checked, the conversion cannot fail.
+        Duration::try_from_secs_f64(value).map_err(|e| Error::Usage(format!("{flag}: {e}")))
     } else {
         Err(Error::Usage(format!(
-            "{flag} takes a number of seconds, 0 or more"
+            "{flag} takes a number of seconds, {least} to {MAX_SECONDS} (a year)"
         )))
     }
 }
 
+/// Whether the command changes the database (a dry run does not).
+fn writes(command: &Command) -> bool {
+    match command {
+        Command::Reset(guard) | Command::Restore { guard, .. } => !guard.dry_run,
+        Command::Seed | Command::InitAdmin { .. } => true,
+        Command::Verify | Command::Dump { .. } | Command::Info => false,
+    }
+}
+
 /// Opens the database; `create`: a missing local file is created (only
-/// the commands that fill a database ask for that).
+/// the commands that fill a database ask for that, and never in a dry run).
 async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
-    let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout")?;
-    let request_timeout = seconds(cli.timeout, "--timeout")?;
-    let (location, url_token) = database::parse_url_with_token(&cli.database_url)?;
+    let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout", true)?;
+    let request_timeout = seconds(cli.timeout, "--timeout", false)?;
+    let url = database::parse_database_url(&cli.database_url)?;
+    let writes = writes(&cli.command);
+    if url.read_only && writes {
+        return Err(Error::Usage(
+            "the database URL says mode=ro (read-only), and this command writes: remove ?mode=ro, \
+             or add --dry-run to see only what it would do"
+                .into(),
+        ));
+    }
     let settings = database::Settings {
         lock_timeout,
         auth_token: cli
             .auth_token
             .clone()
             .filter(|t| !t.is_empty())
-            .or(url_token),
+            .or(url.token),
         request_timeout,
         request_bytes: cli.request_bytes.max(1024),
-        create,
+        create: create && writes && !url.must_exist,
+        read_only: url.read_only,
     };
-    database::open(location, settings).await
+    database::open(url.location, settings).await
+}
+
+/// For a dry run: the local file the URL names, when it does not exist yet
+/// (in a folder that does).
+fn missing_local_file(cli: &Cli) -> Option<Location> {
+    let url = database::parse_database_url(&cli.database_url).ok()?;
+    match &url.location {
+        Location::Local(path)
+            if !url.must_exist
+                && !path.exists()
+                && path
+                    .parent()
+                    .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir()) =>
+        {
+            Some(url.location)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the command will ask the operator something on the terminal
+/// (then signals are left to end it the ordinary way until it has asked).
+fn will_prompt(cli: &Cli) -> bool {
+    let guard = match &cli.command {
+        Command::Reset(guard) | Command::Restore { guard, .. } => guard,
+        Command::InitAdmin { .. } => return true,
+        _ => return false,
+    };
+    if guard.yes || guard.dry_run || !std::io::stdin().is_terminal() {
+        return false;
+    }
+    database::parse_url(&cli.database_url)
+        .ok()
+        .and_then(|location| ops::environment(&location, |k| std::env::var(k).ok()).ok())
+        .is_some_and(|env| env.is_production())
 }
 
 /// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed.
@@ -256,6 +338,9 @@ fn admin_password() -> Result<Option<String>> {
 }
 
 async fn run(cli: &Cli, out: &Output) -> Result<u8> {
+    if !matches!(cli.command, Command::Info) && !will_prompt(cli) {
+        signals::arm();
+    }
     match &cli.command {
         Command::Info => {
             out.info();
@@ -264,15 +349,29 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
-            let target = open(cli, true).await?;
-            let target = target.as_ref();
-            let env = guard::environment(target)?;
             let what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
                 profile.row_count(),
                 profile.tables.len()
             );
+            if guard.dry_run
+                && let Some(location) = missing_local_file(cli)
+            {
+                // Nothing to read, and a dry run creates nothing.
+                let env = ops::environment(&location, |k| std::env::var(k).ok())?;
+                let plan = ops::Plan {
+                    target: location.to_string(),
+                    database_name: location.database_name(),
+                    existing: Vec::new(),
+                };
+                let what = format!("create the file (it does not exist yet) and {what}");
+                out.plan(&plan, &env, "reset", &what, None, true);
+                return Ok(exit::OK);
+            }
+            let target = open(cli, true).await?;
+            let target = target.as_ref();
+            let env = guard::environment(target)?;
             let Some(go) = guard::confirm(out, guard, target, &env, "reset", &what).await? else {
                 return Ok(exit::OK);
             };
@@ -314,13 +413,24 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             })
         }
         Command::Dump { output } => {
+            if cli.json && output.is_none() {
+                return Err(Error::Usage(
+                    "dump --json needs --output FILE: without it, the dump itself is what goes to standard output"
+                        .into(),
+                ));
+            }
             let target = open(cli, false).await?;
             let report = match output {
                 Some(path) => ops::dump_to_file(target.as_ref(), path).await?,
                 None => {
-                    let stdout = std::io::stdout();
-                    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-                    ops::dump(target.as_ref(), &mut lock).await?
+                    let mut stdout = out.stdout_writer();
+                    match ops::dump(target.as_ref(), &mut stdout).await {
+                        Ok(report) => report,
+                        // Standard output failed (a closed pipe, a full
+                        // disk): `finish` says so, once.
+                        Err(_) if out.stdout_failed() => return Ok(exit::OK),
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             out.dumped(&report, output.as_deref());
@@ -349,6 +459,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         } => {
             let (username, password) =
                 guard::admin_credentials(username.as_deref(), *password_stdin)?;
+            signals::arm();
             let target = open(cli, false).await?;
             let report = ops::init_admin(target.as_ref(), &username, &password).await?;
             out.admin(&report);
@@ -379,7 +490,39 @@ async fn load(
         return Ok(exit::OK);
     }
     // A server's rows are proven after the commit, from what it returns.
-    let check = ops::verify(target, Some(opts.profile)).await?;
-    out.verify(&check);
-    Ok(if check.matches { exit::OK } else { exit::DRIFT })
+    // Whatever this check finds, the load stands: never "rolled back".
+    let what = if reset { "reset" } else { "seed" }.to_owned();
+    let shown = target.location().to_string();
+    match ops::verify(target, Some(opts.profile)).await {
+        Ok(check) => {
+            out.verify_after_load(&check);
+            if check.matches {
+                Ok(exit::OK)
+            } else {
+                Err(Error::DriftAfterCommit {
+                    what,
+                    target: shown,
+                    differing: check.differing,
+                })
+            }
+        }
+        Err(e) => Err(Error::Unverified {
+            what,
+            target: shown,
+            reason: reason_of(&e),
+        }),
+    }
+}
+
+/// What went wrong, without the sentence around it (which may say
+/// "nothing was changed", untrue once a load was committed).
+fn reason_of(e: &Error) -> String {
+    match e {
+        Error::Open { reason, .. }
+        | Error::Unreachable { reason, .. }
+        | Error::Interrupted { reason, .. } => reason.clone(),
+        Error::Database { step, reason, .. } => format!("{step}: {reason}"),
+        Error::Locked { .. } => "the database is locked by another client".into(),
+        other => other.to_string(),
+    }
 }

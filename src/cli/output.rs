@@ -1,31 +1,175 @@
 //! The one place that writes to the terminal: text or `--json` on stdout,
 //! warnings and errors on stderr, a progress bar only on a terminal.
+//!
+//! Nothing here panics on a failed write (`println!` would). Standard
+//! output failing is remembered and decides the exit code in
+//! [`Output::finish`]: a closed pipe (`seedbake dump | head`) only stops the
+//! printing, quietly; anything else (a full disk) is an error, exit 7.
+//! With `--json`, exactly one JSON object is printed, at the end, whatever
+//! happened: the command's report, or `{"ok": false, "error": …}`, or both.
+
+use std::cell::RefCell;
+use std::io::Write;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use seedbake::ops::{AdminPassword, LoadReport, Observer, VerifyReport};
 use seedbake::seed::SEED;
 
+use super::exit;
+
+/// A line on standard output (text mode), never panicking.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => { $out.line(format_args!($($arg)*)) };
+}
+
+/// A line on standard error, never panicking.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub struct Output {
     json: bool,
     verbose: bool,
+    /// `--json`: the object printed at the end.
+    object: RefCell<Option<Value>>,
+    /// The first failure writing standard output.
+    stdout_error: RefCell<Option<std::io::Error>>,
+}
+
+/// A clap error (or `--help`, `--version`): printed as clap prints it, plus
+/// the one JSON object when `--json` was asked for. Returns the exit code.
+/// What the user typed (an unexpected argument, a refused value) is shown
+/// as [`seedbake::database::display_url`] shows a URL: a database URL put
+/// where it does not belong must not bring its password along.
+pub fn arguments_refused(mut e: clap::Error, json: bool) -> u8 {
+    use clap::error::ContextValue;
+    let typed: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(shown(s)))),
+            ContextValue::Strings(v) => Some((
+                kind,
+                ContextValue::Strings(v.iter().map(|s| shown(s)).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in typed {
+        e.insert(kind, value);
+    }
+    if !e.use_stderr() {
+        // --help and --version: their text is the output.
+        return match e.print() {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                tell!("error: cannot write to standard output: {err}");
+                exit::OUTPUT
+            }
+            _ => exit::OK,
+        };
+    }
+    let _ = e.print();
+    if json {
+        let rendered = e.render().to_string();
+        let first = rendered.lines().next().unwrap_or("").trim();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            json!({ "ok": false, "error": message })
+        );
+    }
+    exit::USAGE
+}
+
+fn shown(typed: &str) -> String {
+    seedbake::database::display_url(typed)
 }
 
 impl Output {
     pub fn new(json: bool, verbose: bool) -> Self {
-        Output { json, verbose }
+        Output {
+            json,
+            verbose,
+            object: RefCell::new(None),
+            stdout_error: RefCell::new(None),
+        }
     }
 
-    pub fn error(&self, message: &str) {
-        if self.json {
-            println!("{}", json!({ "ok": false, "error": message }));
+    /// One line on standard output; after a failure, nothing more.
+    fn line(&self, args: std::fmt::Arguments<'_>) {
+        if self.stdout_error.borrow().is_some() {
+            return;
         }
-        eprintln!("error: {message}");
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout
+            .write_fmt(args)
+            .and_then(|()| stdout.write_all(b"\n"))
+        {
+            *self.stdout_error.borrow_mut() = Some(e);
+        }
+    }
+
+    /// Standard output for bulk text (a dump), buffered; its failures are
+    /// remembered like those of every other line.
+    pub fn stdout_writer(&self) -> StdoutWriter<'_> {
+        StdoutWriter {
+            out: self,
+            inner: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+        }
+    }
+
+    pub fn stdout_failed(&self) -> bool {
+        self.stdout_error.borrow().is_some()
+    }
+
+    /// `--json`: the command's report becomes the object printed at the end.
+    fn set(&self, report: &impl serde::Serialize) {
+        let v = serde_json::to_value(report).unwrap_or_else(|e| json!({ "report": e.to_string() }));
+        *self.object.borrow_mut() = Some(v);
+    }
+
+    /// Ends the run: the error line, the JSON object, and the exit code,
+    /// which standard output's failure may change.
+    pub fn finish(&self, code: u8, error: Option<&str>) -> u8 {
+        if let Some(message) = error {
+            tell!("error: {message}");
+        }
+        if self.json {
+            let mut object = self.object.borrow_mut().take().unwrap_or_else(|| json!({}));
+            if !object.is_object() {
+                object = json!({ "report": object });
+            }
+            object["ok"] = (code == exit::OK).into();
+            if let Some(message) = error {
+                object["error"] = message.into();
+            }
+            say!(self, "{object}");
+        }
+        if self.stdout_error.borrow().is_none()
+            && let Err(e) = std::io::stdout().lock().flush()
+        {
+            *self.stdout_error.borrow_mut() = Some(e);
+        }
+        match self.stdout_error.borrow_mut().take() {
+            None => code,
+            Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+            // A failed command has said why already, on one line.
+            Some(_) if error.is_some() => code,
+            Some(e) => {
+                tell!(
+                    "error: cannot write to standard output: {e}; what was printed there is incomplete"
+                );
+                if code == exit::OK { exit::OUTPUT } else { code }
+            }
+        }
     }
 
     pub fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        tell!("warning: {message}");
     }
 
     pub fn load(&self, r: &LoadReport) {
@@ -41,13 +185,13 @@ impl Output {
             ));
         }
         if self.json {
-            return print_json(r, true);
+            return self.set(r);
         }
         let verb = match r.mode {
             seedbake::ops::Mode::Reset => "reset",
             seedbake::ops::Mode::Seed => "seeded",
         };
-        println!("{verb} {} with profile {}", r.target, r.profile);
+        say!(self, "{verb} {} with profile {}", r.target, r.profile);
         if !r.dropped.is_empty() {
             let names: Vec<String> = r
                 .dropped
@@ -55,30 +199,42 @@ impl Output {
                 .map(|o| format!("{} {}", o.kind, o.name))
                 .collect();
             if self.verbose {
-                println!("  dropped {}", names.join(", "));
+                say!(self, "  dropped {}", names.join(", "));
             } else {
-                println!("  dropped {} objects", names.len());
+                say!(self, "  dropped {} objects", names.len());
             }
         }
-        println!("  loaded {} rows into {} tables", r.rows, r.tables.len());
+        say!(
+            self,
+            "  loaded {} rows into {} tables",
+            r.rows,
+            r.tables.len()
+        );
         if self.verbose {
             for (t, n) in &r.tables {
-                println!("    {t:<24} {n:>9}");
+                say!(self, "    {t:<24} {n:>9}");
             }
         }
         if r.verified {
-            println!("  fingerprint {} (verified before commit)", r.fingerprint);
+            say!(
+                self,
+                "  fingerprint {} (verified before commit)",
+                r.fingerprint
+            );
         } else {
-            println!("  fingerprint {} recorded", r.fingerprint);
+            say!(self, "  fingerprint {} recorded", r.fingerprint);
         }
         if let Some(t) = &r.traffic {
-            println!(
+            say!(
+                self,
                 "  {} requests, {} bytes sent, {} received",
-                t.requests, t.bytes_sent, t.bytes_received
+                t.requests,
+                t.bytes_sent,
+                t.bytes_received
             );
         }
         if r.admin_password == AdminPassword::Provided {
-            println!("  admin password set from INITIAL_ADMIN_PASSWORD");
+            say!(self, "  admin password set from INITIAL_ADMIN_PASSWORD");
         }
         if self.verbose {
             let phases: Vec<String> = r
@@ -86,35 +242,56 @@ impl Output {
                 .iter()
                 .map(|(n, ms)| format!("{n} {ms:.1}"))
                 .collect();
-            println!("  phases (ms): {}", phases.join(", "));
+            say!(self, "  phases (ms): {}", phases.join(", "));
         }
-        println!("  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
+        say!(self, "  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
+    }
+
+    /// The check after a load that was committed (servers): one JSON
+    /// object still, the load's report with the check inside.
+    pub fn verify_after_load(&self, r: &VerifyReport) {
+        if self.json {
+            if let Some(object) = self.object.borrow_mut().as_mut() {
+                object["verify"] = serde_json::to_value(r).unwrap_or(Value::Null);
+            }
+            return;
+        }
+        self.verify(r);
     }
 
     pub fn verify(&self, r: &VerifyReport) {
         if self.json {
-            return print_json(r, r.matches);
+            return self.set(r);
         }
         if r.matches {
-            println!(
+            say!(
+                self,
                 "{} matches the build (profile {}, fingerprint {})",
-                r.target, r.profile, r.actual
+                r.target,
+                r.profile,
+                r.actual
             );
         } else {
-            println!(
+            say!(
+                self,
                 "{} differs from the build (profile {})",
-                r.target, r.profile
+                r.target,
+                r.profile
             );
-            println!("  expected {}", r.expected);
-            println!("  found    {}", r.actual);
-            println!("  differs in: {}", r.differing.join(", "));
+            say!(self, "  expected {}", r.expected);
+            say!(self, "  found    {}", r.actual);
+            say!(self, "  differs in: {}", r.differing.join(", "));
         }
         match &r.recorded {
-            Some(rec) => println!(
+            Some(rec) => say!(
+                self,
                 "  last loaded {} by seedbake {} (profile {}, fingerprint {})",
-                rec.applied_at, rec.seedbake_version, rec.profile, rec.fingerprint
+                rec.applied_at,
+                rec.seedbake_version,
+                rec.profile,
+                rec.fingerprint
             ),
-            None => println!("  no seedbake load is recorded in this database"),
+            None => say!(self, "  no seedbake load is recorded in this database"),
         }
     }
 
@@ -135,41 +312,43 @@ impl Output {
                 .iter()
                 .map(|i| json!({ "path": i.path, "media_type": i.media_type, "bytes": i.bytes.len() }))
                 .collect();
-            println!(
-                "{}",
-                json!({
-                    "ok": true,
-                    "seedbake_version": env!("CARGO_PKG_VERSION"),
-                    "default_profile": SEED.default_profile,
-                    "tables": tables,
-                    "profiles": profiles,
-                    "images": images,
-                })
-            );
+            self.set(&json!({
+                "seedbake_version": env!("CARGO_PKG_VERSION"),
+                "default_profile": SEED.default_profile,
+                "tables": tables,
+                "profiles": profiles,
+                "images": images,
+            }));
             return;
         }
-        println!("seedbake {} — embedded seed", env!("CARGO_PKG_VERSION"));
-        println!("tables (insert order):");
+        say!(
+            self,
+            "seedbake {} — embedded seed",
+            env!("CARGO_PKG_VERSION")
+        );
+        say!(self, "tables (insert order):");
         for t in SEED.tables {
-            println!("  {:<24} {:>9} rows", t.name, t.row_count);
+            say!(self, "  {:<24} {:>9} rows", t.name, t.row_count);
         }
-        println!("profiles:");
+        say!(self, "profiles:");
         for p in SEED.profiles {
             let default = if p.name == SEED.default_profile {
                 " (default)"
             } else {
                 ""
             };
-            println!(
+            say!(
+                self,
                 "  {}{default}: {} tables, {} rows",
                 p.name,
                 p.tables.len(),
                 p.row_count()
             );
-            println!("    fingerprint {}", p.fingerprint);
+            say!(self, "    fingerprint {}", p.fingerprint);
         }
         if !SEED.images.is_empty() {
-            println!(
+            say!(
+                self,
                 "images: {} embedded ({} bytes)",
                 SEED.images.len(),
                 SEED.images.iter().map(|i| i.bytes.len()).sum::<usize>()
@@ -221,7 +400,7 @@ impl Observer for Progress {
 
 impl Output {
     pub fn note(&self, message: &str) {
-        eprintln!("{message}");
+        tell!("{message}");
     }
 
     pub fn plan(
@@ -234,10 +413,9 @@ impl Output {
         dry_run: bool,
     ) {
         if self.json && dry_run {
-            println!(
-                "{}",
-                json!({ "ok": true, "dry_run": true, "command": verb, "environment": env, "plan": plan,
-                        "will": what, "backup": backup.map(|b| b.display().to_string()) })
+            self.set(
+                &json!({ "dry_run": true, "command": verb, "environment": env, "plan": plan,
+                              "will": what, "backup": backup.map(|b| b.display().to_string()) }),
             );
             return;
         }
@@ -245,44 +423,45 @@ impl Output {
             seedbake::ops::Environment::Production(w) => ("PRODUCTION", w),
             seedbake::ops::Environment::Development(w) => ("development", w),
         };
-        eprintln!("{verb} {} — {kind} ({why})", plan.target);
+        tell!("{verb} {} — {kind} ({why})", plan.target);
         if plan.existing.is_empty() {
-            eprintln!("  it is empty now");
+            tell!("  it is empty now");
         } else {
-            eprintln!(
+            tell!(
                 "  will drop {} objects holding {} rows:",
                 plan.existing.len(),
                 plan.rows()
             );
             for (k, name, rows) in &plan.existing {
                 match rows {
-                    Some(n) => eprintln!("    {k:<8} {name:<28} {n:>9} rows"),
-                    None => eprintln!("    {k:<8} {name}"),
+                    Some(n) => tell!("    {k:<8} {name:<28} {n:>9} rows"),
+                    None => tell!("    {k:<8} {name}"),
                 }
             }
         }
-        eprintln!("  will {what}");
+        tell!("  will {what}");
         match backup {
-            Some(b) => eprintln!(
+            Some(b) => tell!(
                 "  backup to {}, taken under the write lock right before the change: no other write can come in between",
                 b.display()
             ),
-            None => eprintln!("  no backup"),
+            None => tell!("  no backup"),
         }
         if dry_run {
-            eprintln!("dry run: nothing was changed");
+            tell!("dry run: nothing was changed");
         }
     }
 
     pub fn dumped(&self, r: &seedbake::ops::DumpReport, file: Option<&std::path::Path>) {
         if let Some(file) = file {
             if self.json {
-                let mut v = serde_json::to_value(r).expect("reports serialise");
-                v["ok"] = true.into();
-                v["file"] = file.display().to_string().into();
-                println!("{v}");
+                self.set(r);
+                if let Some(object) = self.object.borrow_mut().as_mut() {
+                    object["file"] = file.display().to_string().into();
+                }
             } else {
-                println!(
+                say!(
+                    self,
                     "dumped {} ({} rows, {} tables) to {} ({} bytes)",
                     r.target,
                     r.rows,
@@ -292,16 +471,17 @@ impl Output {
                 );
             }
         } else if self.verbose {
-            eprintln!("dumped {} rows, {} bytes", r.rows, r.bytes);
+            tell!("dumped {} rows, {} bytes", r.rows, r.bytes);
         }
     }
 
     pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
         self.backed_up(r.backup.as_ref());
         if self.json {
-            return print_json(r, true);
+            return self.set(r);
         }
-        println!(
+        say!(
+            self,
             "restored {}: dropped {} objects, ran {} statements",
             r.target,
             r.dropped.len(),
@@ -311,12 +491,14 @@ impl Output {
 
     pub fn admin(&self, r: &seedbake::ops::AdminOutcome) {
         if self.json {
-            return print_json(r, true);
+            return self.set(r);
         }
         let verb = if r.created { "created" } else { "updated" };
-        println!(
+        say!(
+            self,
             "{verb} the admin account {:?} on {} (role and password set)",
-            r.username, r.target
+            r.username,
+            r.target
         );
     }
 }
@@ -349,11 +531,12 @@ impl Output {
         let admin = SEED.admin;
         for a in locked {
             if admin.is_some_and(|admin| admin.table == a.table) {
-                eprintln!("  seedbake init-admin --username {}", a.account);
+                tell!("  seedbake init-admin --username {}", a.account);
             } else {
-                eprintln!(
+                tell!(
                     "  ({} {}: not an account init-admin manages; set its credentials yourself)",
-                    a.table, a.account
+                    a.table,
+                    a.account
                 );
             }
         }
@@ -367,7 +550,7 @@ impl Output {
                     format!("{column} = {literal}")
                 })
                 .collect();
-            eprintln!(
+            tell!(
                 "  (init-admin also sets {} on the account it updates)",
                 grant.join(", ")
             );
@@ -375,9 +558,32 @@ impl Output {
     }
 }
 
-/// One report as one JSON object on stdout, with `ok` added.
-fn print_json(report: &impl serde::Serialize, ok: bool) {
-    let mut v = serde_json::to_value(report).expect("reports serialise");
-    v["ok"] = ok.into();
-    println!("{v}");
+/// Standard output as a writer for bulk text; see [`Output::stdout_writer`].
+pub struct StdoutWriter<'o> {
+    out: &'o Output,
+    inner: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl StdoutWriter<'_> {
+    fn remember<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            let mut seen = self.out.stdout_error.borrow_mut();
+            if seen.is_none() {
+                *seen = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+        result
+    }
+}
+
+impl Write for StdoutWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.remember(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.remember(result)
+    }
 }

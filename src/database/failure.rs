@@ -44,6 +44,12 @@ pub enum Kind {
     NoAnswer,
     /// The connection broke after the request left.
     Broken,
+    /// The server's answer could not be taken: larger than seedbake accepts
+    /// (see `transport.rs`), not text where text belongs, or not a Hrana
+    /// answer at all.
+    BadAnswer,
+    /// A signal asked seedbake to stop (see `crate::interrupt`).
+    Interrupted,
     /// Anything else the engine or the server refused (syntax, a full
     /// disk, I/O): the message says what.
     Engine,
@@ -73,7 +79,25 @@ impl DbError {
     /// The request may have been applied by the server although no answer
     /// says so.
     pub fn outcome_unknown(&self) -> bool {
-        self.sent && matches!(self.kind, Kind::NoAnswer | Kind::Broken)
+        self.sent && matches!(self.kind, Kind::NoAnswer | Kind::Broken | Kind::BadAnswer)
+    }
+
+    /// The error of an operation stopped by a signal.
+    pub fn interrupted(signal: crate::interrupt::Signal) -> DbError {
+        DbError::new(
+            Kind::Interrupted,
+            format!("interrupted by {}", signal.name()),
+        )
+    }
+
+    /// The request could not get through to the database, or its answer
+    /// could not come back: for a command that only reads, the database is
+    /// unavailable rather than the operation failed.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::NoAnswer | Kind::Broken | Kind::BadAnswer | Kind::ServerFailed
+        )
     }
 
     pub fn is_busy(&self) -> bool {
@@ -152,6 +176,9 @@ pub struct ClientReport {
     pub message: Option<String>,
     /// The client failed at the HTTP layer (no answer at all).
     pub transport: bool,
+    /// The client could not make sense of an answer (not JSON, not the
+    /// protocol's shape, a cursor that ended early).
+    pub malformed: bool,
 }
 
 pub fn client_report(e: &libsql::Error) -> ClientReport {
@@ -174,6 +201,18 @@ pub fn client_report(e: &libsql::Error) -> ClientReport {
         }
     } else if text.starts_with("http error:") {
         report.transport = true;
+    } else if let Some((_, rest)) = text.split_once("(error code: ") {
+        // A cursor step's error: `(error code: CODE) `message``.
+        if let Some((code, message)) = rest.split_once(") `") {
+            report.code = Some(code.to_owned());
+            let message = message.trim_end_matches('`');
+            report.message = Some(message.to_owned());
+        }
+    } else if ["json error:", "unexpected response:", "cursor error:"]
+        .iter()
+        .any(|p| text.starts_with(p))
+    {
+        report.malformed = true;
     } else {
         report.code = debug_field(&text, "code");
         report.message = debug_field(&text, "message");
@@ -237,6 +276,15 @@ mod tests {
             "http error: `connection closed before message completed`",
         ));
         assert!(r.transport);
+        let r = client_report(&hrana(
+            "cursor error: `error at step 1: (error code: SQLITE_ERROR) `no such table: x``",
+        ));
+        assert_eq!(r.code.as_deref(), Some("SQLITE_ERROR"));
+        assert_eq!(r.message.as_deref(), Some("no such table: x"));
+        let r = client_report(&hrana("json error: `expected value at line 1 column 1`"));
+        assert!(r.malformed);
+        let r = client_report(&hrana("cursor error: `cursor stream ended prematurely`"));
+        assert!(r.malformed);
     }
 
     #[test]

@@ -85,6 +85,8 @@ fn let_libsql_configure_the_engine() {
 pub enum OpenMode {
     Create,
     Existing,
+    /// An existing file, read-only (`?mode=ro`).
+    ReadOnly,
 }
 
 impl RawConn {
@@ -93,10 +95,12 @@ impl RawConn {
         let c_path = CString::new(path.to_string_lossy().as_bytes())
             .map_err(|_| DbError::new(Kind::CannotOpen, "the path contains a NUL byte"))?;
         let mut db = ptr::null_mut();
-        let mut flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX;
-        if mode == OpenMode::Create {
-            flags |= ffi::SQLITE_OPEN_CREATE;
-        }
+        let flags = ffi::SQLITE_OPEN_NOMUTEX
+            | match mode {
+                OpenMode::Create => ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE,
+                OpenMode::Existing => ffi::SQLITE_OPEN_READWRITE,
+                OpenMode::ReadOnly => ffi::SQLITE_OPEN_READONLY,
+            };
         // SAFETY: a valid C string and an out-pointer; SQLite sets `db` even
         // on failure (then closed by `RawConn`'s drop), or leaves it null.
         let rc = unsafe { ffi::sqlite3_open_v2(c_path.as_ptr(), &mut db, flags, ptr::null()) };

@@ -49,7 +49,7 @@ impl Local {
                 "that is a folder, not a database file",
             ));
         }
-        let mode = if settings.create {
+        let mode = if settings.create && !settings.read_only {
             OpenMode::Create
         } else {
             if !path.exists() {
@@ -59,7 +59,11 @@ impl Local {
                      check the path, or create it with `seedbake reset`",
                 ));
             }
-            OpenMode::Existing
+            if settings.read_only {
+                OpenMode::ReadOnly
+            } else {
+                OpenMode::Existing
+            }
         };
         let conn = RawConn::open(path, settings.lock_timeout, mode)?;
         conn.exec(&format!("PRAGMA cache_size = -{WRITE_CACHE_KIB}"))?;
@@ -88,27 +92,46 @@ impl Target for Local {
     }
 
     async fn query(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
-        self.conn.for_each_row(sql, f).map_err(|e| match e {
+        not_interrupted()?;
+        // Checked between rows: a long read (a dump, a backup) stops soon
+        // after a signal, and its caller cleans up.
+        let mut interrupted = None;
+        let result = self.conn.for_each_row(sql, &mut |row| {
+            if let Some(signal) = crate::interrupt::requested() {
+                interrupted = Some(signal);
+                return Err("interrupted".to_owned());
+            }
+            f(row)
+        });
+        if let Some(signal) = interrupted {
+            return Err(DbError::interrupted(signal));
+        }
+        result.map_err(|e| match e {
             Ok(stopped) => DbError::new(Kind::Engine, stopped),
             Err(engine) => engine,
         })
     }
 
     async fn execute(&self, sql: &str) -> Result<(), DbError> {
+        not_interrupted()?;
         self.conn.exec(sql)
     }
 
     async fn write(&self, sql: &str) -> Result<(), DbError> {
+        not_interrupted()?;
         self.conn.exec(sql)
     }
 
     async fn begin_write(&self) -> Result<(), DbError> {
+        not_interrupted()?;
         // The busy timeout already waited up to the lock timeout. (The
         // pragma is a no-op inside a transaction, so it comes first.)
         self.conn.exec("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")
     }
 
     async fn commit(&self) -> Result<(), DbError> {
+        // Asked to stop before the commit: roll back instead.
+        not_interrupted()?;
         self.conn.exec("COMMIT")
     }
 
@@ -159,6 +182,7 @@ impl Target for Local {
                 tail = self.conn.prepare(&insert_sql(table, n)).map_err(fail)?;
                 &mut tail
             };
+            not_interrupted()?;
             for i in 0..n * width {
                 stmt.bind_static(i as i32 + 1, decoder.next_value())
                     .map_err(fail)?;
@@ -170,6 +194,13 @@ impl Target for Local {
             })?;
         }
         Ok(())
+    }
+}
+
+fn not_interrupted() -> Result<(), DbError> {
+    match crate::interrupt::requested() {
+        Some(signal) => Err(DbError::interrupted(signal)),
+        None => Ok(()),
     }
 }
 

@@ -14,7 +14,10 @@ mod url;
 
 pub use failure::{DbError, Kind};
 pub use transport::Traffic;
-pub use url::{DEFAULT_URL, Location, parse_url, parse_url_with_token};
+pub use url::{
+    DEFAULT_URL, DatabaseUrl, Location, display_url, parse_database_url, parse_url,
+    parse_url_with_token,
+};
 
 use std::fmt;
 use std::future::Future;
@@ -59,6 +62,8 @@ pub struct Settings {
     /// For local files: create the file when it does not exist. Only the
     /// commands that fill a database do; the others say it is missing.
     pub create: bool,
+    /// For local files: open read-only (`?mode=ro`).
+    pub read_only: bool,
 }
 
 impl Default for Settings {
@@ -69,6 +74,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             request_bytes: remote::REQUEST_BYTES,
             create: true,
+            read_only: false,
         }
     }
 }
@@ -81,6 +87,7 @@ impl fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("request_bytes", &self.request_bytes)
             .field("create", &self.create)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }

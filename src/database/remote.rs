@@ -12,7 +12,7 @@ use super::failure::{
     DbError, Kind, Unreachable, client_report, hrana_kind, http_kind, sqlite_kind,
 };
 use super::statements::Statements;
-use super::transport::{self, Traffic};
+use super::transport::{self, Refused, Traffic};
 use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
 use crate::seed::TableData;
 use crate::value::from_libsql;
@@ -74,8 +74,26 @@ impl Remote {
     }
 
     /// Runs one client call, bounded by the request timeout, its failure
-    /// classified.
+    /// classified. A signal stops it (see [`Remote::call_to_the_end`]).
     async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = libsql::Result<T>>,
+    ) -> Result<T, DbError> {
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(DbError::interrupted(signal));
+        }
+        tokio::select! {
+            result = self.call_to_the_end(call) => result,
+            // Abandoning a request that carries no COMMIT abandons the
+            // transaction: the server rolls it back.
+            signal = crate::interrupt::requested_wait() => Err(DbError::interrupted(signal)),
+        }
+    }
+
+    /// Runs one client call, bounded by the request timeout, without giving
+    /// up for a signal: for the COMMIT, whose answer is the only way to
+    /// know whether the server applied it.
+    async fn call_to_the_end<T>(
         &self,
         call: impl std::future::Future<Output = libsql::Result<T>>,
     ) -> Result<T, DbError> {
@@ -118,13 +136,19 @@ impl Remote {
             Kind::Unreachable(why)
         } else if seen.tls_answer {
             Kind::Unreachable(Unreachable::Tls)
+        } else if seen.refused.is_some() || report.malformed {
+            Kind::BadAnswer
         } else if let Some(code) = &report.code {
             match (hrana_kind(code), report.status) {
                 (Kind::Engine, Some(status)) => http_kind(status),
                 (kind, _) => kind,
             }
         } else if let Some(status) = report.status {
-            http_kind(status)
+            match http_kind(status) {
+                // A status without the protocol's error: not a Hrana server.
+                Kind::Engine => Kind::BadAnswer,
+                kind => kind,
+            }
         } else if report.transport {
             Kind::Broken
         } else {
@@ -157,8 +181,10 @@ impl Remote {
             Kind::TooLarge => format!(
                 "a server limit was exceeded (request or response too large; lower --request-bytes): {server_said}"
             ),
+            // Not "rolled back": after a committed reset, the session that
+            // expired is the check's, which wrote nothing.
             Kind::Expired => format!(
-                "the server ended the session and rolled back its transaction (idle too long, or held too long while another client wanted to write): {server_said}"
+                "the server ended the session (idle too long, or it held the write lock too long while another client wanted it): {server_said}"
             ),
             Kind::ServerFailed => format!(
                 "the server failed (HTTP {})",
@@ -166,6 +192,24 @@ impl Remote {
             ),
             Kind::Broken => format!("the connection to {host} broke mid-request"),
             Kind::NoAnswer => "the server did not answer".into(),
+            Kind::BadAnswer => match seen.refused {
+                Some(refused @ Refused::TooLarge { .. }) => format!(
+                    "{refused}, far more than a libSQL server sends (sqld: at most 10 MB); seedbake refused it. \
+                     Is {host} a libSQL server, and is nothing in between rewriting its answers?"
+                ),
+                Some(refused) => format!(
+                    "{refused}; is {host} a libSQL server (sqld, Turso), and is nothing in between rewriting its answers?"
+                ),
+                None => match report.status {
+                    Some(status) => format!(
+                        "the server answered HTTP {status}; is {host} a libSQL server (sqld, Turso), and the URL's path right?"
+                    ),
+                    None => format!(
+                        "the server's answer is not a libSQL (Hrana) answer; is {host} a libSQL server (sqld, Turso)?"
+                    ),
+                },
+            },
+            Kind::Interrupted => "interrupted".into(),
             Kind::Busy => format!("the database is locked by another client: {server_said}"),
             Kind::Constraint | Kind::CannotOpen | Kind::Engine => server_said,
         };
@@ -266,8 +310,15 @@ impl Target for Remote {
     }
 
     async fn commit(&self) -> Result<(), DbError> {
-        self.pending.borrow_mut().push_str("COMMIT");
-        self.flush().await
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(DbError::interrupted(signal));
+        }
+        let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
+        batch.push_str("COMMIT");
+        // Once the COMMIT leaves, its answer is awaited even after a signal.
+        self.call_to_the_end(self.conn.execute_batch(&batch))
+            .await
+            .map(|_| ())
     }
 
     async fn rollback(&self) {

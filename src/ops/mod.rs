@@ -352,9 +352,16 @@ pub async fn verify(
             .unwrap_or_else(|| SEED.default_profile()),
         (None, None) => SEED.default_profile(),
     };
-    let fp = fingerprint::compute(&target, &SEED.unfingerprinted())
+    let keeping = Keeping {
+        target,
+        failure: std::cell::RefCell::new(None),
+    };
+    let fp = fingerprint::compute(&keeping, &SEED.unfingerprinted())
         .await
-        .map_err(|e| read_failed(target, "fingerprinting the database", engine(e)))?;
+        .map_err(|e| {
+            let failure = keeping.failure.take().unwrap_or_else(|| engine(e));
+            read_failed(target, "fingerprinting the database", failure)
+        })?;
     let mut differing: Vec<String> = profile
         .digests
         .iter()
@@ -375,6 +382,31 @@ pub async fn verify(
         recorded,
         differing,
     })
+}
+
+/// A target read through [`crate::schema::Rows`], which carries failures
+/// as text only, keeping the database error behind the last failed read so
+/// that its kind decides the exit code.
+struct Keeping<'t> {
+    target: &'t dyn Target,
+    failure: std::cell::RefCell<Option<DbError>>,
+}
+
+impl crate::schema::Rows for Keeping<'_> {
+    fn each_row<'a>(
+        &'a self,
+        sql: &'a str,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
+    {
+        Box::pin(async move {
+            self.target.query(sql, f).await.map_err(|e| {
+                let message = e.message.clone();
+                *self.failure.borrow_mut() = Some(e);
+                message
+            })
+        })
+    }
 }
 
 async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, DbError> {

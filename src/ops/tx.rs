@@ -186,6 +186,13 @@ impl Failure {
 /// had, the database not to be reached.
 pub(crate) fn unavailable(target: &dyn Target, e: DbError) -> Error {
     let shown = target.location().to_string();
+    if e.kind == Kind::Interrupted {
+        return Error::Interrupted {
+            target: shown,
+            step: "taking the write lock".into(),
+            reason: e.message,
+        };
+    }
     if e.is_busy() {
         Error::Locked {
             target: shown,
@@ -199,9 +206,18 @@ pub(crate) fn unavailable(target: &dyn Target, e: DbError) -> Error {
     }
 }
 
-/// The error for a failed step of a command that writes nothing.
+/// The error for a failed step of a command that writes nothing: a
+/// database that cannot be reached, or whose answers do not come back, is
+/// unavailable (nothing was changed either way).
 pub(crate) fn read_failed(target: &dyn Target, step: &str, e: DbError) -> Error {
-    if e.is_busy() || e.is_unavailable() {
+    if e.kind == Kind::Interrupted {
+        return Error::Interrupted {
+            target: target.location().to_string(),
+            step: step.to_owned(),
+            reason: e.message,
+        };
+    }
+    if e.is_busy() || e.is_unavailable() || e.is_transport() {
         return unavailable(target, e);
     }
     Error::Database {

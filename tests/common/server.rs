@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 pub struct TestServer {
     child: Child,
     pub port: u16,
+    /// The address it listens on, as a URL writes it (`127.0.0.1:port`,
+    /// `[::1]:port`).
+    pub addr: String,
     pub db: PathBuf,
     pub token: String,
 }
@@ -47,26 +50,27 @@ impl TestServer {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port = line
+        let addr = line
             .trim()
-            .strip_prefix("listening on 127.0.0.1:")
+            .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
+            .to_owned();
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
         TestServer {
             child,
             port,
+            addr,
             db: db.to_owned(),
             token: token.to_owned(),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.addr)
     }
 
     fn http(&self, method: &str, path: &str, body: &str) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut s = TcpStream::connect(self.addr.as_str()).unwrap();
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
@@ -86,6 +90,26 @@ impl TestServer {
     pub fn requests(&self) -> u64 {
         let v: serde_json::Value = serde_json::from_str(&self.http("GET", "/_stats", "")).unwrap();
         v["requests"].as_u64().unwrap()
+    }
+
+    /// Streams the server holds open (an abandoned one holds its
+    /// transaction, and the write lock, until it expires).
+    pub fn open_streams(&self) -> u64 {
+        let v: serde_json::Value = serde_json::from_str(&self.http("GET", "/_stats", "")).unwrap();
+        v["open_streams"].as_u64().unwrap()
+    }
+
+    /// Waits until no stream is open: what earlier clients abandoned has
+    /// expired (and its transaction rolled back).
+    pub fn settle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.open_streams() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "streams stay open on the test server"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Replaces the fault settings, counted from now (`{}` clears them).

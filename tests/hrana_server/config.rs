@@ -17,6 +17,14 @@ pub struct Faults {
     pub stall_after_requests: Option<u64>,
     #[serde(default)]
     pub stall_ms: Option<u64>,
+    /// Requests after this many are executed in full, then the connection
+    /// is cut instead of answering: the client cannot know what happened.
+    #[serde(default)]
+    pub drop_answer_after_requests: Option<u64>,
+    /// Requests after this many are answered with an endless body (not
+    /// executed): a client that buffers answers grows without bound.
+    #[serde(default)]
+    pub endless_answer_after_requests: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +42,8 @@ pub struct Args {
 pub const USAGE: &str = "usage: hrana-test-server --db PATH [--listen ADDR] [--token TOKEN]
   [--max-request-bytes N] [--max-response-bytes N] [--txn-timeout-ms N] [--stream-expiry-ms N]
   [--fail-after-requests N] [--cut-after-requests N] [--cut-after-bytes N]
-  [--stall-after-requests N --stall-ms MS]";
+  [--stall-after-requests N --stall-ms MS] [--drop-answer-after-requests N]
+  [--endless-answer-after-requests N]";
 
 impl Args {
     pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -79,6 +88,12 @@ impl Args {
                 "--cut-after-bytes" => a.faults.cut_after_bytes = Some(num(val()?)?),
                 "--stall-after-requests" => a.faults.stall_after_requests = Some(num(val()?)?),
                 "--stall-ms" => a.faults.stall_ms = Some(num(val()?)?),
+                "--drop-answer-after-requests" => {
+                    a.faults.drop_answer_after_requests = Some(num(val()?)?)
+                }
+                "--endless-answer-after-requests" => {
+                    a.faults.endless_answer_after_requests = Some(num(val()?)?)
+                }
                 other => return Err(format!("unknown flag {other}\n{USAGE}")),
             }
         }

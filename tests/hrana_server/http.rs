@@ -16,7 +16,7 @@ use crate::exec::{self, Ctx};
 use crate::proto::{CursorReq, PipelineReq};
 use crate::streams::{AcquireError, Streams};
 
-pub type Resp = Response<Full<Bytes>>;
+pub type Resp = Response<Body>;
 pub type BoxErr = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Default)]
@@ -48,11 +48,50 @@ impl std::fmt::Display for Cut {
 }
 impl std::error::Error for Cut {}
 
+/// An answer's body: whole, or (fault injection) never ending.
+pub enum Body {
+    Full(Full<Bytes>),
+    Endless,
+}
+
+static SPACES: [u8; 1 << 16] = [b' '; 1 << 16];
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Body::Full(full) => std::pin::Pin::new(full).poll_frame(cx),
+            Body::Endless => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+                Bytes::from_static(&SPACES),
+            )))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(full) => full.is_end_stream(),
+            Body::Endless => false,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(full) => full.size_hint(),
+            Body::Endless => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
 fn resp(status: StatusCode, ctype: &str, body: impl Into<Bytes>) -> Resp {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, ctype)
-        .body(Full::new(body.into()))
+        .body(Body::Full(Full::new(body.into())))
         .unwrap()
 }
 
@@ -247,6 +286,13 @@ impl App {
                 json!({"error": "Internal Error: `injected failure (fail_after_requests)`"}),
             ));
         }
+        if faults.endless_answer_after_requests.is_some_and(|c| k > c) {
+            return Ok(Response::builder()
+                .status(StatusCode::OK)
+                .header(CONTENT_TYPE, "application/json")
+                .body(Body::Endless)
+                .unwrap());
+        }
         let streams = self.streams.clone();
         let ctx_v3 = !matches!(ep, Endpoint::Pipeline { v3: false });
         let ctx = Ctx {
@@ -261,6 +307,9 @@ impl App {
         if faults.stall_after_requests.is_some_and(|c| k > c) {
             tokio::time::sleep(Duration::from_millis(faults.stall_ms.unwrap_or(0))).await;
         }
+        if faults.drop_answer_after_requests.is_some_and(|c| k > c) {
+            return Err(Box::new(Cut));
+        }
         Ok(r)
     }
 }
@@ -268,7 +317,7 @@ impl App {
 trait SizeHint {
     fn size_hint_len(&self) -> u64;
 }
-impl SizeHint for Full<Bytes> {
+impl SizeHint for Body {
     fn size_hint_len(&self) -> u64 {
         hyper::body::Body::size_hint(self).exact().unwrap_or(0)
     }

@@ -1,0 +1,427 @@
+//! What seedbake says about a server's state when it cannot simply say
+//! "done" or "nothing changed": a lost answer to the COMMIT (outcome
+//! unknown, exit 6) or to an earlier request (rolled back, exit 4), a check
+//! after a committed reset that fails or finds drift (committed, never
+//! "rolled back"), a server that never answers (bounded by --timeout), an
+//! endless answer (refused at a size cap), a signal mid-reset, and IPv6
+//! addresses. The real binary against the repository's Hrana test server.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::output_text as text;
+use common::server::TestServer;
+use common::{dump, query_i64};
+
+const TOKEN: &str = "tok_Outcome_7xQ2mZ";
+
+fn command(url: &str) -> Command {
+    common::seedbake_command(&[
+        ("DATABASE_URL", url),
+        ("TURSO_AUTH_TOKEN", TOKEN),
+        ("SEEDBAKE_ENV", "development"),
+    ])
+}
+
+fn seedbake(server: &TestServer, args: &[&str]) -> Output {
+    command(&server.url())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn dump_of(db: &Path) -> Vec<String> {
+    rt().block_on(dump(db))
+}
+
+/// A server over the seed plus a table of the user's, so that "changed"
+/// and "unchanged" are both visible.
+fn seeded_server(dir: &Path) -> TestServer {
+    seeded_server_expiring(dir, "300")
+}
+
+fn seeded_server_expiring(dir: &Path, stream_expiry_ms: &str) -> TestServer {
+    let server = TestServer::start(
+        &dir.join("server.db"),
+        TOKEN,
+        &["--stream-expiry-ms", stream_expiry_ms],
+    );
+    let o = seedbake(&server, &["reset", "--no-verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    add_notes(&server);
+    server
+}
+
+fn add_notes(server: &TestServer) {
+    rt().block_on(common::execute(
+        &server.db,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me');",
+    ));
+}
+
+fn has_notes(server: &TestServer) -> bool {
+    rt().block_on(query_i64(
+        &server.db,
+        "SELECT count(*) FROM sqlite_schema WHERE name = 'notes'",
+    )) == 1
+}
+
+/// How many requests a reset makes, up to and including its COMMIT.
+fn reset_requests(server: &TestServer) -> u64 {
+    let before = server.requests();
+    let o = seedbake(server, &["reset", "--no-verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    server.requests() - before
+}
+
+#[test]
+fn a_lost_answer_to_the_commit_exits_6_and_the_server_holds_the_new_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let n = reset_requests(&server);
+    add_notes(&server);
+    // The COMMIT's request is executed in full; then the connection is cut.
+    server.faults(&format!(r#"{{"drop_answer_after_requests": {}}}"#, n - 1));
+    let o = seedbake(&server, &["reset"]);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("may or may not have applied it"), "{said}");
+    assert!(said.contains("seedbake verify"), "{said}");
+    for lie in ["rolled back", "Nothing was changed", "nothing changed"] {
+        assert!(!said.contains(lie), "{said}");
+    }
+    server.faults("{}");
+    server.settle();
+    // The server had committed: the user's table is gone, the seed proven.
+    assert!(!has_notes(&server));
+    let o = seedbake(&server, &["verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn a_lost_answer_before_the_commit_exits_4_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let before = dump_of(&server.db);
+    for after in [1, 3] {
+        server.faults(&format!(r#"{{"drop_answer_after_requests": {after}}}"#));
+        let o = seedbake(&server, &["reset", "--request-bytes", "20000"]);
+        assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+        assert!(text(&o).contains("rolled back"), "{}", text(&o));
+        server.faults("{}");
+        // The abandoned transaction is the server's to drop.
+        server.settle();
+        assert_eq!(dump_of(&server.db), before);
+    }
+}
+
+#[test]
+fn a_check_that_cannot_run_after_the_commit_says_committed_and_exits_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let n = reset_requests(&server);
+    add_notes(&server);
+    // The commit is answered; every request after it fails.
+    server.faults(&format!(r#"{{"fail_after_requests": {n}}}"#));
+    let o = seedbake(&server, &["reset", "--json"]);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("was committed, but checking it afterwards failed"),
+        "{said}"
+    );
+    assert!(!said.contains("rolled back"), "{said}");
+    // One JSON object: the load's report, and the error.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["rows"], 1309);
+    assert!(v["error"].as_str().unwrap().contains("was committed"));
+    server.faults("{}");
+    assert!(!has_notes(&server));
+}
+
+#[test]
+fn drift_found_after_the_commit_says_committed_and_what_differs_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // Streams outlive the stall below.
+    let server = seeded_server_expiring(dir.path(), "10000");
+    let n = reset_requests(&server);
+    let base = server.requests();
+    // The first request after the commit waits; meanwhile another client
+    // changes a row, which the check then finds.
+    server.faults(&format!(
+        r#"{{"stall_after_requests": {n}, "stall_ms": 2000}}"#
+    ));
+    let child = command(&server.url())
+        .args(["reset"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while server.requests() < base + n + 1 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.faults("{}");
+    rt().block_on(common::execute(
+        &server.db,
+        "UPDATE figur SET name = 'Anders' WHERE id = 2",
+    ));
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("was committed, but the database differs from the build (in figur)"),
+        "{said}"
+    );
+    assert!(!said.contains("rolled back"), "{said}");
+}
+
+/// A socket that accepts connections and never answers.
+fn silent_socket() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    url
+}
+
+#[test]
+fn every_remote_command_is_bounded_by_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let before = dump_of(&server.db);
+    let silent = silent_socket();
+    let commands: [&[&str]; 4] = [
+        &["verify"],
+        &["reset", "--dry-run"],
+        &["dump", "--output", "out.sql"],
+        &["init-admin", "--username", "admin", "--password-stdin"],
+    ];
+    for url in [server.url(), silent] {
+        for args in commands {
+            server.settle();
+            server.faults(r#"{"stall_after_requests": 0, "stall_ms": 60000}"#);
+            let mut child = command(&url)
+                .current_dir(dir.path())
+                .args(args)
+                .args(["--timeout", "1"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            {
+                use std::io::Write;
+                let mut stdin = child.stdin.take().unwrap();
+                let _ = writeln!(stdin, "a long enough password");
+            }
+            let o = child.wait_with_output().unwrap();
+            assert_eq!(o.status.code(), Some(3), "{url} {args:?}: {}", text(&o));
+            assert!(
+                text(&o).contains("did not answer within 1 s (--timeout)"),
+                "{url} {args:?}: {}",
+                text(&o)
+            );
+            assert!(!dir.path().join("out.sql").exists());
+            server.faults("{}");
+        }
+    }
+    server.settle();
+    assert_eq!(dump_of(&server.db), before);
+    let partial = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".partial")
+        })
+        .count();
+    assert_eq!(partial, 0);
+}
+
+#[test]
+fn an_endless_answer_is_refused_at_the_cap_not_buffered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let before = dump_of(&server.db);
+    // The first answer (a pipeline's or a cursor's) never ends; a generous
+    // --timeout shows it is the size cap that stops it.
+    for (args, after) in [
+        (&["verify"][..], 0),
+        (&["dump"][..], 1),
+        (&["reset", "--dry-run"][..], 0),
+        (&["reset"][..], 2),
+    ] {
+        server.settle();
+        server.faults(&format!(r#"{{"endless_answer_after_requests": {after}}}"#));
+        let o = command(&server.url())
+            .args(args)
+            .args(["--timeout", "120"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = text(&o);
+        let expected = if args == ["reset"] { 4 } else { 3 };
+        assert_eq!(o.status.code(), Some(expected), "{args:?}: {said}");
+        assert!(said.contains("larger than 64 MiB"), "{args:?}: {said}");
+        assert!(said.contains("seedbake refused it"), "{args:?}: {said}");
+        server.faults("{}");
+    }
+    server.settle();
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn a_signal_mid_reset_stops_it_and_the_server_drops_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let before = dump_of(&server.db);
+    let base = server.requests();
+    // The sixth request (data, before the commit) waits for a minute.
+    server.faults(r#"{"stall_after_requests": 5, "stall_ms": 60000}"#);
+    let child = command(&server.url())
+        .args(["reset", "--request-bytes", "20000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while server.requests() < base + 6 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("interrupted by SIGINT"), "{said}");
+    assert!(said.contains("rolled back"), "{said}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "{said}"
+    );
+    server.faults("{}");
+    server.settle();
+    assert_eq!(dump_of(&server.db), before);
+}
+
+#[test]
+fn ipv6_addresses_are_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("v6.db"), TOKEN, &["--listen", "[::1]:0"]);
+    let url = server.url();
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    let o = seedbake(&server, &["reset"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("matches the build"), "{}", text(&o));
+    assert_eq!(
+        rt().block_on(query_i64(&server.db, "SELECT count(*) FROM kind")),
+        50
+    );
+    // Without a port, the address is still an address (port 80: nothing
+    // listens there).
+    let o = command("http://[::1]")
+        .args(["verify", "--timeout", "5"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot reach http://[::1]: ::1 refused the connection"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A socket that answers every request with `answer`, then closes.
+fn answering_socket(answer: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut request = [0u8; 65536];
+            let _ = conn.read(&mut request);
+            let _ = conn.write_all(answer);
+        }
+    });
+    url
+}
+
+#[test]
+fn answers_that_are_not_a_libsql_servers_are_one_line_errors_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("s.db"), TOKEN, &[]);
+    let wrong_path = format!("{}/no/such/path", server.url());
+    // The libsql client unwraps an error answer's text: bytes that are not
+    // UTF-8 made it panic.
+    let not_text =
+        answering_socket(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 4\r\n\r\n\xff\xfe\xfd\xfc");
+    let not_json = answering_socket(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nnot json!");
+    for (url, needle) in [
+        (
+            wrong_path.as_str(),
+            "the server answered HTTP 404; is 127.0.0.1 a libSQL server",
+        ),
+        (not_text.as_str(), "the server's error answer is not text"),
+        (not_json.as_str(), "is not a libSQL (Hrana) answer"),
+    ] {
+        for args in [&["verify"][..], &["reset"][..], &["dump"][..]] {
+            let o = command(url)
+                .current_dir(dir.path())
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let said = text(&o);
+            assert_eq!(o.status.code(), Some(3), "{url} {args:?}: {said}");
+            assert!(said.contains(needle), "{url} {args:?}: {said}");
+            assert_eq!(
+                String::from_utf8_lossy(&o.stderr).lines().count(),
+                1,
+                "{url} {args:?}: {said}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_remote_reset_in_json_is_one_object_holding_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let o = seedbake(&server, &["reset", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["rows"], 1309);
+    assert_eq!(v["verify"]["matches"], true);
+}
