@@ -63,7 +63,8 @@ fn on_terminal(
         .env_remove("DATABASE_URL")
         .env_remove("INITIAL_ADMIN_PASSWORD")
         .env_remove("SEEDBAKE_ENV")
-        .env_remove("FLY_APP_NAME");
+        .env_remove("FLY_APP_NAME")
+        .env("SEEDBAKE_STATIC_DIR", common::shared_static_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }

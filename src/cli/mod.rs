@@ -32,6 +32,9 @@ pub mod exit {
     /// The server got the commit but its answer was lost: it may or may
     /// not have applied it. `seedbake verify` tells.
     pub const OUTCOME_UNKNOWN: u8 = 6;
+    /// The figure images could not be written to (or read from) the app's
+    /// static folder. After `reset`/`seed` the database WAS committed.
+    pub const IMAGES: u8 = 7;
     /// (as 1) The operator did not confirm a destructive command in
     /// production, or there was no terminal to ask on; nothing changed.
     pub const ABORTED: u8 = 1;
@@ -44,8 +47,9 @@ pub mod exit {
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
     after_help = "Exit codes: 0 success, 1 verify found drift or a production command was not confirmed, \
                   2 usage error, 3 database unreachable or locked, 4 failed and rolled back (or the backup failed), \
-                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify). \
-                  With codes 2 to 5 nothing was changed."
+                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify), \
+                  7 the images could not be written to the static folder (after reset/seed: the database WAS committed; \
+                  `seedbake images` writes them). With codes 2 to 5 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
@@ -90,6 +94,14 @@ struct Cli {
     #[arg(long, global = true)]
     no_verify: bool,
 
+    /// The app's static folder: reset, seed and images write the figure images to DIR/<figur.bild>; verify checks them there. Else SEEDBAKE_STATIC_DIR, else the seed's default (`static` in the working directory, i.e. run in the app's backend folder; verify checks only a folder given).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_images")]
+    static_dir: Option<std::path::PathBuf>,
+
+    /// Leave the figure images alone: reset and seed do not write them, verify does not check them.
+    #[arg(long, global = true)]
+    no_images: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -130,7 +142,7 @@ enum Command {
         #[command(flatten)]
         guard: Guard,
     },
-    /// Create or update the admin account (role ROOT, active) with a password you choose.
+    /// Create or update the admin account (role ADMIN, active) with a password you choose.
     InitAdmin {
         /// The account's username; asked for when omitted on a terminal.
         #[arg(long)]
@@ -143,6 +155,8 @@ enum Command {
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
     Info,
+    /// Write the embedded figure images into the app's static folder (as reset does after its commit). Touches no database.
+    Images,
 }
 
 pub fn main() -> ExitCode {
@@ -190,6 +204,8 @@ fn exit_code(e: &Error) -> u8 {
         | Error::Output { .. }
         | Error::Backup { .. } => exit::FAILED,
         Error::Aborted(_) => exit::ABORTED,
+        Error::StaticFolder(_) => exit::USAGE,
+        Error::Images(_) => exit::IMAGES,
     }
 }
 
@@ -264,15 +280,23 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
+            let images = images_folder(cli, profile)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
-            let what = format!(
+            let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
                 profile.row_count(),
                 profile.tables.len()
             );
+            if let Some(dir) = &images {
+                what.push_str(&format!(
+                    "; after the commit, write {} images into {}",
+                    ops::images::files(profile).len(),
+                    dir.path.display()
+                ));
+            }
             if !guard::confirm(cli, out, guard, target, &env, "reset", &what).await? {
                 return Ok(exit::OK);
             }
@@ -281,11 +305,12 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 admin_password: password.as_deref(),
                 lock_admin: env.is_production(),
             };
-            load(cli, out, target, &opts, true).await
+            load(cli, out, target, &opts, true, images.as_ref()).await
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
+            let images = images_folder(cli, profile)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -294,7 +319,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 admin_password: password.as_deref(),
                 lock_admin: env.is_production(),
             };
-            load(cli, out, target, &opts, false).await
+            load(cli, out, target, &opts, false, images.as_ref()).await
         }
         Command::Verify => {
             let profile = cli
@@ -302,10 +327,23 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 .as_deref()
                 .map(|p| profile(Some(p)))
                 .transpose()?;
+            let images = match cli.no_images {
+                true => None,
+                false => ops::images::chosen_for_check(
+                    cli.static_dir.as_deref(),
+                    std::env::var_os(ops::images::STATIC_DIR_VAR),
+                )?,
+            };
             let target = open(cli, false).await?;
-            let report = ops::verify(target.as_ref(), profile).await?;
+            let mut report = ops::verify(target.as_ref(), profile).await?;
+            if let Some(dir) = &images {
+                let profile = SEED
+                    .profile(&report.profile)
+                    .unwrap_or(SEED.default_profile());
+                report.images = Some(ops::images::check(dir, profile)?);
+            }
             out.verify(&report);
-            Ok(if report.matches {
+            Ok(if report.clean() {
                 exit::OK
             } else {
                 exit::DRIFT
@@ -340,6 +378,27 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             out.restored(&report);
             Ok(exit::OK)
         }
+        Command::Images => {
+            let profile = profile(cli.profile.as_deref())?;
+            let Some(dir) = ops::images::choose(
+                cli.static_dir.as_deref(),
+                std::env::var_os(ops::images::STATIC_DIR_VAR),
+            )?
+            else {
+                out.images(&ops::images::Delivery::Skipped {
+                    reason: "this seed embeds no images".into(),
+                });
+                return Ok(exit::OK);
+            };
+            ops::images::check_before(&dir, profile)?;
+            let delivery = ops::images::deliver(&dir, profile);
+            out.images(&delivery);
+            Ok(if delivery.failed() {
+                exit::IMAGES
+            } else {
+                exit::OK
+            })
+        }
         Command::InitAdmin {
             username,
             password_stdin,
@@ -354,12 +413,29 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
     }
 }
 
+/// Where `reset`/`seed` write the images (`None`: they do not), checked
+/// before anything changes.
+fn images_folder(cli: &Cli, profile: &Profile) -> Result<Option<ops::images::StaticDir>> {
+    if cli.no_images || ops::images::files(profile).is_empty() {
+        return Ok(None);
+    }
+    let dir = ops::images::choose(
+        cli.static_dir.as_deref(),
+        std::env::var_os(ops::images::STATIC_DIR_VAR),
+    )?;
+    if let Some(dir) = &dir {
+        ops::images::check_before(dir, profile)?;
+    }
+    Ok(dir)
+}
+
 async fn load(
     cli: &Cli,
     out: &Output,
     target: &dyn Target,
     opts: &LoadOptions<'_>,
     reset: bool,
+    images: Option<&ops::images::StaticDir>,
 ) -> Result<u8> {
     let rows = opts.profile.row_count();
     let show_bar = !cli.json && std::io::stderr().is_terminal() && rows >= 50_000;
@@ -370,13 +446,31 @@ async fn load(
         ops::seed(target, opts, &mut progress).await
     };
     progress.finish();
-    let report = report?;
+    let mut report = report?;
+    // Only now, with the database committed: pictures of a seed that was
+    // rolled back would name rows that are not there.
+    report.images = match images {
+        Some(dir) => Some(ops::images::deliver(dir, opts.profile)),
+        None if cli.no_images => Some(ops::images::Delivery::Skipped {
+            reason: "--no-images".into(),
+        }),
+        None => None,
+    };
     out.load(&report);
+    let images_failed = report.images.as_ref().is_some_and(|i| i.failed());
+    if images_failed {
+        out.images_failed(&report);
+    }
+    let done = if images_failed {
+        exit::IMAGES
+    } else {
+        exit::OK
+    };
     if report.verified || cli.no_verify {
-        return Ok(exit::OK);
+        return Ok(done);
     }
     // A server's rows are proven after the commit, from what it returns.
     let check = ops::verify(target, Some(opts.profile)).await?;
     out.verify(&check);
-    Ok(if check.matches { exit::OK } else { exit::DRIFT })
+    Ok(if check.matches { done } else { exit::DRIFT })
 }

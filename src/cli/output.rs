@@ -48,7 +48,7 @@ impl Output {
             ));
         }
         if self.json {
-            return print_json(r, true);
+            return print_json(r, !r.images.as_ref().is_some_and(|i| i.failed()));
         }
         let verb = match r.mode {
             seedbake::ops::Mode::Reset => "reset",
@@ -87,6 +87,9 @@ impl Output {
         if r.admin_password == AdminPassword::Provided {
             println!("  admin password set from INITIAL_ADMIN_PASSWORD");
         }
+        if let Some(images) = &r.images {
+            println!("  images: {}", images_line(images));
+        }
         if self.verbose {
             let phases: Vec<String> = r
                 .phases
@@ -100,7 +103,7 @@ impl Output {
 
     pub fn verify(&self, r: &VerifyReport) {
         if self.json {
-            return print_json(r, r.matches);
+            return print_json(r, r.clean());
         }
         if r.matches {
             println!(
@@ -123,6 +126,59 @@ impl Output {
             ),
             None => println!("  no seedbake load is recorded in this database"),
         }
+        if let Some(images) = &r.images {
+            if images.matches() {
+                println!(
+                    "  images: all {} match the build in {}",
+                    images.files, images.static_dir
+                );
+            } else {
+                println!(
+                    "  images: {} of {} differ from the build in {}:",
+                    images.mismatches.len(),
+                    images.files,
+                    images.static_dir
+                );
+                for m in &images.mismatches {
+                    println!("    {}", m.detail);
+                }
+            }
+        }
+    }
+
+    /// `seedbake images`: what was written where.
+    pub fn images(&self, d: &seedbake::ops::images::Delivery) {
+        if self.json {
+            let mut v = serde_json::to_value(d).expect("reports serialise");
+            v["ok"] = (!d.failed()).into();
+            println!("{v}");
+        } else if !d.failed() {
+            println!("images: {}", images_line(d));
+        }
+        if let seedbake::ops::images::Delivery::Failed { error, .. } = d {
+            eprintln!("error: {error}");
+        }
+    }
+
+    /// After a committed load whose images could not be written: one line
+    /// that says the database stays as committed, and how to finish.
+    pub fn images_failed(&self, r: &LoadReport) {
+        let Some(seedbake::ops::images::Delivery::Failed {
+            static_dir, error, ..
+        }) = &r.images
+        else {
+            return;
+        };
+        let verb = match r.mode {
+            seedbake::ops::Mode::Reset => "reset",
+            seedbake::ops::Mode::Seed => "seeded",
+        };
+        eprintln!(
+            "error: {} was {verb} and committed (fingerprint {}), but the images were not written: {error}. \
+             The database keeps the new seed (nothing was rolled back); write the images with \
+             `seedbake images --static-dir {static_dir}` once the folder is writable",
+            r.target, r.fingerprint
+        );
     }
 
     pub fn info(&self) {
@@ -321,6 +377,23 @@ impl Output {
             "{verb} the admin account {:?} on {} (role and password set)",
             r.username, r.target
         );
+    }
+}
+
+/// How the images of a load or of `seedbake images` went, in one line.
+fn images_line(d: &seedbake::ops::images::Delivery) -> String {
+    use seedbake::ops::images::Delivery;
+    match d {
+        Delivery::Delivered {
+            static_dir,
+            written,
+            unchanged,
+            ..
+        } => format!("{written} written, {unchanged} unchanged in {static_dir}"),
+        Delivery::Skipped { reason } => format!("not written ({reason})"),
+        Delivery::Failed { static_dir, .. } => {
+            format!("NOT written to {static_dir} (see the error below)")
+        }
     }
 }
 
