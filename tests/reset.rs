@@ -266,7 +266,9 @@ fn typed_access_reads_the_embedded_seed_without_sql() {
     let image = SEED.image(ballettbein.bild.unwrap()).unwrap();
     assert_eq!(image.media_type, "image/png");
     assert_eq!(
-        SEED.image("images/f05-vertikale.png").unwrap().media_type,
+        SEED.image("figuren/images/f05-vertikale.png")
+            .unwrap()
+            .media_type,
         "image/jpeg"
     );
 }
