@@ -265,13 +265,16 @@ fn no_images_writes_nothing_and_needs_no_folder() {
     );
     assert_eq!(files_below(tmp.path()), ["aquarius.db"]);
 
-    // Both at once is a contradiction.
+    // Both at once is a contradiction, and so is `images --no-images`.
     let o = seedbake(
         tmp.path(),
         &["reset", "--no-images", "--static-dir", "static"],
         &[],
     );
     assert_exit(&o, 2);
+    let o = seedbake(tmp.path(), &["images", "--no-images"], &env);
+    assert_exit(&o, 2);
+    assert!(!elsewhere.exists());
 }
 
 #[test]

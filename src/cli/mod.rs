@@ -327,12 +327,13 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 .as_deref()
                 .map(|p| profile(Some(p)))
                 .transpose()?;
-            let images = match cli.no_images {
-                true => None,
-                false => ops::images::chosen_for_check(
+            let images = if cli.no_images {
+                None
+            } else {
+                ops::images::chosen_for_check(
                     cli.static_dir.as_deref(),
                     std::env::var_os(ops::images::STATIC_DIR_VAR),
-                )?,
+                )?
             };
             let target = open(cli, false).await?;
             let mut report = ops::verify(target.as_ref(), profile).await?;
@@ -379,6 +380,12 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Images => {
+            if cli.no_images {
+                return Err(Error::Usage(
+                    "`seedbake images` with --no-images would do nothing; leave one of them out"
+                        .into(),
+                ));
+            }
             let profile = profile(cli.profile.as_deref())?;
             let Some(dir) = ops::images::choose(
                 cli.static_dir.as_deref(),
