@@ -1,7 +1,10 @@
 # seedbake as a container image that holds nothing but the static binary.
 #
 #   docker build -t seedbake .
-#   docker run --rm -e DATABASE_URL=libsql://… -e TURSO_AUTH_TOKEN=… seedbake reset --yes
+#   docker run --rm -e DATABASE_URL=libsql://… -e TURSO_AUTH_TOKEN=… seedbake reset --yes --no-images
+#
+# (--no-images: the container has no app static folder for the figure
+# pictures; see README.md, "Figure images".)
 #
 # Builder: the Rust toolchain builds the statically linked executable
 # (scripts/build-static: glibc with a static C runtime, libSQL linked in).

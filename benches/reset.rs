@@ -13,6 +13,7 @@ fn run(args: &[&str], dir: &std::path::Path) -> Duration {
         .current_dir(dir)
         .env_remove("DATABASE_URL")
         .env_remove("INITIAL_ADMIN_PASSWORD")
+        .env_remove("SEEDBAKE_STATIC_DIR")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -40,6 +41,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
+    // The app's static folder, where reset delivers the figure images.
+    std::fs::create_dir(dir.path().join("static")).unwrap();
     run(&["reset"], dir.path()); // warm up: creates the file
     println!("| command (whole process, Aquarius seed) | p10 ms | median ms | p90 ms | runs |");
     println!("|---|---|---|---|---|");

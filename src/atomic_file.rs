@@ -2,10 +2,14 @@
 //! beside the destination, are flushed to disk, and only then take the
 //! destination's name. A crash or an error leaves the destination as it
 //! was; the temporary file is removed on every path this process controls.
+//!
+//! The one implementation behind `dump --output`, the automatic backups and
+//! the figure images written into the app's static folder.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A file being written; [`AtomicFile::finish`] puts it in place.
 pub struct AtomicFile {
@@ -20,9 +24,12 @@ impl AtomicFile {
     pub fn create(path: &Path, replace: bool) -> io::Result<AtomicFile> {
         if let Ok(meta) = fs::symlink_metadata(path) {
             if meta.file_type().is_symlink() {
+                return Err(symlink_refused());
+            }
+            if meta.is_dir() {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    "it is a symbolic link, which seedbake never writes through",
+                    "a directory has that name",
                 ));
             }
             if !replace || !meta.is_file() {
@@ -38,24 +45,57 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-        let file = File::options().write(true).create_new(true).open(&tmp)?;
-        Ok(AtomicFile {
-            path: path.to_owned(),
-            tmp,
-            writer: Some(BufWriter::with_capacity(1 << 16, file)),
-        })
+        // `create_new` fails on anything already there, a symbolic link
+        // included, so the temporary file is never opened through one. A
+        // stale one (a crash, a reused process id) only moves the counter on.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut attempts = 0;
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let tmp = dir.join(format!(".{name}.{}.{n}.partial", std::process::id()));
+            match File::options().write(true).create_new(true).open(&tmp) {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        path: path.to_owned(),
+                        tmp,
+                        writer: Some(BufWriter::with_capacity(1 << 16, file)),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Flushes the bytes to disk and gives the file its name. Without
     /// `replace`, an existing file at the destination (one that appeared
     /// meanwhile included) is left alone and this fails.
-    pub fn finish(mut self, replace: bool) -> io::Result<()> {
+    pub fn finish(self, replace: bool) -> io::Result<()> {
+        self.finish_with(replace, &mut |_| Ok(()))
+    }
+
+    /// [`AtomicFile::finish`], calling `before_rename` with the complete
+    /// temporary file just before it takes its name (tests inject a failure
+    /// there).
+    pub(crate) fn finish_with(
+        mut self,
+        replace: bool,
+        before_rename: &mut dyn FnMut(&Path) -> io::Result<()>,
+    ) -> io::Result<()> {
         let writer = self.writer.take().expect("finished once");
         let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
+        before_rename(&self.tmp)?;
         if replace {
+            // The destination may have become a link since `create`; a
+            // rename would replace the link, not write through it, but a
+            // link there is someone's choice, so it is left alone.
+            if fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(symlink_refused());
+            }
             fs::rename(&self.tmp, &self.path)?;
         } else {
             // A hard link never replaces its destination, nor follows a
@@ -63,6 +103,8 @@ impl AtomicFile {
             fs::hard_link(&self.tmp, &self.path)?;
             fs::remove_file(&self.tmp)?;
         }
+        // The new name must survive a crash too. Best effort: some file
+        // systems cannot flush a folder, and the file is in place already.
         if let Ok(dir) = File::open(folder_of(&self.path)) {
             let _ = dir.sync_all();
         }
@@ -73,6 +115,13 @@ impl AtomicFile {
     pub fn temporary_path(&self) -> &Path {
         &self.tmp
     }
+}
+
+fn symlink_refused() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "it is a symbolic link, which seedbake never writes through",
+    )
 }
 
 impl Write for AtomicFile {
@@ -151,6 +200,40 @@ mod tests {
         assert!(f.finish(false).is_err());
         assert_eq!(fs::read(&late).unwrap(), b"theirs");
         assert_eq!(fs::read(&existing).unwrap(), b"precious");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_link_that_appears_before_the_rename_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img.png");
+        let outside = dir.path().join("outside.png");
+        fs::write(&outside, b"precious").unwrap();
+        let mut f = AtomicFile::create(&path, true).unwrap();
+        f.write_all(b"new").unwrap();
+        let err = f
+            .finish_with(true, &mut |_| std::os::unix::fs::symlink(&outside, &path))
+            .unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(
+            fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&outside).unwrap(), b"precious");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn files_written_side_by_side_get_their_own_temporary_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("same.sql");
+        let a = AtomicFile::create(&path, true).unwrap();
+        let b = AtomicFile::create(&path, true).unwrap();
+        assert_ne!(a.temporary_path(), b.temporary_path());
+        assert_eq!(a.temporary_path().parent(), Some(dir.path()));
+        drop((a, b));
         assert!(leftovers(dir.path()).is_empty());
     }
 

@@ -98,6 +98,15 @@ pub enum Error {
 
     #[error("{0}. Nothing was changed")]
     Aborted(String),
+
+    /// The app's static folder cannot take the images; found before
+    /// anything changed.
+    #[error("{0}. Nothing was changed")]
+    StaticFolder(String),
+
+    /// The images could not be written to or read from the static folder.
+    #[error("{0}")]
+    Images(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

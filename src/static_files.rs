@@ -17,12 +17,14 @@
 //! - a destination that already holds exactly the bytes is left alone.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
+
+use crate::atomic_file::AtomicFile;
+use crate::hex::encode as hex;
 
 /// One file to deliver: where below the root, and what it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,32 +176,10 @@ fn validate<'a>(files: &[StaticFile<'a>]) -> Result<Vec<Vec<&'a str>>, StaticErr
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let p = f.path;
-        if p.is_empty() {
-            return Err(invalid(p, "it is empty"));
-        }
-        if p.contains('\0') {
-            return Err(invalid(p, "it contains a NUL byte"));
-        }
-        if p.starts_with('/') || Path::new(p).is_absolute() {
-            return Err(invalid(p, "it is absolute"));
-        }
-        if p.contains('\\') {
-            return Err(invalid(p, "it contains a backslash (separate with '/')"));
+        if let Some(reason) = seedbake_core::static_path::problem(p) {
+            return Err(invalid(p, reason));
         }
         let parts: Vec<&str> = p.split('/').collect();
-        for part in &parts {
-            match *part {
-                "" => {
-                    return Err(invalid(
-                        p,
-                        "it has an empty component ('//' or a trailing '/')",
-                    ));
-                }
-                ".." => return Err(invalid(p, "it contains '..'")),
-                "." => return Err(invalid(p, "it contains '.'")),
-                _ => {}
-            }
-        }
         if !seen.insert(p) {
             return Err(invalid(p, "it is listed twice"));
         }
@@ -282,6 +262,41 @@ fn write_all_with(
         }
     }
     Ok(report)
+}
+
+/// Everything [`write_all`] checks before it writes, without writing or
+/// creating anything: the paths, the root (a directory, or absent below an
+/// existing folder), and no symbolic link or non-folder on the way to any
+/// destination. Run before a change that cannot be undone, so that only the
+/// writing itself (permissions, a full disk) can still fail after it.
+pub fn check_writable(root: &Path, files: &[StaticFile]) -> Result<(), StaticError> {
+    let parts = validate(files)?;
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(StaticError::RootNotDirectory {
+                root: root.to_owned(),
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+            return Err(StaticError::Write {
+                action: "create the folder",
+                location: root.to_owned(),
+                source: e,
+            });
+        }
+        Err(source) => {
+            return Err(StaticError::Read {
+                location: root.to_owned(),
+                source,
+            });
+        }
+    }
+    for p in &parts {
+        preflight(root, p)?;
+    }
+    Ok(())
 }
 
 /// Refuses a symbolic link or a non-folder on the way to a destination, and
@@ -401,68 +416,31 @@ fn holds(dest: &Path, bytes: &[u8]) -> Result<bool, StaticError> {
     Ok(current == bytes)
 }
 
-/// A temporary file that removes itself unless it was renamed into place.
-struct Temp(Option<PathBuf>);
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-/// Writes `bytes` to a new temporary file in `dir`, flushes it to disk,
-/// renames it over `dest` and flushes the folder.
+/// Writes `bytes` to `dest` whole or not at all (a temporary file in `dir`,
+/// flushed, renamed over `dest`: see [`AtomicFile`]).
 fn replace(
     dir: &Path,
     dest: &Path,
     bytes: &[u8],
     before_rename: &mut dyn FnMut(&Path) -> io::Result<()>,
 ) -> Result<(), StaticError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let write_err = |action, location: &Path| {
-        let location = location.to_owned();
-        move |source| StaticError::Write {
-            action,
-            location,
-            source,
-        }
+    debug_assert_eq!(dest.parent(), Some(dir));
+    let failed = |source| StaticError::Write {
+        action: "write",
+        location: dest.to_owned(),
+        source,
     };
-    // `create_new` fails on anything already there, a symbolic link
-    // included, so the temporary file is never opened through one.
-    // A stale one (a crash, a reused process id) only moves the counter on.
-    let mut attempts = 0;
-    let (mut file, mut temp) = loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => break (f, Temp(Some(path))),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
-                attempts += 1;
+    let mut file = AtomicFile::create(dest, true).map_err(failed)?;
+    file.write_all(bytes).map_err(failed)?;
+    file.finish_with(true, before_rename).map_err(|source| {
+        if fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
+            StaticError::Symlink {
+                location: dest.to_owned(),
             }
-            Err(source) => return Err(write_err("write", dest)(source)),
+        } else {
+            failed(source)
         }
-    };
-    let temp_path = temp.0.clone().expect("just created");
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(write_err("write", dest))?;
-    drop(file);
-    before_rename(&temp_path).map_err(write_err("write", dest))?;
-    // The destination may have changed since it was checked.
-    if fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(StaticError::Symlink {
-            location: dest.to_owned(),
-        });
-    }
-    fs::rename(&temp_path, dest).map_err(write_err("replace", dest))?;
-    temp.0 = None; // renamed into place: nothing to remove
-    sync_dir(dir)
+    })
 }
 
 /// Flushes a folder's entries (a new or renamed file's name) to disk.
@@ -572,10 +550,6 @@ fn sha256_file(path: &Path) -> Result<(String, u64), StaticError> {
         len += n as u64;
     }
     Ok((hex(&hasher.finalize()), len))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -910,16 +884,57 @@ mod tests {
         let temp = seen_temp.expect("the failure came after the temporary file");
         let name = temp.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
-            name.starts_with(".f02.png.") && name.ends_with(".tmp"),
+            name.starts_with(".f02.png.") && name.ends_with(".partial"),
             "{name}"
         );
         assert!(!temp.exists());
         assert_eq!(fs::read(root.join(F02.path)).unwrap(), b"old bytes");
         assert!(
-            !listing(root).iter().any(|p| p.ends_with(".tmp")),
+            !listing(root).iter().any(|p| p.ends_with(".partial")),
             "{:?}",
             listing(root)
         );
+    }
+
+    #[test]
+    fn check_writable_finds_what_write_all_would_refuse_without_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Absent: fine, and still absent.
+        let root = tmp.path().join("static");
+        check_writable(&root, &files()).unwrap();
+        assert!(!root.exists());
+        // Below a file: it could never be created.
+        let blocker = tmp.path().join("blocker");
+        fs::write(&blocker, b"").unwrap();
+        let err = check_writable(&blocker.join("static"), &files()).unwrap_err();
+        assert!(matches!(err, StaticError::Write { .. }), "{err}");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+        // A file as the root.
+        let err = check_writable(&blocker, &files()).unwrap_err();
+        assert!(matches!(err, StaticError::RootNotDirectory { .. }), "{err}");
+        // A file where a folder goes, and a link at a destination.
+        fs::create_dir(&root).unwrap();
+        fs::write(root.join("figuren"), b"").unwrap();
+        let err = check_writable(&root, &files()).unwrap_err();
+        assert!(matches!(err, StaticError::InTheWay { .. }), "{err}");
+        fs::remove_file(root.join("figuren")).unwrap();
+        fs::create_dir_all(root.join("figuren/images")).unwrap();
+        symlink(&blocker, root.join(F02.path)).unwrap();
+        let err = check_writable(&root, &files()).unwrap_err();
+        assert!(matches!(err, StaticError::Symlink { .. }), "{err}");
+        fs::remove_file(root.join(F02.path)).unwrap();
+        // A bad path, before anything else.
+        let bad = [StaticFile {
+            path: "../x",
+            bytes: b"",
+        }];
+        assert!(matches!(
+            check_writable(&root, &bad),
+            Err(StaticError::InvalidPath { .. })
+        ));
+        // Clean: and it wrote nothing.
+        check_writable(&root, &files()).unwrap();
+        assert_eq!(listing(&root), ["figuren", "figuren/images"]);
     }
 
     #[test]

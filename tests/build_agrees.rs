@@ -176,6 +176,30 @@ fn differences(seed: &Seed, c: &Compiled) -> Vec<String> {
         })
         .collect();
     d.check("images", images, compiled_images);
+    d.check("static_dir", seed.static_dir, c.static_dir.as_deref());
+    let defaults: Vec<(&str, &str, String)> = seed
+        .defaults
+        .iter()
+        .map(|d| {
+            let value = match d.value {
+                seedbake::seed::DefaultValue::Value(v) => format!("{:?}", Value::from(v)),
+                other => format!("{other:?}"),
+            };
+            (d.table, d.column, value)
+        })
+        .collect();
+    let compiled_defaults: Vec<(&str, &str, String)> = c
+        .defaults
+        .iter()
+        .map(|d| {
+            let value = match &d.value {
+                seedbake_compiler::DefaultValue::Value(v) => format!("{v:?}"),
+                other => format!("{other:?}"),
+            };
+            (d.table.as_str(), d.column.as_str(), value)
+        })
+        .collect();
+    d.check("defaults", defaults, compiled_defaults);
     for (i, ci) in seed.images.iter().zip(&c.images) {
         let bytes = std::fs::read(&ci.file).expect("the compiler just read this image");
         d.check_items(&format!("image {}: bytes", ci.path), i.bytes, &bytes);
@@ -210,6 +234,10 @@ fn any_divergence_is_caught() {
     if let Some(admin) = &mut c.admin {
         admin.id += 1;
     }
+    c.static_dir = Some("elsewhere".into());
+    if let Some(default) = c.defaults.first_mut() {
+        default.column.push('_');
+    }
     let found = differences(&SEED, &c).join("\n");
     let expected = [
         format!("table {name}: rows"),
@@ -228,6 +256,10 @@ fn any_divergence_is_caught() {
     }
     if c.admin.is_some() {
         assert!(found.contains("admin: "), "{found}");
+    }
+    assert!(found.contains("static_dir: "), "{found}");
+    if !c.defaults.is_empty() {
+        assert!(found.contains("defaults: "), "{found}");
     }
     // A different seed altogether differs everywhere.
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");

@@ -308,7 +308,7 @@ fn manifest_names_an_unknown_table() {
     assert_error(
         &e,
         ErrorKind::Manifest,
-        "seed-data/seed.toml:19: [[table]] \"figuren\": the schema creates no such table",
+        "seed-data/seed.toml:20: [[table]] \"figuren\": the schema creates no such table",
     );
 }
 
@@ -379,4 +379,240 @@ fn builds_are_reproducible() {
     for (pa, pb) in a.profiles.iter().zip(&b.profiles) {
         assert_eq!(pa.fingerprint, pb.fingerprint);
     }
+}
+
+#[test]
+fn default_for_a_column_that_does_not_exist() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "erfasst_am = { now = true }",
+            "erfast_am = { now = true }",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:33: [defaults.kind] erfast_am: table kind has no such column (columns: id, vorname,",
+    );
+    assert!(e.message.ends_with("did you mean \"erfasst_am\"?"), "{e}");
+    assert_eq!(e.field.as_deref(), Some("kind.erfast_am"));
+}
+
+#[test]
+fn default_for_a_table_that_does_not_exist() {
+    let e = fails(|d| replace(d, "seed.toml", "[defaults.kind]", "[defaults.kinder]"));
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:32: [defaults.kinder]: the schema creates no such table (tables: verband, kind, figur); did you mean \"kind\"?",
+    );
+}
+
+#[test]
+fn default_that_does_not_fit_its_column() {
+    let e = fails(|d| append(d, "seed.toml", "groesse = \"zwölf\"\n"));
+    assert_error(
+        &e,
+        ErrorKind::Type,
+        "seed-data/seed.toml:35: [defaults.kind] groesse: \"zwölf\" is not an integer",
+    );
+}
+
+#[test]
+fn the_current_time_only_fits_a_datetime_column() {
+    let e = fails(|d| append(d, "seed.toml", "geburtsdatum = { now = true }\n"));
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:35: [defaults.kind] geburtsdatum: { now = true } (the current time) fits a DATETIME column, and kind.geburtsdatum is DATE",
+    );
+    let e = fails(|d| append(d, "seed.toml", "vorname = { today = true }\n"));
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "[defaults.kind] vorname: { today = true } (the current date) fits a DATE column, and kind.vorname is VARCHAR",
+    );
+}
+
+#[test]
+fn a_default_is_a_value_now_or_today() {
+    for bad in [
+        "{ jetzt = true }",
+        "{ now = false }",
+        "{ now = true, today = true }",
+        "[1, 2]",
+    ] {
+        let e = fails(|d| {
+            replace(
+                d,
+                "seed.toml",
+                "erfasst_am = { now = true }",
+                &format!("erfasst_am = {bad}"),
+            )
+        });
+        assert!(
+            e.kind == ErrorKind::Manifest || e.kind == ErrorKind::Type,
+            "{bad}: {e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("seed-data/seed.toml:33: [defaults.kind] erfasst_am: "),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn the_current_time_needs_a_declared_seed_time() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "seed_time = \"2025-09-01 08:00:00.000000\"\n",
+            "",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:32: [defaults.kind] erfasst_am: the current time needs seed_time at the top of seed.toml",
+    );
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "seed_time = \"2025-09-01 08:00:00.000000\"",
+            "seed_time = \"gestern\"",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:3: seed_time \"gestern\" is not an ISO date-time",
+    );
+}
+
+#[test]
+fn bad_image_prefix() {
+    for (prefix, why) in [
+        ("../figuren/", "it contains '..'"),
+        ("/srv/static/figuren/", "it is absolute"),
+        ("figuren", "it must end with '/'"),
+        ("figuren//", "empty component"),
+        ("fig\\\\uren/", "backslash"),
+    ] {
+        let e = fails(|d| {
+            replace(
+                d,
+                "seed.toml",
+                "prefix = \"figuren/\"",
+                &format!("prefix = \"{prefix}\""),
+            )
+        });
+        assert_error(
+            &e,
+            ErrorKind::Manifest,
+            "seed-data/seed.toml:20: [table.columns] bild of table figur: prefix ",
+        );
+        assert!(e.message.contains(why), "{prefix}: {e}");
+        assert!(
+            e.message
+                .contains("cannot name a folder below the static folder"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn prefix_without_an_image() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "id = { auto = true }",
+            "id = { auto = true, prefix = \"figuren/\" }",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "[table.columns] id of table figur: `prefix` is only meaningful with `image`",
+    );
+}
+
+#[test]
+fn an_image_path_that_leaves_the_static_folder() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "figuren.json",
+            "\"images/f01.png\"",
+            "\"./images/f01.png\"",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::ImagePath,
+        "seed-data/figuren.json $.figuren[0].bild: figur.bild: the image path \"figuren/./images/f01.png\" cannot be delivered below the static folder: it contains '.'",
+    );
+}
+
+#[test]
+fn images_without_a_static_folder() {
+    let e = fails(|d| replace(d, "seed.toml", "[images]\nstatic_dir = \"static\"\n", ""));
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:20: figur.bild embeds images, but seed.toml has no [images] static_dir",
+    );
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "static_dir = \"static\"",
+            "static_dir = \" \"",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:30: [images] static_dir \" \" names no folder",
+    );
+}
+
+/// The real seed, so that `[admin]` is there to check.
+fn real_seed_fails(edit: impl FnOnce(&Path)) -> SeedError {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("seed-data");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("seed-data"),
+        &dir,
+    );
+    edit(&dir);
+    match compiler::compile(&dir) {
+        Ok(_) => panic!("the broken seed compiled"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn an_admin_account_init_admin_could_not_create() {
+    // Without the app's default for role and without a granted role, the
+    // account init-admin inserts would break users.role NOT NULL.
+    let e = real_seed_fails(|d| {
+        replace(d, "seed.toml", "role = \"OFFIZIELLE\"\n", "");
+        replace(
+            d,
+            "seed.toml",
+            "grant = { role = \"ADMIN\", is_active = 1 }",
+            "grant = { is_active = 1 }",
+        );
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml: [admin] init-admin could not create an account: users.role is NOT NULL and neither [admin] grant nor [defaults.users] gives it a value",
+    );
 }

@@ -228,12 +228,34 @@ fn the_static_binary_seeds_from_an_empty_root() {
     let o = root.run(&["info"], &[]);
     assert_exit(&o, 0);
 
-    // A local file.
+    // No app code here, so no app static folder: the images need a folder
+    // named, or --no-images; refused before anything changes.
     let local = ["--database-url", "sqlite:////data/aquarius.db"];
     let o = root.run(&[&["reset"][..], &local].concat(), &[]);
+    assert_exit(&o, 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--no-images"),
+        "{}",
+        text(&o)
+    );
+    assert!(!root.path().join("data/aquarius.db").exists());
+
+    // A local file, the images into a folder named on the command line.
+    let images = ["--static-dir", "/data/static"];
+    let o = root.run(&[&["reset"][..], &local, &images].concat(), &[]);
     assert_exit(&o, 0);
-    let o = root.run(&[&["verify"][..], &local].concat(), &[]);
+    let o = root.run(&[&["verify"][..], &local, &images].concat(), &[]);
     assert_exit(&o, 0);
+    let picture = root
+        .path()
+        .join("data/static/figuren/images/f01-balletbein.png");
+    assert_eq!(
+        std::fs::read(picture).unwrap(),
+        seedbake::SEED
+            .image("figuren/images/f01-balletbein.png")
+            .unwrap()
+            .bytes
+    );
     let db = root.path().join("data/aquarius.db");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -245,7 +267,10 @@ fn the_static_binary_seeds_from_an_empty_root() {
     // automatic backup to ./exports (the working directory is /), a random
     // admin password (the kernel's getrandom, no /dev/urandom), a restore.
     let fly = [("FLY_APP_NAME", "aquarius")];
-    let o = root.run(&[&["reset", "--yes"][..], &local].concat(), &fly);
+    let o = root.run(
+        &[&["reset", "--yes", "--no-images"][..], &local].concat(),
+        &fly,
+    );
     assert_exit(&o, 0);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("PRODUCTION"), "{}", text(&o));
@@ -279,7 +304,10 @@ fn the_static_binary_seeds_from_an_empty_root() {
     let server = TestServer::start(&server_dir.path().join("server.db"), TOKEN, &[]);
     let remote_env = [("TURSO_AUTH_TOKEN", TOKEN), ("SEEDBAKE_ENV", "development")];
     let url = server.url();
-    let o = root.run(&["reset", "--database-url", &url], &remote_env);
+    let o = root.run(
+        &["reset", "--no-images", "--database-url", &url],
+        &remote_env,
+    );
     assert_exit(&o, 0);
     let o = root.run(&["verify", "--database-url", &url], &remote_env);
     assert_exit(&o, 0);
@@ -294,7 +322,10 @@ fn the_static_binary_seeds_from_an_empty_root() {
     let dns_server = format!("127.0.0.1:{}", dns.port);
     let by_dns = format!("http://aquarius-db.test:{}", server.port);
     let with_dns = [&remote_env[..], &[("SEEDBAKE_DNS", dns_server.as_str())]].concat();
-    let o = root.run(&["reset", "--database-url", &by_dns], &with_dns);
+    let o = root.run(
+        &["reset", "--no-images", "--database-url", &by_dns],
+        &with_dns,
+    );
     assert_exit(&o, 0);
     let o = root.run(&["verify", "--database-url", &by_dns], &with_dns);
     assert_exit(&o, 0);
@@ -305,7 +336,10 @@ fn the_static_binary_seeds_from_an_empty_root() {
 
     // No name server at all: one clear line, exit 3, nothing sent.
     let requests = server.requests();
-    let o = root.run(&["reset", "--database-url", &by_dns], &remote_env);
+    let o = root.run(
+        &["reset", "--no-images", "--database-url", &by_dns],
+        &remote_env,
+    );
     assert_exit(&o, 3);
     let stderr = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

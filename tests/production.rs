@@ -63,7 +63,8 @@ fn on_terminal(
         .env_remove("DATABASE_URL")
         .env_remove("INITIAL_ADMIN_PASSWORD")
         .env_remove("SEEDBAKE_ENV")
-        .env_remove("FLY_APP_NAME");
+        .env_remove("FLY_APP_NAME")
+        .env("SEEDBAKE_STATIC_DIR", common::shared_static_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -416,7 +417,7 @@ fn admin_hash(db: &Path, user: &str) -> (String, String, i64) {
 }
 
 #[test]
-fn init_admin_from_standard_input_creates_and_updates_root_accounts() {
+fn init_admin_from_standard_input_creates_and_updates_admin_accounts() {
     let dir = tempfile::tempdir().unwrap();
     assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
     let db = dir.path().join("aquarius.db");
@@ -451,7 +452,7 @@ fn init_admin_from_standard_input_creates_and_updates_root_accounts() {
     assert!(!text(&o).contains(password));
     let (hash, role, active) = admin_hash(&db, "admin");
     assert!(hash.starts_with("$2b$12$"), "{hash}");
-    assert_eq!((role.as_str(), active), ("ROOT", 1));
+    assert_eq!((role.as_str(), active), ("ADMIN", 1));
     assert!(bcrypt::verify(password, &hash).unwrap());
     if let Some(ok) = python_verifies(password, &hash) {
         assert!(ok, "Python's bcrypt/passlib reject the hash");
@@ -464,7 +465,7 @@ fn init_admin_from_standard_input_creates_and_updates_root_accounts() {
         "{}",
         text(&o)
     );
-    assert_eq!(admin_hash(&db, "chefin").1, "ROOT");
+    assert_eq!(admin_hash(&db, "chefin").1, "ADMIN");
 
     let o = run("kurz", "short");
     assert_eq!(o.status.code(), Some(2));
@@ -496,7 +497,7 @@ fn init_admin_on_a_terminal_asks_twice_without_echo() {
     assert!(t.contains("created the admin account \"trainerin\""), "{t}");
     assert!(!t.contains(password), "the password was echoed: {t}");
     let (hash, role, _) = admin_hash(&dir.path().join("aquarius.db"), "trainerin");
-    assert_eq!(role, "ROOT");
+    assert_eq!(role, "ADMIN");
     assert!(bcrypt::verify(password, &hash).unwrap());
 }
 

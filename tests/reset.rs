@@ -243,7 +243,7 @@ fn typed_access_reads_the_embedded_seed_without_sql() {
     let ballettbein = Figur::all().find(|f| f.name == "Ballettbein").unwrap();
     assert_eq!(ballettbein.id, 1);
     assert_eq!(ballettbein.schwierigkeitsgrad, Some(12));
-    assert_eq!(ballettbein.bild, Some("images/f01-balletbein.png"));
+    assert_eq!(ballettbein.bild, Some("figuren/images/f01-balletbein.png"));
     assert_eq!(
         Figur::by_key(&["F26"]).unwrap().name,
         "Umgekehrte Pike zur Vertikalen"
@@ -266,7 +266,9 @@ fn typed_access_reads_the_embedded_seed_without_sql() {
     let image = SEED.image(ballettbein.bild.unwrap()).unwrap();
     assert_eq!(image.media_type, "image/png");
     assert_eq!(
-        SEED.image("images/f05-vertikale.png").unwrap().media_type,
+        SEED.image("figuren/images/f05-vertikale.png")
+            .unwrap()
+            .media_type,
         "image/jpeg"
     );
 }

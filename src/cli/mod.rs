@@ -39,6 +39,9 @@ pub mod exit {
     /// Standard output could not be written (a full disk, an I/O error);
     /// a closed pipe is not an error.
     pub const OUTPUT: u8 = 7;
+    /// The figure images could not be written to (or read from) the app's
+    /// static folder. After `reset`/`seed` the database WAS committed.
+    pub const IMAGES: u8 = 8;
     /// (as 1) The operator did not confirm a destructive command in
     /// production, or there was no terminal to ask on; nothing changed.
     pub const ABORTED: u8 = 1;
@@ -61,8 +64,9 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
                   was not confirmed; 2 usage error; 3 database unreachable, unreadable or locked; 4 failed and rolled \
                   back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
                   the commit was lost, or the check after it could not run (run verify); 7 standard output could not \
-                  be written; 130 interrupted (SIGINT), 143 terminated (SIGTERM), what was started undone. \
-                  With codes 2 to 5, 130 and 143 nothing was changed."
+                  be written; 8 the images could not be written to the static folder (after reset/seed the database \
+                  WAS committed; `seedbake images` writes them); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
+                  what was started undone. With codes 2 to 5, 130 and 143 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
@@ -107,6 +111,14 @@ struct Cli {
     #[arg(long, global = true)]
     no_verify: bool,
 
+    /// The app's static folder: reset, seed and images write the figure images to DIR/<figur.bild>; verify checks them there. Else SEEDBAKE_STATIC_DIR, else the seed's default (`static` in the working directory, i.e. run in the app's backend folder; verify checks only a folder given).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_images")]
+    static_dir: Option<std::path::PathBuf>,
+
+    /// Leave the figure images alone: reset and seed do not write them, verify does not check them.
+    #[arg(long, global = true)]
+    no_images: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -147,7 +159,7 @@ enum Command {
         #[command(flatten)]
         guard: Guard,
     },
-    /// Create or update the admin account (role ROOT, active) with a password you choose.
+    /// Create or update the admin account (role ADMIN, active) with a password you choose.
     InitAdmin {
         /// The account's username; asked for when omitted on a terminal.
         #[arg(long)]
@@ -160,6 +172,8 @@ enum Command {
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
     Info,
+    /// Write the embedded figure images into the app's static folder (as reset does after its commit). Touches no database.
+    Images,
 }
 
 pub fn main() -> ExitCode {
@@ -210,6 +224,8 @@ fn exit_code(e: &Error) -> u8 {
         | Error::Backup { .. } => exit::FAILED,
         Error::Interrupted { .. } => exit::INTERRUPTED,
         Error::Aborted(_) => exit::ABORTED,
+        Error::StaticFolder(_) => exit::USAGE,
+        Error::Images(_) => exit::IMAGES,
     };
     // Whatever a stopped operation reports (rolled back, a backup cut
     // short), it stopped because it was asked to.
@@ -252,7 +268,7 @@ fn writes(command: &Command) -> bool {
     match command {
         Command::Reset(guard) | Command::Restore { guard, .. } => !guard.dry_run,
         Command::Seed | Command::InitAdmin { .. } => true,
-        Command::Verify | Command::Dump { .. } | Command::Info => false,
+        Command::Verify | Command::Dump { .. } | Command::Info | Command::Images => false,
     }
 }
 
@@ -349,12 +365,20 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
-            let what = format!(
+            let images = images_folder(cli, profile)?;
+            let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
                 profile.row_count(),
                 profile.tables.len()
             );
+            if let ImagesPlan::Write(dir) = &images {
+                what.push_str(&format!(
+                    "; after the commit, write {} images into {}",
+                    ops::images::files(profile).len(),
+                    dir.path.display()
+                ));
+            }
             if guard.dry_run
                 && let Some(location) = missing_local_file(cli)
             {
@@ -381,11 +405,12 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 production: env.is_production(),
                 backup: go.backup.as_deref(),
             };
-            guard::after_failure(out, &go, load(cli, out, target, &opts, true).await)
+            guard::after_failure(out, &go, load(cli, out, target, &opts, true, &images).await)
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password()?;
+            let images = images_folder(cli, profile)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -395,7 +420,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 production: env.is_production(),
                 backup: None,
             };
-            load(cli, out, target, &opts, false).await
+            load(cli, out, target, &opts, false, &images).await
         }
         Command::Verify => {
             let profile = cli
@@ -403,10 +428,24 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 .as_deref()
                 .map(|p| profile(Some(p)))
                 .transpose()?;
+            let images = if cli.no_images {
+                None
+            } else {
+                ops::images::chosen_for_check(
+                    cli.static_dir.as_deref(),
+                    std::env::var_os(ops::images::STATIC_DIR_VAR),
+                )?
+            };
             let target = open(cli, false).await?;
-            let report = ops::verify(target.as_ref(), profile).await?;
+            let mut report = ops::verify(target.as_ref(), profile).await?;
+            if let Some(dir) = &images {
+                let profile = SEED
+                    .profile(&report.profile)
+                    .unwrap_or(SEED.default_profile());
+                report.images = Some(ops::images::check(dir, profile)?);
+            }
             out.verify(&report);
-            Ok(if report.matches {
+            Ok(if report.clean() {
                 exit::OK
             } else {
                 exit::DRIFT
@@ -453,6 +492,33 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             out.restored(&report);
             Ok(exit::OK)
         }
+        Command::Images => {
+            if cli.no_images {
+                return Err(Error::Usage(
+                    "`seedbake images` with --no-images would do nothing; leave one of them out"
+                        .into(),
+                ));
+            }
+            let profile = profile(cli.profile.as_deref())?;
+            let Some(dir) = ops::images::choose(
+                cli.static_dir.as_deref(),
+                std::env::var_os(ops::images::STATIC_DIR_VAR),
+            )?
+            else {
+                out.images(&ops::images::Delivery::Skipped {
+                    reason: "this seed embeds no images".into(),
+                });
+                return Ok(exit::OK);
+            };
+            ops::images::check_before(&dir, profile)?;
+            let delivery = ops::images::deliver(&dir, profile);
+            out.images(&delivery);
+            Ok(if delivery.failed() {
+                exit::IMAGES
+            } else {
+                exit::OK
+            })
+        }
         Command::InitAdmin {
             username,
             password_stdin,
@@ -468,12 +534,55 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
     }
 }
 
+/// Where `reset`/`seed` write the images (`None`: they do not), checked
+/// before anything changes.
+/// Where a load's images go, or why they are left out. The seed's default
+/// folder missing means seedbake does not run in the app's backend folder
+/// (a developer's checkout, a one-off machine): the database is still
+/// what was asked for, so the images are left out with a warning rather
+/// than the reset refused; a folder the operator named must work.
+fn images_folder(cli: &Cli, profile: &Profile) -> Result<ImagesPlan> {
+    if cli.no_images {
+        return Ok(ImagesPlan::Skip("--no-images".into()));
+    }
+    if ops::images::files(profile).is_empty() {
+        return Ok(ImagesPlan::None);
+    }
+    let dir = ops::images::choose(
+        cli.static_dir.as_deref(),
+        std::env::var_os(ops::images::STATIC_DIR_VAR),
+    )?;
+    let Some(dir) = dir else {
+        return Ok(ImagesPlan::None);
+    };
+    if dir.source == ops::images::Source::SeedDefault && !dir.path.is_dir() {
+        return Ok(ImagesPlan::Skip(format!(
+            "the app's static folder {} (the seed's default, relative to the working directory) is not here, \
+             so this is not the app's backend folder; give --static-dir DIR, or write them later with \
+             `seedbake images --static-dir DIR`",
+            dir.path.display()
+        )));
+    }
+    ops::images::check_before(&dir, profile)?;
+    Ok(ImagesPlan::Write(dir))
+}
+
+/// What a load does with the seed's images after its commit.
+enum ImagesPlan {
+    /// The seed has none.
+    None,
+    Write(ops::images::StaticDir),
+    /// Left out, and why.
+    Skip(String),
+}
+
 async fn load(
     cli: &Cli,
     out: &Output,
     target: &dyn Target,
     opts: &LoadOptions<'_>,
     reset: bool,
+    images: &ImagesPlan,
 ) -> Result<u8> {
     let rows = opts.profile.row_count();
     let show_bar = !cli.json && std::io::stderr().is_terminal() && rows >= 50_000;
@@ -484,10 +593,33 @@ async fn load(
         ops::seed(target, opts, &mut progress).await
     };
     progress.finish();
-    let report = report?;
+    let mut report = report?;
+    // Only now, with the database committed: pictures of a seed that was
+    // rolled back would name rows that are not there.
+    report.images = match images {
+        ImagesPlan::Write(dir) => Some(ops::images::deliver(dir, opts.profile)),
+        ImagesPlan::Skip(reason) => {
+            if !cli.no_images {
+                out.warn(&format!("the figure images were not written: {reason}"));
+            }
+            Some(ops::images::Delivery::Skipped {
+                reason: reason.clone(),
+            })
+        }
+        ImagesPlan::None => None,
+    };
     out.load(&report);
+    let images_failed = report.images.as_ref().is_some_and(|i| i.failed());
+    if images_failed {
+        out.images_failed(&report);
+    }
+    let done = if images_failed {
+        exit::IMAGES
+    } else {
+        exit::OK
+    };
     if report.verified || cli.no_verify {
-        return Ok(exit::OK);
+        return Ok(done);
     }
     // A server's rows are proven after the commit, from what it returns.
     // Whatever this check finds, the load stands: never "rolled back".
@@ -497,7 +629,7 @@ async fn load(
         Ok(check) => {
             out.verify_after_load(&check);
             if check.matches {
-                Ok(exit::OK)
+                Ok(done)
             } else {
                 Err(Error::DriftAfterCommit {
                     what,

@@ -236,6 +236,9 @@ impl Output {
         if r.admin_password == AdminPassword::Provided {
             say!(self, "  admin password set from INITIAL_ADMIN_PASSWORD");
         }
+        if let Some(images) = &r.images {
+            say!(self, "  images: {}", images_line(images));
+        }
         if self.verbose {
             let phases: Vec<String> = r
                 .phases
@@ -293,6 +296,61 @@ impl Output {
             ),
             None => say!(self, "  no seedbake load is recorded in this database"),
         }
+        if let Some(images) = &r.images {
+            if images.matches() {
+                say!(
+                    self,
+                    "  images: all {} match the build in {}",
+                    images.files,
+                    images.static_dir
+                );
+            } else {
+                say!(
+                    self,
+                    "  images: {} of {} differ from the build in {}:",
+                    images.mismatches.len(),
+                    images.files,
+                    images.static_dir
+                );
+                for m in &images.mismatches {
+                    say!(self, "    {}", m.detail);
+                }
+            }
+        }
+    }
+
+    /// `seedbake images`: what was written where.
+    pub fn images(&self, d: &seedbake::ops::images::Delivery) {
+        if self.json {
+            self.set(d);
+        } else if !d.failed() {
+            say!(self, "images: {}", images_line(d));
+        }
+        if let seedbake::ops::images::Delivery::Failed { error, .. } = d {
+            tell!("error: {error}");
+        }
+    }
+
+    /// After a committed load whose images could not be written: one line
+    /// that says the database stays as committed, and how to finish.
+    pub fn images_failed(&self, r: &LoadReport) {
+        let Some(seedbake::ops::images::Delivery::Failed {
+            static_dir, error, ..
+        }) = &r.images
+        else {
+            return;
+        };
+        let verb = match r.mode {
+            seedbake::ops::Mode::Reset => "reset",
+            seedbake::ops::Mode::Seed => "seeded",
+        };
+        tell!(
+            "error: {} was {verb} and committed (fingerprint {}), but the images were not written: {error}. \
+             The database keeps the new seed (nothing was rolled back); write the images with \
+             `seedbake images --static-dir {static_dir}` once the folder is writable",
+            r.target,
+            r.fingerprint
+        );
     }
 
     pub fn info(&self) {
@@ -554,6 +612,23 @@ impl Output {
                 "  (init-admin also sets {} on the account it updates)",
                 grant.join(", ")
             );
+        }
+    }
+}
+
+/// How the images of a load or of `seedbake images` went, in one line.
+fn images_line(d: &seedbake::ops::images::Delivery) -> String {
+    use seedbake::ops::images::Delivery;
+    match d {
+        Delivery::Delivered {
+            static_dir,
+            written,
+            unchanged,
+            ..
+        } => format!("{written} written, {unchanged} unchanged in {static_dir}"),
+        Delivery::Skipped { reason } => format!("not written ({reason})"),
+        Delivery::Failed { static_dir, .. } => {
+            format!("NOT written to {static_dir} (see the error below)")
         }
     }
 }

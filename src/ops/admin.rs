@@ -233,9 +233,9 @@ pub struct AdminOutcome {
     pub traffic: Option<TrafficReport>,
 }
 
-/// Creates or updates the account `username` with `password` (hashed here)
-/// and the seed's admin grants (for Aquarius: role ROOT, active), in one
-/// transaction.
+/// Creates or updates the account `username` with `password` (hashed here),
+/// the seed's admin grants (for Aquarius: role ADMIN, active) and the values
+/// the app fills in itself (`[defaults]`), in one transaction.
 pub async fn init_admin(
     target: &dyn Target,
     username: &str,
@@ -266,6 +266,25 @@ pub async fn init_admin(
         write_sql_literal(&mut literal, *value);
         sets.push(format!("{} = {literal}", quote_ident(col)));
         cols.push(quote_ident(col));
+        vals.push(literal);
+    }
+    // The values the app fills in itself (`[defaults]`): a new account gets
+    // them, an existing one only where it has none, so nothing is cleared
+    // and an account an older tool left incomplete becomes one the app reads.
+    let now = time::OffsetDateTime::now_utc();
+    for default in SEED.defaults_of(admin.table) {
+        let col = default.column;
+        if col == admin.username_column
+            || col == admin.password_column
+            || admin.grant.iter().any(|(g, _)| *g == col)
+        {
+            continue;
+        }
+        let mut literal = String::new();
+        write_sql_literal(&mut literal, default.value.at(now).as_ref());
+        let quoted = quote_ident(col);
+        sets.push(format!("{quoted} = coalesce({quoted}, {literal})"));
+        cols.push(quoted);
         vals.push(literal);
     }
 

@@ -5,6 +5,7 @@ mod admin;
 mod backup;
 mod dump;
 mod guard;
+pub mod images;
 mod restore;
 mod tx;
 
@@ -104,6 +105,9 @@ pub struct LoadReport {
     pub traffic: Option<TrafficReport>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
+    /// The figure images, delivered after the commit by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<images::Delivery>,
 }
 
 /// Records how long each step of a load takes.
@@ -138,6 +142,16 @@ pub struct VerifyReport {
     /// `(schema)` and table names whose content differs from the build.
     pub differing: Vec<String>,
     pub matches: bool,
+    /// The static folder's images, when the caller checked them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<images::ImageCheck>,
+}
+
+impl VerifyReport {
+    /// Neither the database nor the checked images differ from the build.
+    pub fn clean(&self) -> bool {
+        self.matches && self.images.as_ref().is_none_or(images::ImageCheck::matches)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -217,6 +231,7 @@ async fn load(
         phases: phases.done,
         traffic: target.traffic(),
         elapsed: started.elapsed(),
+        images: None,
     })
 }
 
@@ -381,6 +396,7 @@ pub async fn verify(
         actual: fp.total,
         recorded,
         differing,
+        images: None,
     })
 }
 

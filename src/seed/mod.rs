@@ -29,6 +29,12 @@ pub struct Seed {
     /// The account `INITIAL_ADMIN_PASSWORD` applies to.
     pub admin: Option<Admin>,
     pub images: &'static [Image],
+    /// `[images] static_dir`: the app's static folder the images go to when
+    /// the operator names none (relative to the working directory).
+    pub static_dir: Option<&'static str>,
+    /// `[defaults]`: the values the app fills in itself, which every row
+    /// seedbake writes outside the seed files gets.
+    pub defaults: &'static [ColumnDefault],
 }
 
 #[derive(Debug)]
@@ -79,7 +85,8 @@ pub struct Admin {
 
 #[derive(Debug)]
 pub struct Image {
-    /// As stored in the column, e.g. `images/f01-balletbein.png`.
+    /// As stored in the column, and the file's path below the app's static
+    /// folder: e.g. `figuren/images/f01-balletbein.png`.
     pub path: &'static str,
     pub table: &'static str,
     pub column: &'static str,
@@ -88,7 +95,54 @@ pub struct Image {
     pub bytes: &'static [u8],
 }
 
+/// One column's default, as `[defaults.<table>]` declares it.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnDefault {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub value: DefaultValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    Value(ValueRef<'static>),
+    /// The current UTC time, in the app's spelling: `2025-09-01 08:00:00.000000`.
+    Now,
+    /// The current UTC date: `2025-09-01`.
+    Today,
+}
+
+impl DefaultValue {
+    /// The value a row written at `now` takes.
+    pub fn at(&self, now: time::OffsetDateTime) -> crate::value::Value {
+        use crate::value::Value;
+        let now = now.to_offset(time::UtcOffset::UTC);
+        match self {
+            DefaultValue::Value(v) => Value::from(*v),
+            DefaultValue::Now => Value::Text(
+                now.format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"
+                ))
+                .expect("a UTC time always formats"),
+            ),
+            DefaultValue::Today => Value::Text(
+                now.format(time::macros::format_description!("[year]-[month]-[day]"))
+                    .expect("a UTC date always formats"),
+            ),
+        }
+    }
+}
+
 impl Seed {
+    /// The declared defaults of `table`.
+    pub fn defaults_of<'a>(
+        &self,
+        table: &'a str,
+    ) -> impl Iterator<Item = &'static ColumnDefault> + use<'a> {
+        let defaults: &'static [ColumnDefault] = self.defaults;
+        defaults.iter().filter(move |d| d.table == table)
+    }
+
     pub fn table(&self, name: &str) -> Option<&'static TableData> {
         self.tables.iter().find(|t| t.name == name)
     }
@@ -185,5 +239,25 @@ impl TableData {
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn now_and_today_are_utc_in_the_apps_spelling() {
+        let at = time::macros::datetime!(2025-12-31 23:30:00.25 -02:00);
+        assert_eq!(
+            DefaultValue::Now.at(at),
+            Value::Text("2026-01-01 01:30:00.250000".into())
+        );
+        assert_eq!(DefaultValue::Today.at(at), Value::Text("2026-01-01".into()));
+        assert_eq!(
+            DefaultValue::Value(ValueRef::Integer(0)).at(at),
+            Value::Integer(0)
+        );
     }
 }

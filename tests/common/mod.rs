@@ -12,7 +12,8 @@ use seedbake::ops::{self, LoadOptions, Observer, Quiet};
 use seedbake::seed::SEED;
 
 /// The real binary with none of the caller's settings leaking in (the
-/// database, the token, the environment markers), then `env` applied.
+/// database, the token, the environment markers, the static folder), the
+/// images going to [`shared_static_dir`], then `env` applied.
 pub fn seedbake_command(env: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_seedbake"));
     for var in [
@@ -24,10 +25,32 @@ pub fn seedbake_command(env: &[(&str, &str)]) -> std::process::Command {
     ] {
         cmd.env_remove(var);
     }
+    cmd.env("SEEDBAKE_STATIC_DIR", shared_static_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd
+}
+
+/// A static folder the tests' runs of the binary share, holding every image
+/// the build embedded: `reset` and `seed` need a folder for the images (the
+/// seed's default, `./static`, is not in a test's working directory), and
+/// `verify` finds them all in place. Tests about the images give their own.
+pub fn shared_static_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-static");
+        let files: Vec<seedbake::static_files::StaticFile> = SEED
+            .images
+            .iter()
+            .map(|i| seedbake::static_files::StaticFile {
+                path: i.path,
+                bytes: i.bytes,
+            })
+            .collect();
+        seedbake::static_files::write_all(&dir, &files).unwrap();
+        dir
+    })
 }
 
 /// A finished command's stdout and stderr, together, for assertions.

@@ -5,12 +5,13 @@ use seedbake_core::value::{ColumnKind, Value};
 
 use crate::error::{ErrorKind, Origin, SeedError};
 use crate::manifest::Manifest;
-use crate::{CompiledAdmin, CompiledTable};
+use crate::{CompiledAdmin, CompiledDefault, CompiledTable};
 
 pub(crate) fn admin(
     manifest: &Manifest,
     file: &str,
     compiled: &[CompiledTable],
+    defaults: &[CompiledDefault],
 ) -> Result<Option<CompiledAdmin>, SeedError> {
     let Some(spec) = &manifest.admin else {
         return Ok(None);
@@ -84,6 +85,28 @@ pub(crate) fn admin(
                 )
             })?;
         grant.push((col.clone(), value));
+    }
+    // `init-admin` inserts an account with nothing but these: each column
+    // the engine would refuse empty must get a value from one of them.
+    for column in &table.schema.columns {
+        let given = column.name == spec.username_column
+            || column.name == *spec.password_column
+            || column.name == alias.name
+            || grant.iter().any(|(c, _)| *c == column.name)
+            || defaults
+                .iter()
+                .any(|d| d.table == spec.table && d.column == column.name);
+        if column.not_null && !column.has_default && !given {
+            return Err(SeedError::new(
+                ErrorKind::Manifest,
+                origin,
+                format!(
+                    "[admin] init-admin could not create an account: {}.{} is NOT NULL and neither [admin] grant \
+                     nor [defaults.{}] gives it a value",
+                    spec.table, column.name, spec.table
+                ),
+            ));
+        }
     }
     Ok(Some(CompiledAdmin {
         table: spec.table.clone(),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use seedbake_core::credentials::hash_seed_password;
 use seedbake_core::schema;
+use seedbake_core::static_path;
 use seedbake_core::value::{ColumnKind, Value};
 
 use crate::error::{ErrorKind, Origin, SeedError};
@@ -68,14 +69,28 @@ impl Compiler {
                     &plain,
                 )))
             }
-            Mapping::Image(f) => {
+            Mapping::Image { field: f, prefix } => {
                 let c = cell(f);
                 if c.is_empty() {
                     return Ok(Value::Null);
                 }
                 let rel = c.key_text();
-                self.embed_image(table, col, &rel, field_origin(f), source_path)?;
-                kind.parse_text(&rel).map_err(|m| type_error(f, m))
+                // The app's spelling: the value is the file's path below its
+                // static folder, which is also where the file is delivered.
+                let stored = format!("{prefix}{rel}");
+                if let Some(problem) = static_path::problem(&stored) {
+                    return Err(SeedError::new(
+                        ErrorKind::ImagePath,
+                        field_origin(f),
+                        format!(
+                            "{}.{}: the image path {stored:?} cannot be delivered below the static folder: {problem}",
+                            table.name, col.name
+                        ),
+                    )
+                    .with_field(&table.name, &col.name));
+                }
+                self.embed_image(table, col, &rel, &stored, field_origin(f), source_path)?;
+                kind.parse_text(&stored).map_err(|m| type_error(f, m))
             }
             Mapping::Ref {
                 table: target,

@@ -4,7 +4,7 @@
 use seedbake_core::schema;
 
 use crate::error::{ErrorKind, Origin, SeedError};
-use crate::manifest::Manifest;
+use crate::manifest::{ColumnSpec, Manifest};
 
 /// The first problem with what the manifest names, if any.
 pub(crate) fn check_manifest(
@@ -74,6 +74,33 @@ pub(crate) fn check_manifest(
                 );
             }
         }
+    }
+    if let Some(images) = &manifest.images {
+        let dir = &images.static_dir;
+        if dir.trim().is_empty() || dir.contains('\0') {
+            return err(
+                manifest.origin(dir),
+                format!(
+                    "[images] static_dir {:?} names no folder: give the app's static folder, relative to the \
+                     working directory (e.g. \"static\")",
+                    dir.as_str()
+                ),
+            );
+        }
+    } else if let Some((spec, column)) = manifest.tables.iter().find_map(|spec| {
+        spec.columns
+            .iter()
+            .find(|(_, c)| matches!(c, ColumnSpec::Map(m) if m.image.is_some()))
+            .map(|(column, _)| (spec, column))
+    }) {
+        return err(
+            manifest.origin(spec),
+            format!(
+                "{}.{} embeds images, but seed.toml has no [images] static_dir: say where the app serves them \
+                 from (e.g. [images] static_dir = \"static\")",
+                spec.name, column
+            ),
+        );
     }
     if let Some(admin) = &manifest.admin {
         let Some(t) = tables.iter().find(|t| t.name == admin.table) else {

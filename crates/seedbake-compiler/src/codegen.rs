@@ -12,7 +12,7 @@ use quote::quote;
 
 use seedbake_core::value::{ColumnKind, Value, ValueRef, encode_value};
 
-use crate::{Compiled, CompiledTable};
+use crate::{Compiled, CompiledTable, DefaultValue};
 
 /// The generated file, under `OUT_DIR`.
 pub const GENERATED_FILE: &str = "seed.rs";
@@ -213,6 +213,23 @@ fn generate(c: &Compiled) -> TokenStream {
         }
     });
 
+    let static_dir = match &c.static_dir {
+        Some(d) => quote! { Some(#d) },
+        None => quote! { None },
+    };
+    let defaults = c.defaults.iter().map(|d| {
+        let (table, column) = (&d.table, &d.column);
+        let value = match &d.value {
+            DefaultValue::Value(v) => {
+                let v = value_tokens(v);
+                quote! { crate::seed::DefaultValue::Value(#v) }
+            }
+            DefaultValue::Now => quote! { crate::seed::DefaultValue::Now },
+            DefaultValue::Today => quote! { crate::seed::DefaultValue::Today },
+        };
+        quote! { crate::seed::ColumnDefault { table: #table, column: #column, value: #value } }
+    });
+
     let structs = c
         .tables
         .iter()
@@ -228,6 +245,8 @@ fn generate(c: &Compiled) -> TokenStream {
             default_profile: #default_profile,
             admin: #admin,
             images: &[#(#images),*],
+            static_dir: #static_dir,
+            defaults: &[#(#defaults),*],
         };
 
         /// One typed struct per seeded table, reading the embedded rows.

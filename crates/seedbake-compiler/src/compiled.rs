@@ -7,6 +7,8 @@ use seedbake_core::fingerprint::Fingerprint;
 use seedbake_core::schema;
 use seedbake_core::value::Value;
 
+use crate::CompiledDefault;
+
 /// A seed checked and ready to embed.
 #[derive(Debug)]
 pub struct Compiled {
@@ -17,6 +19,11 @@ pub struct Compiled {
     pub default_profile: String,
     pub admin: Option<CompiledAdmin>,
     pub images: Vec<Image>,
+    /// `[images] static_dir`: where the app serves the images from, unless
+    /// the operator says otherwise.
+    pub static_dir: Option<String>,
+    /// `[defaults]`: what rows written outside the seed files get.
+    pub defaults: Vec<CompiledDefault>,
     /// Things worth saying that do not stop the build.
     pub warnings: Vec<String>,
     /// Every file read, for `cargo:rerun-if-changed`.
@@ -66,7 +73,8 @@ pub struct CompiledAdmin {
 
 #[derive(Debug)]
 pub struct Image {
-    /// The value stored in the column, e.g. `images/f01-balletbein.png`.
+    /// The value stored in the column and the file's path below the app's
+    /// static folder, e.g. `figuren/images/f01-balletbein.png`.
     pub path: String,
     pub table: String,
     pub column: String,

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Reference,
     /// An image file the seed names is missing.
     MissingImage,
+    /// An image path that cannot be delivered below the static folder, or
+    /// two different images for one path.
+    ImagePath,
     /// A profile that leaves out a table its tables refer to.
     Profile,
 }

@@ -10,12 +10,14 @@ use crate::{Compiler, Image};
 
 impl Compiler {
     /// Reads the image `rel` (relative to the source file) that a cell of
-    /// `table.col` names, and registers it for embedding.
+    /// `table.col` names, and registers it for embedding under `stored`, the
+    /// value the cell holds and the file's path below the static folder.
     pub(crate) fn embed_image(
         &mut self,
         table: &schema::Table,
         col: &schema::Column,
         rel: &str,
+        stored: &str,
         origin: Origin,
         source_path: &Path,
     ) -> Result<(), SeedError> {
@@ -44,18 +46,34 @@ impl Compiler {
                 "{origin}: image {rel:?} holds {media_type} data despite its .{ext} name (embedded as is)"
             ));
         }
-        if !self
-            .images
-            .iter()
-            .any(|i| i.path == rel && i.table == table.name)
-        {
-            self.images.push(Image {
-                path: rel.to_owned(),
+        match self.images.iter().find(|i| i.path == stored) {
+            None => self.images.push(Image {
+                path: stored.to_owned(),
                 table: table.name.clone(),
                 column: col.name.clone(),
                 file,
                 media_type,
-            });
+            }),
+            // One file delivered twice under one name is one file; two
+            // different ones would overwrite each other in the static folder.
+            Some(other) if std::fs::read(&other.file).is_ok_and(|b| b == bytes) => {}
+            Some(other) => {
+                return Err(SeedError::new(
+                    ErrorKind::ImagePath,
+                    origin,
+                    format!(
+                        "{}.{}: the image {} would be delivered as {stored:?}, where {} (named by {}.{}) goes too; \
+                         give the images different names",
+                        table.name,
+                        col.name,
+                        file.display(),
+                        other.file.display(),
+                        other.table,
+                        other.column
+                    ),
+                )
+                .with_field(&table.name, &col.name));
+            }
         }
         Ok(())
     }

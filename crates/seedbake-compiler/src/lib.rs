@@ -12,6 +12,7 @@ mod cells;
 mod checks;
 pub mod codegen;
 mod compiled;
+mod defaults;
 mod engine;
 pub mod error;
 mod explain;
@@ -29,6 +30,7 @@ use seedbake_core::{fingerprint, schema};
 
 pub use build_script::build;
 pub use compiled::{Compiled, CompiledAdmin, CompiledProfile, CompiledTable, Image};
+pub use defaults::{CompiledDefault, DefaultValue};
 pub use error::{ErrorKind, Origin, SeedError};
 use manifest::Mapping;
 
@@ -49,6 +51,9 @@ struct Compiler {
     inputs: Vec<PathBuf>,
     warnings: Vec<String>,
     images: Vec<Image>,
+    /// The declared defaults, and the time `now` stands for in seeded rows.
+    defaults: Vec<CompiledDefault>,
+    seed_time: Option<String>,
 }
 
 impl Compiler {
@@ -63,6 +68,8 @@ impl Compiler {
             inputs: Vec::new(),
             warnings: Vec::new(),
             images: Vec::new(),
+            defaults: Vec::new(),
+            seed_time: None,
         }
     }
 
@@ -104,6 +111,8 @@ impl Compiler {
             ));
         }
         checks::check_manifest(&manifest, &all_tables)?;
+        self.defaults = defaults::defaults(&manifest, &all_tables)?;
+        self.seed_time = manifest.seed_time.as_ref().map(|t| t.as_str().to_owned());
 
         let mut compiled: Vec<CompiledTable> = Vec::new();
         // Each seeded row's origin by (table, rowid), to name the line of a
@@ -149,7 +158,7 @@ impl Compiler {
         }
 
         explain::check_foreign_keys(&conn, &all_tables, &origins).await?;
-        let admin = admin::admin(&manifest, &manifest_name, &compiled)?;
+        let admin = admin::admin(&manifest, &manifest_name, &compiled, &self.defaults)?;
         let profiles =
             profiles::profiles(&manifest, &manifest_name, &schema_sql, &conn, &compiled).await?;
         let tables = insertion_order(compiled);
@@ -161,6 +170,10 @@ impl Compiler {
             default_profile: manifest.default_profile.into_inner(),
             admin,
             images: self.images,
+            static_dir: manifest
+                .images
+                .map(|i| i.into_inner().static_dir.into_inner()),
+            defaults: self.defaults,
             warnings: self.warnings,
             inputs: self.inputs,
         })

@@ -19,6 +19,15 @@ pub struct Manifest {
     pub default_profile: At<String>,
     pub profiles: BTreeMap<String, At<Vec<String>>>,
     pub admin: Option<At<AdminSpec>>,
+    /// Where the app serves the seed's images from.
+    pub images: Option<At<ImagesSpec>>,
+    /// The values the app fills in itself, per table and column: what every
+    /// row seedbake writes gets when nothing else gives the column a value.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, At<BTreeMap<String, At<toml::Value>>>>,
+    /// The time `{ now = true }` and `{ today = true }` stand for in seeded
+    /// rows: fixed, so the same seed always builds the same rows.
+    pub seed_time: Option<At<String>>,
     #[serde(rename = "table", default)]
     pub tables: Vec<At<TableSpec>>,
     /// The manifest as the user knows it (`seed-data/seed.toml`) and its
@@ -71,9 +80,19 @@ pub struct AdminSpec {
     pub password_column: At<String>,
     /// The column `init-admin` looks accounts up by.
     pub username_column: String,
-    /// Values `init-admin` gives the account (e.g. `role = "ROOT"`).
+    /// Values `init-admin` gives the account (e.g. `role = "ADMIN"`).
     #[serde(default)]
     pub grant: BTreeMap<String, toml::Value>,
+}
+
+/// `[images]`: the app's static folder, which the embedded images are
+/// written into (each at the path its column holds).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesSpec {
+    /// The default folder, relative to the working directory (the app's
+    /// backend folder) unless absolute; `--static-dir` overrides it.
+    pub static_dir: At<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +145,9 @@ pub struct ColumnMap {
     pub bcrypt: Option<String>,
     /// This field is an image path relative to the source file; embed it.
     pub image: Option<String>,
+    /// With `image`: the folder put before the path, giving both the value
+    /// stored and the file's place below the static folder.
+    pub prefix: Option<String>,
     /// Number the rows 1, 2, 3… (the rowid alias' default).
     pub auto: Option<bool>,
     /// A constant for every row.
@@ -136,9 +158,16 @@ pub struct ColumnMap {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mapping {
     Field(String),
-    Ref { table: String, from: Vec<String> },
+    Ref {
+        table: String,
+        from: Vec<String>,
+    },
     Bcrypt(String),
-    Image(String),
+    /// An image: the source field and the prefix (`""` for none).
+    Image {
+        field: String,
+        prefix: String,
+    },
     Auto,
     Const(toml::Value),
 }
@@ -147,7 +176,9 @@ impl Mapping {
     /// The source fields this mapping reads.
     pub fn fields(&self) -> Vec<&str> {
         match self {
-            Mapping::Field(f) | Mapping::Bcrypt(f) | Mapping::Image(f) => vec![f.as_str()],
+            Mapping::Field(f) | Mapping::Bcrypt(f) | Mapping::Image { field: f, .. } => {
+                vec![f.as_str()]
+            }
             Mapping::Ref { from, .. } => from.iter().map(String::as_str).collect(),
             Mapping::Auto | Mapping::Const(_) => vec![],
         }
@@ -180,7 +211,10 @@ impl ColumnSpec {
             found.push(Mapping::Bcrypt(f.clone()));
         }
         if let Some(f) = &map.image {
-            found.push(Mapping::Image(f.clone()));
+            found.push(Mapping::Image {
+                field: f.clone(),
+                prefix: map.prefix.clone().unwrap_or_default(),
+            });
         }
         if map.auto == Some(true) {
             found.push(Mapping::Auto);
@@ -198,6 +232,17 @@ impl ColumnSpec {
         };
         if map.from.is_some() && map.reference.is_none() {
             return bad("`from` is only meaningful with `ref`");
+        }
+        if let Some(prefix) = &map.prefix {
+            if map.image.is_none() {
+                return bad("`prefix` is only meaningful with `image`");
+            }
+            if let Some(problem) = seedbake_core::static_path::prefix_problem(prefix) {
+                return bad(&format!(
+                    "prefix {prefix:?} cannot name a folder below the static folder: {problem}; \
+                     give a relative folder such as \"figuren/\""
+                ));
+            }
         }
         match found.len() {
             1 => Ok(found.remove(0)),

@@ -47,9 +47,23 @@ impl Compiler {
             }
         }
 
+        // What a cell left empty (or a column the source leaves out) takes:
+        // the app's own default, as `[defaults]` declares it.
+        let seed_time = self.seed_time.as_deref();
+        let defaults: Vec<Option<Value>> = table
+            .columns
+            .iter()
+            .map(|col| {
+                self.defaults
+                    .iter()
+                    .find(|d| d.table == table.name && d.column == col.name)
+                    .map(|d| d.seeded(seed_time))
+            })
+            .collect();
+
         // How each column is filled, or None when the source leaves it out.
         let mut mappings: Vec<Option<Mapping>> = Vec::with_capacity(table.columns.len());
-        for col in &table.columns {
+        for (col, default) in table.columns.iter().zip(&defaults) {
             let mapping = match spec.columns.get(&col.name) {
                 Some(s) => Some(s.mapping(entry, &table.name, &col.name)?),
                 None if src.header.contains(&col.name) => Some(Mapping::Field(col.name.clone())),
@@ -58,7 +72,7 @@ impl Compiler {
                 }
                 None => None,
             };
-            if mapping.is_none() && col.not_null && !col.has_default {
+            if mapping.is_none() && default.is_none() && col.not_null && !col.has_default {
                 return Err(SeedError::new(
                     ErrorKind::MissingValue,
                     src.header_origin.clone(),
@@ -176,12 +190,15 @@ impl Compiler {
                 keys.push(key);
             }
             let mut values = Vec::with_capacity(table.columns.len());
-            for (col, mapping) in table.columns.iter().zip(&mappings) {
+            for ((col, mapping), default) in table.columns.iter().zip(&mappings).zip(&defaults) {
                 let Some(mapping) = mapping else {
-                    values.push(None);
+                    values.push(default.clone());
                     continue;
                 };
-                let value = self.value(table, col, mapping, record, index, &path, done)?;
+                let mut value = self.value(table, col, mapping, record, index, &path, done)?;
+                if let (Value::Null, Some(d)) = (&value, default) {
+                    value = d.clone();
+                }
                 if value == Value::Null && col.not_null && !col.has_default {
                     let origin = record
                         .origin

@@ -1,0 +1,146 @@
+//! The manifest's entries for the app's own conventions, compiled from
+//! `tests/fixtures/base`: `[images]` and an image `prefix` (the value stored
+//! is where the file goes below the static folder), `[defaults]` filling
+//! what the seed files leave empty, and `seed_time` keeping that
+//! reproducible.
+
+use std::path::{Path, PathBuf};
+
+use seedbake_compiler::{self as compiler, Compiled, DefaultValue};
+use seedbake_core::value::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The base fixture, changed by `edit`, compiled.
+fn compile_with(edit: impl FnOnce(&Path)) -> Compiled {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: PathBuf = tmp.path().join("seed-data");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base"),
+        &dir,
+    );
+    edit(&dir);
+    compiler::compile(&dir).unwrap()
+}
+
+fn column(c: &Compiled, table: &str, column: &str) -> Vec<Value> {
+    let t = c.tables.iter().find(|t| t.name() == table).unwrap();
+    let ci = t
+        .schema
+        .columns
+        .iter()
+        .position(|c| c.name == column)
+        .unwrap();
+    t.rows.iter().map(|r| r[ci].clone()).collect()
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+#[test]
+fn the_image_is_stored_and_embedded_under_its_place_in_the_static_folder() {
+    let c = compile_with(|_| {});
+    assert_eq!(c.static_dir.as_deref(), Some("static"));
+    assert_eq!(
+        column(&c, "figur", "bild"),
+        [text("figuren/images/f01.png"), Value::Null]
+    );
+    assert_eq!(c.images.len(), 1);
+    assert_eq!(c.images[0].path, "figuren/images/f01.png");
+    // Read from beside the catalogue, whatever the prefix.
+    assert!(c.images[0].file.ends_with("seed-data/images/f01.png"));
+
+    // Without a prefix the catalogue's own path is kept.
+    let plain = compile_with(|d| {
+        let toml = std::fs::read_to_string(d.join("seed.toml")).unwrap();
+        let toml = toml.replace(", prefix = \"figuren/\"", "");
+        std::fs::write(d.join("seed.toml"), toml).unwrap();
+    });
+    assert_eq!(column(&plain, "figur", "bild")[0], text("images/f01.png"));
+    assert_eq!(plain.images[0].path, "images/f01.png");
+}
+
+#[test]
+fn seeded_cells_left_empty_take_the_declared_defaults() {
+    let c = compile_with(|_| {});
+    // kind.csv has neither column: both rows take the defaults, `now` being
+    // the declared seed_time.
+    assert_eq!(
+        column(&c, "kind", "erfasst_am"),
+        [
+            text("2025-09-01 08:00:00.000000"),
+            text("2025-09-01 08:00:00.000000")
+        ]
+    );
+    assert_eq!(column(&c, "kind", "status"), [text("aktiv"), text("aktiv")]);
+    assert_eq!(
+        c.defaults
+            .iter()
+            .map(|d| (d.table.as_str(), d.column.as_str(), d.value.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("kind", "erfasst_am", DefaultValue::Now),
+            ("kind", "status", DefaultValue::Value(text("aktiv")))
+        ]
+    );
+
+    // A value in the file wins; an empty cell takes the default.
+    let given = compile_with(|d| {
+        std::fs::write(
+            d.join("kind.csv"),
+            "vorname,geburtsdatum,geschlecht,groesse,verband,status,erfasst_am\n\
+             Mia,2012-03-04,W,140,BKFD,pausiert,2024-01-02 03:04:05\n\
+             Ali,2013-05-06,M,,LKNW,,\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        column(&given, "kind", "status"),
+        [text("pausiert"), text("aktiv")]
+    );
+    assert_eq!(
+        column(&given, "kind", "erfasst_am"),
+        [
+            text("2024-01-02 03:04:05"),
+            text("2025-09-01 08:00:00.000000")
+        ]
+    );
+    // A column without a default stays empty.
+    assert_eq!(column(&given, "kind", "groesse")[1], Value::Null);
+}
+
+#[test]
+fn the_seed_time_makes_defaulted_rows_reproducible() {
+    let fingerprints = |c: &Compiled| -> Vec<String> {
+        c.profiles
+            .iter()
+            .map(|p| p.fingerprint.total.clone())
+            .collect()
+    };
+    let a = compile_with(|_| {});
+    let b = compile_with(|_| {});
+    assert_eq!(fingerprints(&a), fingerprints(&b));
+    // Another declared time is another seed.
+    let later = compile_with(|d| {
+        let toml = std::fs::read_to_string(d.join("seed.toml")).unwrap();
+        let toml = toml.replace("2025-09-01 08:00:00.000000", "2025-09-02 08:00:00.000000");
+        std::fs::write(d.join("seed.toml"), toml).unwrap();
+    });
+    assert_eq!(
+        column(&later, "kind", "erfasst_am")[0],
+        text("2025-09-02 08:00:00.000000")
+    );
+    assert_ne!(fingerprints(&a)[0], fingerprints(&later)[0]);
+}
