@@ -180,7 +180,10 @@ pub fn main() -> ExitCode {
 
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
+        Error::InvalidUrl { .. }
+        | Error::UnknownProfile { .. }
+        | Error::Usage(_)
+        | Error::BadDump(_) => exit::USAGE,
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
         Error::OutcomeUnknown { .. } => exit::OUTCOME_UNKNOWN,
@@ -325,18 +328,16 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Restore { file, guard } => {
-            let shown = file.display().to_string();
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
-            let statements = ops::dump_statements(&text, &shown)?;
+            // The whole file is checked before the database is opened.
+            let dump = ops::check_dump(file)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
-            let what = format!("load {shown}: {} statements", statements.len());
+            let what = format!("load {}: {} statements", file.display(), dump.statements());
             if !guard::confirm(cli, out, guard, target, &env, "restore", &what).await? {
                 return Ok(exit::OK);
             }
-            let report = ops::restore(target, &statements).await?;
+            let report = ops::restore(target, &dump).await?;
             out.restored(&report);
             Ok(exit::OK)
         }
