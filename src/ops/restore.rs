@@ -433,9 +433,17 @@ impl Reader {
                     }
                 }
                 Lex::Quoted(end) => {
-                    // A doubled quote closes and reopens: the same to the splitter.
+                    // A doubled quote closes and reopens: the same to the
+                    // splitter. Most of a dump is inside quotes: skip to
+                    // the closing one at once.
                     if b == end {
                         self.lex = Lex::Normal;
+                    } else {
+                        let rest = &self.buf[i..];
+                        let skip = rest.iter().position(|&c| c == end).unwrap_or(rest.len());
+                        self.line += rest[..skip].iter().filter(|&&c| c == b'\n').count();
+                        i += skip;
+                        continue;
                     }
                 }
             }
@@ -914,7 +922,10 @@ mod tests {
         r.limit = 1 << 20;
         assert_eq!(r.next().unwrap().unwrap().text, "BEGIN;");
         let e = r.next().err().unwrap();
-        assert!(e.contains("the statement at line 2 is larger than 1 MiB"), "{e}");
+        assert!(
+            e.contains("the statement at line 2 is larger than 1 MiB"),
+            "{e}"
+        );
         // It stopped reading soon after the limit.
         assert!(r.read < (2 << 20), "{}", r.read);
         let mut r = Reader::open(&path).unwrap();
