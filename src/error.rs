@@ -14,6 +14,11 @@ pub enum Error {
     #[error("invalid option: {0}")]
     Usage(String),
 
+    /// A file `restore` will not load: unreadable, not a text SQL dump,
+    /// incomplete, or holding a statement a dump does not consist of.
+    #[error("{0}. Nothing was changed")]
+    BadDump(String),
+
     #[error("cannot open the database {target}: {reason}")]
     Open { target: String, reason: String },
 

@@ -87,7 +87,11 @@ fn without_a_terminal_production_reset_is_refused_and_says_how_to_proceed() {
     let before = production_db(dir.path());
     for args in [vec!["reset"], vec!["restore", "nothing.sql"]] {
         if args[0] == "restore" {
-            std::fs::write(dir.path().join("nothing.sql"), "CREATE TABLE x (a);\n").unwrap();
+            std::fs::write(
+                dir.path().join("nothing.sql"),
+                "BEGIN TRANSACTION;\nCREATE TABLE x (a);\nCOMMIT;\n",
+            )
+            .unwrap();
         }
         let o = seedbake(dir.path(), &args, FLY);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -336,7 +340,7 @@ fn restore_refuses_a_broken_dump_before_touching_anything() {
     let before = production_db(dir.path());
     std::fs::write(
         dir.path().join("bad.sql"),
-        "CREATE TABLE ok (a);\nINSERT INTO ok VALUES (1;\n",
+        "BEGIN TRANSACTION;\nCREATE TABLE ok (a);\nINSERT INTO ok VALUES (1;\nCOMMIT;\n",
     )
     .unwrap();
     let o = seedbake(dir.path(), &["restore", "bad.sql"], &[]);
@@ -348,7 +352,7 @@ fn restore_refuses_a_broken_dump_before_touching_anything() {
     );
     std::fs::write(
         dir.path().join("fails.sql"),
-        "CREATE TABLE ok (a);\nINSERT INTO missing VALUES (1);\n",
+        "BEGIN TRANSACTION;\nCREATE TABLE ok (a);\nINSERT INTO missing VALUES (1);\nCOMMIT;\n",
     )
     .unwrap();
     let o = seedbake(dir.path(), &["restore", "fails.sql"], &[]);

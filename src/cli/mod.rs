@@ -211,7 +211,10 @@ fn wants_json() -> bool {
 /// One exit code per error, the same for every command.
 fn exit_code(e: &Error) -> u8 {
     let code = match e {
-        Error::InvalidUrl { .. } | Error::UnknownProfile { .. } | Error::Usage(_) => exit::USAGE,
+        Error::InvalidUrl { .. }
+        | Error::UnknownProfile { .. }
+        | Error::Usage(_)
+        | Error::BadDump(_) => exit::USAGE,
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
         // These say what was committed: a signal does not change that.
@@ -476,18 +479,16 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Restore { file, guard } => {
-            let shown = file.display().to_string();
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
-            let statements = ops::dump_statements(&text, &shown)?;
+            // The whole file is checked before the database is opened.
+            let dump = ops::check_dump(file)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
-            let what = format!("load {shown}: {} statements", statements.len());
+            let what = format!("load {}: {} statements", file.display(), dump.statements());
             let Some(go) = guard::confirm(out, guard, target, &env, "restore", &what).await? else {
                 return Ok(exit::OK);
             };
-            let restored = ops::restore(target, &statements, go.backup.as_deref()).await;
+            let restored = ops::restore(target, &dump, go.backup.as_deref()).await;
             let report = guard::after_failure(out, &go, restored)?;
             out.restored(&report);
             Ok(exit::OK)

@@ -8,7 +8,8 @@
 //! (`SQLITE_STATIC`: no copy at all), and rows are read back without
 //! allocating.
 
-use std::ffi::{CStr, CString, c_char, c_int};
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::Path;
 use std::ptr;
 use std::time::Duration;
@@ -20,6 +21,9 @@ use crate::value::ValueRef;
 
 pub struct RawConn {
     db: *mut ffi::sqlite3,
+    /// What the confinement (see [`RawConn::confine`]) refused last, for
+    /// the error message. Boxed: the authorizer holds its address.
+    denied: Box<RefCell<String>>,
 }
 
 // SAFETY: the handle is opened with SQLITE_OPEN_NOMUTEX, so SQLite does not
@@ -104,7 +108,10 @@ impl RawConn {
         // SAFETY: a valid C string and an out-pointer; SQLite sets `db` even
         // on failure (then closed by `RawConn`'s drop), or leaves it null.
         let rc = unsafe { ffi::sqlite3_open_v2(c_path.as_ptr(), &mut db, flags, ptr::null()) };
-        let conn = RawConn { db };
+        let conn = RawConn {
+            db,
+            denied: Box::default(),
+        };
         if rc != ffi::SQLITE_OK {
             return Err(if db.is_null() {
                 DbError::new(Kind::Engine, "out of memory")
@@ -124,6 +131,9 @@ impl RawConn {
     pub fn exec(&self, sql: &str) -> Result<(), DbError> {
         let c_sql = CString::new(sql)
             .map_err(|_| DbError::new(Kind::Engine, "the SQL contains a NUL byte"))?;
+        if let Ok(mut d) = self.denied.try_borrow_mut() {
+            d.clear();
+        }
         // SAFETY: a live handle and a NUL-terminated statement; no callback.
         let rc = unsafe {
             ffi::sqlite3_exec(
@@ -137,8 +147,72 @@ impl RawConn {
         if rc == ffi::SQLITE_OK {
             Ok(())
         } else {
-            Err(last_error(self.db))
+            Err(self.explained(last_error(self.db)))
         }
+    }
+
+    /// Says what the confinement refused, when it was that. (The engine
+    /// reports a denied function as an ordinary error, not SQLITE_AUTH.)
+    fn explained(&self, e: DbError) -> DbError {
+        let denied = self
+            .denied
+            .try_borrow()
+            .map(|d| d.clone())
+            .unwrap_or_default();
+        if denied.is_empty() {
+            return e;
+        }
+        DbError {
+            message: format!(
+                "{}: a restore may change only the database it restores, and may not use {denied}",
+                e.message
+            ),
+            ..e
+        }
+    }
+
+    /// Confines what SQL may do (`on`) to what a restore needs on this one
+    /// database (drop its objects, run a dump's statements), or lifts that.
+    /// Confined, the engine's authorizer refuses, at prepare time: ATTACH
+    /// and DETACH, every PRAGMA but `foreign_keys`, transaction control,
+    /// ALTER, TEMP objects, virtual tables, writes to the engine's own
+    /// tables (but the schema's own bookkeeping of a CREATE or DROP,
+    /// statistics and `sqlite_sequence`), and functions that reach outside
+    /// the database (`load_extension`…). The engine's defensive mode is on
+    /// as well, so no statement can write the schema or the file's pages
+    /// directly.
+    pub fn confine(&self, on: bool) -> Result<(), DbError> {
+        if let Ok(mut d) = self.denied.try_borrow_mut() {
+            d.clear();
+        }
+        let callback: Option<AuthorizerFn> = if on { Some(confined) } else { None };
+        let user = &*self.denied as *const RefCell<String> as *mut c_void;
+        // SAFETY: a live handle; `user` points into the box `self` owns,
+        // which lives as long as the connection (the handle is closed in
+        // `drop` before the box is freed), and the callback only borrows it
+        // for the call. Without a callback the pointer is not used.
+        let rc = unsafe { ffi::sqlite3_set_authorizer(self.db, callback, user) };
+        if rc != ffi::SQLITE_OK {
+            return Err(last_error(self.db));
+        }
+        let mut now: c_int = -1;
+        // SAFETY: a live handle; DEFENSIVE takes an int and an out-pointer
+        // to an int, both valid for the call.
+        let rc = unsafe {
+            ffi::sqlite3_db_config(
+                self.db,
+                ffi::SQLITE_DBCONFIG_DEFENSIVE,
+                c_int::from(on),
+                &mut now as *mut c_int,
+            )
+        };
+        if rc != ffi::SQLITE_OK || now != c_int::from(on) {
+            return Err(DbError::new(
+                Kind::Engine,
+                "the engine did not switch its defensive mode",
+            ));
+        }
+        Ok(())
     }
 
     pub fn prepare(&self, sql: &str) -> Result<RawStmt<'_>, DbError> {
@@ -294,4 +368,131 @@ impl RawStmt<'_> {
             None => Ok(()),
         }
     }
+}
+
+type AuthorizerFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_int,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+) -> c_int;
+
+/// The authorizer of a confined connection. It must not unwind into the
+/// engine: the verdict is a plain function of its arguments, and anything
+/// unexpected (a panic) denies.
+unsafe extern "C" fn confined(
+    user: *mut c_void,
+    action: c_int,
+    first: *const c_char,
+    second: *const c_char,
+    database: *const c_char,
+    _inner: *const c_char,
+) -> c_int {
+    let verdict = std::panic::catch_unwind(|| {
+        // SAFETY: the engine passes NUL-terminated strings or null, valid
+        // for the duration of the call; they are only read here.
+        let text =
+            |p: *const c_char| (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes());
+        match verdict(action, text(first), text(second), text(database)) {
+            Ok(()) => ffi::SQLITE_OK,
+            Err(what) => {
+                // SAFETY: `user` is the `RefCell` that `RawConn::confine`
+                // passed, alive as long as the connection; a shared borrow
+                // for the call (the cell guards the mutation).
+                let denied = unsafe { &*(user as *const RefCell<String>) };
+                if let Ok(mut d) = denied.try_borrow_mut() {
+                    *d = what;
+                }
+                ffi::SQLITE_DENY
+            }
+        }
+    });
+    verdict.unwrap_or(ffi::SQLITE_DENY)
+}
+
+/// What a confined connection may do: `Err` names what it may not.
+/// `first`/`second` are the authorizer's arguments for `action` (a table
+/// and column, a pragma and its value, a function's name in `second`…);
+/// `database` the schema it concerns, when it concerns one.
+fn verdict(
+    action: c_int,
+    first: Option<&[u8]>,
+    second: Option<&[u8]>,
+    database: Option<&[u8]>,
+) -> Result<(), String> {
+    let name = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+    let lower = |b: Option<&[u8]>| name(b).to_ascii_lowercase();
+    match action {
+        ffi::SQLITE_CREATE_TABLE
+        | ffi::SQLITE_CREATE_INDEX
+        | ffi::SQLITE_CREATE_VIEW
+        | ffi::SQLITE_CREATE_TRIGGER
+        | ffi::SQLITE_DROP_TABLE
+        | ffi::SQLITE_DROP_INDEX
+        | ffi::SQLITE_DROP_VIEW
+        | ffi::SQLITE_DROP_TRIGGER
+        | ffi::SQLITE_READ
+        | ffi::SQLITE_SELECT
+        | ffi::SQLITE_RECURSIVE
+        | ffi::SQLITE_ANALYZE
+        | ffi::SQLITE_REINDEX => Ok(()),
+        ffi::SQLITE_INSERT | ffi::SQLITE_UPDATE | ffi::SQLITE_DELETE => {
+            let table = lower(first);
+            if database.is_some_and(|d| !d.eq_ignore_ascii_case(b"main")) {
+                return Err(format!("writes to the database {}", name(database)));
+            }
+            let allowed = match table.as_str() {
+                // A CREATE or DROP records itself there; a statement of its
+                // own cannot (that takes writable_schema, refused below,
+                // and defensive mode forbids it).
+                "sqlite_master" | "sqlite_schema" => true,
+                "sqlite_sequence" | "sqlite_stat1" | "sqlite_stat4" => true,
+                t => !t.starts_with("sqlite_"),
+            };
+            if allowed {
+                Ok(())
+            } else {
+                Err(format!("writes to {}", name(first)))
+            }
+        }
+        ffi::SQLITE_PRAGMA => match lower(first).as_str() {
+            "foreign_keys" => Ok(()),
+            _ => Err(format!("PRAGMA {}", name(first))),
+        },
+        ffi::SQLITE_FUNCTION => match lower(second).as_str() {
+            // Loads code; reads or writes files; hands out pointers.
+            "load_extension" | "readfile" | "writefile" | "edit" | "fts3_tokenizer" => {
+                Err(format!("{}()", name(second)))
+            }
+            _ => Ok(()),
+        },
+        ffi::SQLITE_ATTACH => Err("ATTACH".into()),
+        ffi::SQLITE_DETACH => Err("DETACH".into()),
+        ffi::SQLITE_TRANSACTION | ffi::SQLITE_SAVEPOINT => {
+            Err("transaction control (the restore's transaction is its own)".into())
+        }
+        ffi::SQLITE_CREATE_TEMP_TABLE
+        | ffi::SQLITE_CREATE_TEMP_INDEX
+        | ffi::SQLITE_CREATE_TEMP_VIEW
+        | ffi::SQLITE_CREATE_TEMP_TRIGGER => Err("TEMP objects".into()),
+        ffi::SQLITE_CREATE_VTABLE | ffi::SQLITE_DROP_VTABLE => Err("virtual tables".into()),
+        ffi::SQLITE_ALTER_TABLE => Err("ALTER TABLE".into()),
+        ffi::SQLITE_DROP_TEMP_TABLE
+        | ffi::SQLITE_DROP_TEMP_INDEX
+        | ffi::SQLITE_DROP_TEMP_VIEW
+        | ffi::SQLITE_DROP_TEMP_TRIGGER => Err("TEMP objects".into()),
+        // SQLITE_COPY and whatever later engines add.
+        _ => Err(format!("action {action}")),
+    }
+}
+
+/// Whether `sql` ends with a complete statement, as the engine's own
+/// tokenizer sees it (quotes, comments, and the semicolons inside a
+/// trigger's body).
+pub fn is_complete(sql: &CStr) -> bool {
+    // SAFETY: a NUL-terminated string, only read for the call. The function
+    // needs no initialised engine and no connection.
+    unsafe { ffi::sqlite3_complete(sql.as_ptr()) != 0 }
 }

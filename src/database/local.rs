@@ -150,6 +150,20 @@ impl Target for Local {
         let _ = self.conn.exec("COMMIT");
     }
 
+    fn confine(&self, on: bool) -> Result<(), DbError> {
+        // A restore writes each page once and never reads it back: a small
+        // cache spills to the file instead of growing with the dump.
+        let cache = if on { READ_CACHE_KIB } else { WRITE_CACHE_KIB };
+        if !on {
+            self.conn.confine(false)?;
+        }
+        self.conn.exec(&format!("PRAGMA cache_size = -{cache}"))?;
+        if on {
+            self.conn.confine(true)?;
+        }
+        Ok(())
+    }
+
     /// Inserts every row through prepared multi-row statements, binding the
     /// embedded values in place.
     async fn load_table(

@@ -162,6 +162,25 @@ pub trait Target {
     async fn read_snapshot(&self) -> std::result::Result<(), DbError>;
 
     async fn end_snapshot(&self);
+
+    /// Confines (`on`) what SQL may do during a restore to what a restore
+    /// needs on this one database, or lifts that: no other database file
+    /// (ATTACH), no PRAGMA but `foreign_keys`, no transaction control, no
+    /// writes to the engine's own tables, no `load_extension`. Locally the
+    /// engine's authorizer enforces it (and a small page cache keeps a
+    /// restore's memory flat: it writes each page once). A server offers no
+    /// authorizer over its protocol: there the restore's own allow-list,
+    /// checked on every statement before it is sent, is the confinement,
+    /// hence the default that does nothing.
+    fn confine(&self, _on: bool) -> std::result::Result<(), DbError> {
+        Ok(())
+    }
+}
+
+/// Whether `sql` ends with a complete statement, as the engine's own
+/// tokenizer sees it (quotes, comments, semicolons in a trigger's body).
+pub(crate) fn is_complete_statement(sql: &std::ffi::CStr) -> bool {
+    ffi::is_complete(sql)
 }
 
 /// Opens the database at `location`.

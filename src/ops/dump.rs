@@ -8,12 +8,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::TrafficReport;
-use super::tx::read_failed;
+use super::tx::{read_failed, sql_text};
 use crate::atomic_file::AtomicFile;
 use crate::database::{DbError, Kind, Location, Target};
 use crate::error::{Error, Result};
 use crate::schema::{is_internal, quote_ident};
-use crate::value::write_sql_literal;
+use crate::value::{ValueRef, write_sql_literal};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DumpReport {
@@ -88,32 +88,42 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
             writeln!(written, "{};", o.sql).map_err(io)?;
         }
         let mut count = 0u64;
-        let head = format!("INSERT INTO {} VALUES(", quote_ident(&o.name));
+        let table = quote_ident(&o.name);
+        let (select, head) = match written_columns(target, &o.name)
+            .await
+            .map_err(|e| read_failed(target, &format!("reading the columns of {}", o.name), e))?
+        {
+            None => (
+                format!("SELECT * FROM {table}"),
+                format!("INSERT INTO {table} VALUES("),
+            ),
+            Some(columns) => (
+                format!("SELECT {columns} FROM {table}"),
+                format!("INSERT INTO {table}({columns}) VALUES("),
+            ),
+        };
         // A failed write stops the query; its error is kept here, because
         // the query can only carry text.
         let mut write_error = None;
         let read = target
-            .query(
-                &format!("SELECT * FROM {}", quote_ident(&o.name)),
-                &mut |row| {
-                    line.clear();
-                    line.push_str(&head);
-                    for (i, v) in row.iter().enumerate() {
-                        if i > 0 {
-                            line.push(',');
-                        }
-                        write_sql_literal(&mut line, *v);
+            .query(&select, &mut |row| {
+                line.clear();
+                line.push_str(&head);
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        line.push(',');
                     }
-                    line.push_str(");\n");
-                    if let Err(e) = written.write_all(line.as_bytes()) {
-                        let stop = e.to_string();
-                        write_error = Some(e);
-                        return Err(stop);
-                    }
-                    count += 1;
-                    Ok(())
-                },
-            )
+                    write_sql_literal(&mut line, *v);
+                }
+                line.push_str(");\n");
+                if let Err(e) = written.write_all(line.as_bytes()) {
+                    let stop = e.to_string();
+                    write_error = Some(e);
+                    return Err(stop);
+                }
+                count += 1;
+                Ok(())
+            })
             .await;
         if let Some(e) = write_error {
             return Err(io(e));
@@ -137,6 +147,42 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
         bytes: written.bytes,
         traffic: target.traffic(),
     })
+}
+
+/// The columns a dump writes for `table`, quoted and comma-separated:
+/// `None` for all of them (`*`, as the sqlite3 shell writes them), or, when
+/// the table has generated columns, the others (an INSERT may not name a
+/// generated column; the engine computes it again).
+async fn written_columns(
+    target: &dyn Target,
+    table: &str,
+) -> std::result::Result<Option<String>, DbError> {
+    let mut stored = Vec::new();
+    let mut generated = false;
+    target
+        .query(
+            &format!(
+                "SELECT name, hidden FROM pragma_table_xinfo({})",
+                sql_text(table)
+            ),
+            &mut |r| match r {
+                [ValueRef::Text(name), ValueRef::Integer(hidden)] => {
+                    // 0: an ordinary column; 2 and 3: generated (virtual,
+                    // stored); 1: hidden, which only virtual tables have.
+                    if *hidden == 0 {
+                        stored.push(quote_ident(name));
+                    } else {
+                        generated = true;
+                    }
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "pragma_table_xinfo({table}) answered in an unknown shape"
+                )),
+            },
+        )
+        .await?;
+    Ok(generated.then(|| stored.join(",")))
 }
 
 struct Counting<'a> {

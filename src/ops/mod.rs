@@ -22,7 +22,7 @@ pub use admin::{
 pub use backup::BackupReport;
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
-pub use restore::{RestoreReport, restore, statements as dump_statements};
+pub use restore::{CheckedDump, MAX_STATEMENT_BYTES, RestoreReport, check_dump, restore};
 
 use tx::{Failure, Tx, read_failed, sql_text, step};
 

@@ -22,17 +22,9 @@ pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
         }
         ValueRef::Real(r) => write_real(out, r),
         // A carriage return travels as char(13): the sqlite3 shell drops a CR
-        // before a newline when it reads a script.
-        ValueRef::Text(t) if t.contains('\r') => {
-            out.push('(');
-            for (i, part) in t.split('\r').enumerate() {
-                if i > 0 {
-                    out.push_str("||char(13)||");
-                }
-                write_sql_literal(out, ValueRef::Text(part));
-            }
-            out.push(')');
-        }
+        // before a newline when it reads a script. A NUL travels as char(0):
+        // neither the shell nor the engine's C API reads SQL text past one.
+        ValueRef::Text(t) if t.contains(['\r', '\0']) => write_spelled_text(out, t),
         ValueRef::Text(t) => {
             out.push('\'');
             for c in t.chars() {
@@ -49,6 +41,52 @@ pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
             out.push('\'');
         }
     }
+}
+
+/// Writes text holding CRs or NULs as quoted runs and `char(…)` calls for
+/// the rest, concatenated as a balanced tree: the engine refuses an
+/// expression more than 1000 deep, and a long CRLF text is thousands of
+/// pieces.
+fn write_spelled_text(out: &mut String, t: &str) {
+    use std::fmt::Write as _;
+    // The engine's default limit on a function's arguments is 127.
+    const CODES_PER_CALL: usize = 100;
+    let special = |c: char| c == '\r' || c == '\0';
+    let mut pieces: Vec<String> = Vec::new();
+    let mut rest = t;
+    while !rest.is_empty() {
+        let plain = rest.find(special).unwrap_or(rest.len());
+        if plain > 0 {
+            let mut piece = String::new();
+            write_sql_literal(&mut piece, ValueRef::Text(&rest[..plain]));
+            pieces.push(piece);
+            rest = &rest[plain..];
+            continue;
+        }
+        let run = rest.find(|c| !special(c)).unwrap_or(rest.len());
+        for codes in rest.as_bytes()[..run].chunks(CODES_PER_CALL) {
+            let mut piece = String::from("char(");
+            for (i, c) in codes.iter().enumerate() {
+                let _ = write!(piece, "{}{c}", if i > 0 { "," } else { "" });
+            }
+            piece.push(')');
+            pieces.push(piece);
+        }
+        rest = &rest[run..];
+    }
+    fn balanced(out: &mut String, pieces: &[String]) {
+        if let [one] = pieces {
+            out.push_str(one);
+            return;
+        }
+        let (left, right) = pieces.split_at(pieces.len() / 2);
+        out.push('(');
+        balanced(out, left);
+        out.push_str("||");
+        balanced(out, right);
+        out.push(')');
+    }
+    balanced(out, &pieces);
 }
 
 /// Writes a finite float so that SQLite reads back exactly the same bits.
@@ -131,6 +169,9 @@ mod tests {
             Value::Text(String::new()),
             Value::Text("it's; a \"test\"\n-- not a comment 🏊".into()),
             Value::Text("\r\nline\r".into()),
+            Value::Text("\r".into()),
+            Value::Text("line\r\n".repeat(5000)),
+            Value::Text("\r".repeat(250)),
             Value::Blob(vec![0, 1, 254, 255]),
         ];
         for v in values {
@@ -139,6 +180,19 @@ mod tests {
             let mut rows = conn.query(&sql, ()).await.unwrap();
             let got = rows.next().await.unwrap().unwrap().get_value(0).unwrap();
             assert_eq!(got, to_libsql(v.as_ref()), "{sql}");
+        }
+        // Text holding NULs: the libsql crate reads text only up to the
+        // first NUL, so the engine's own hex() shows what was stored.
+        for t in ["a\0b\0\0\r\n'c'\0", "\0", &"x\0\r\n".repeat(3000)] {
+            let mut sql = String::from("SELECT typeof(v), hex(v) FROM (SELECT ");
+            write_sql_literal(&mut sql, ValueRef::Text(t));
+            sql.push_str(" AS v)");
+            let mut rows = conn.query(&sql, ()).await.unwrap();
+            let row = rows.next().await.unwrap().unwrap();
+            assert_eq!(row.get::<String>(0).unwrap(), "text", "{t:?}");
+            let mut want = String::new();
+            hex::push(&mut want, t.as_bytes());
+            assert_eq!(row.get::<String>(1).unwrap(), want.to_uppercase(), "{t:?}");
         }
         // Random bit patterns: every finite double reads back bit for bit.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
