@@ -213,6 +213,8 @@ fn generate(c: &Compiled) -> TokenStream {
         }
     });
 
+    let migrations = crate::migrations::tokens(c);
+
     let structs = c
         .tables
         .iter()
@@ -229,6 +231,8 @@ fn generate(c: &Compiled) -> TokenStream {
             admin: #admin,
             images: &[#(#images),*],
         };
+
+        #migrations
 
         /// One typed struct per seeded table, reading the embedded rows.
         pub mod tables {

@@ -17,6 +17,10 @@ pub struct Compiled {
     pub default_profile: String,
     pub admin: Option<CompiledAdmin>,
     pub images: Vec<Image>,
+    /// `migrations/`, in version order (empty when the seed has none).
+    pub migrations: Vec<crate::CompiledMigration>,
+    /// The `[[reference]]` tables, parents first.
+    pub reference: Vec<crate::CompiledReference>,
     /// Things worth saying that do not stop the build.
     pub warnings: Vec<String>,
     /// Every file read, for `cargo:rerun-if-changed`.

@@ -17,7 +17,9 @@ pub mod error;
 mod explain;
 mod images;
 pub mod manifest;
+pub mod migrations;
 mod profiles;
+mod reference;
 mod rows;
 pub mod source;
 mod suggest;
@@ -31,6 +33,8 @@ pub use build_script::build;
 pub use compiled::{Compiled, CompiledAdmin, CompiledProfile, CompiledTable, Image};
 pub use error::{ErrorKind, Origin, SeedError};
 use manifest::Mapping;
+pub use migrations::CompiledMigration;
+pub use reference::CompiledReference;
 
 /// Compiles the seed folder. Blocking: it runs its own small runtime, so call
 /// it from a build script or a plain test, not from inside async code.
@@ -93,17 +97,22 @@ impl Compiler {
         let all_tables = schema::tables(&conn)
             .await
             .map_err(|e| SeedError::new(ErrorKind::Schema, schema_origin.clone(), e))?;
-        if all_tables.iter().any(|t| t.name == fingerprint::META_TABLE) {
+        if let Some(own) = all_tables
+            .iter()
+            .find(|t| fingerprint::is_seedbake_table(&t.name))
+        {
             return Err(SeedError::new(
                 ErrorKind::Schema,
                 schema_origin,
                 format!(
                     "the table name {} is reserved for seedbake's own metadata",
-                    fingerprint::META_TABLE
+                    own.name
                 ),
             ));
         }
         checks::check_manifest(&manifest, &all_tables)?;
+        let schema_name = manifest.schema.clone();
+        let migrations = self.migrations(&conn, &schema_name).await?;
 
         let mut compiled: Vec<CompiledTable> = Vec::new();
         // Each seeded row's origin by (table, rowid), to name the line of a
@@ -153,6 +162,7 @@ impl Compiler {
         let profiles =
             profiles::profiles(&manifest, &manifest_name, &schema_sql, &conn, &compiled).await?;
         let tables = insertion_order(compiled);
+        let reference = reference::reference_tables(&manifest, &tables)?;
 
         Ok(Compiled {
             schema_sql,
@@ -161,6 +171,8 @@ impl Compiler {
             default_profile: manifest.default_profile.into_inner(),
             admin,
             images: self.images,
+            migrations,
+            reference,
             warnings: self.warnings,
             inputs: self.inputs,
         })
