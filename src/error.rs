@@ -70,6 +70,9 @@ pub enum Error {
 
     #[error("{0}. Nothing was changed")]
     Aborted(String),
+
+    #[error("cannot migrate {target}: {reason}. Nothing was changed")]
+    Refused { target: String, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

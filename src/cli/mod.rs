@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use seedbake::database::{self, Target};
 use seedbake::ops::{self, LoadOptions};
+use seedbake::seed::migrations::Build;
 use seedbake::seed::{Profile, SEED};
 use seedbake::{Error, Result};
 
@@ -35,6 +36,11 @@ pub mod exit {
     /// (as 1) The operator did not confirm a destructive command in
     /// production, or there was no terminal to ask on; nothing changed.
     pub const ABORTED: u8 = 1;
+    /// (as 1) `status` found the database out of step with the build.
+    pub const NOT_IN_STEP: u8 = 1;
+    /// `migrate` refused the database as it is (a changed or unknown
+    /// migration, schema drift, nothing to adopt it at); nothing changed.
+    pub const REFUSED: u8 = 7;
 }
 
 #[derive(Parser)]
@@ -44,8 +50,9 @@ pub mod exit {
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
     after_help = "Exit codes: 0 success, 1 verify found drift or a production command was not confirmed, \
                   2 usage error, 3 database unreachable or locked, 4 failed and rolled back (or the backup failed), \
-                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify). \
-                  With codes 2 to 5 nothing was changed."
+                  5 seed refused a non-empty database, 6 the server's answer to the commit was lost (run verify), \
+                  7 migrate refused the database as it is (status says why). \
+                  With codes 2 to 5 and 7 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
@@ -143,6 +150,16 @@ enum Command {
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
     Info,
+    /// Apply the pending migrations and bring the reference data to the seed's, in one transaction; the app's own rows stay as they are.
+    Migrate {
+        #[command(flatten)]
+        guard: Guard,
+        /// Adopt a database made without migrations (an earlier reset, the old seeder) at this version; its schema must be that version's.
+        #[arg(long, value_name = "VERSION")]
+        baseline: Option<i64>,
+    },
+    /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
+    Status,
 }
 
 pub fn main() -> ExitCode {
@@ -190,6 +207,7 @@ fn exit_code(e: &Error) -> u8 {
         | Error::Output { .. }
         | Error::Backup { .. } => exit::FAILED,
         Error::Aborted(_) => exit::ABORTED,
+        Error::Refused { .. } => exit::REFUSED,
     }
 }
 
@@ -351,7 +369,64 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             out.admin(&report);
             Ok(exit::OK)
         }
+        Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
+        Command::Status => {
+            let target = open(cli, false).await?;
+            let report = ops::status(target.as_ref(), &Build::embedded()).await?;
+            out.status(&report);
+            Ok(if report.in_step {
+                exit::OK
+            } else {
+                exit::NOT_IN_STEP
+            })
+        }
     }
+}
+
+/// `migrate`: in production (or with --dry-run) the whole migration is
+/// first run and rolled back to show its plan; then the guard asks and
+/// backs up as for reset, and the migration runs for real, refusing if the
+/// database changed since the plan was shown.
+async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
+    let target = open(cli, false).await?;
+    let target = target.as_ref();
+    let env = guard::environment(target)?;
+    let build = Build::embedded();
+    let mut opts = ops::MigrateOptions {
+        baseline,
+        dry_run: true,
+        confirmed: None,
+    };
+    let plan = if env.is_production() || guard.dry_run {
+        let plan = ops::migrate(target, &build, &opts).await?;
+        out.migrate_plan(&plan, guard.dry_run);
+        if guard.dry_run || !plan.changes {
+            return Ok(exit::OK);
+        }
+        Some(plan)
+    } else {
+        None
+    };
+    let what = match &plan {
+        Some(p) => format!(
+            "apply {} migration(s) and sync {} reference table(s) as planned above, keeping every other row",
+            p.applied.len(),
+            p.reference.iter().filter(|t| t.changes()).count()
+        ),
+        None => "migrate, keeping every row of the app's own tables".into(),
+    };
+    let confirm = Guard {
+        dry_run: false,
+        ..guard.clone()
+    };
+    if !guard::confirm(cli, out, &confirm, target, &env, "migrate", &what).await? {
+        return Ok(exit::OK);
+    }
+    opts.dry_run = false;
+    opts.confirmed = plan.as_ref();
+    let report = ops::migrate(target, &build, &opts).await?;
+    out.migrated(&report);
+    Ok(exit::OK)
 }
 
 async fn load(

@@ -256,8 +256,14 @@ impl Output {
         if plan.existing.is_empty() {
             eprintln!("  it is empty now");
         } else {
+            // migrate changes what it planned and keeps the rest.
+            let fate = if verb == "migrate" {
+                "holds"
+            } else {
+                "will drop"
+            };
             eprintln!(
-                "  will drop {} objects holding {} rows:",
+                "  {fate} {} objects holding {} rows:",
                 plan.existing.len(),
                 plan.rows()
             );
@@ -329,4 +335,246 @@ fn print_json(report: &impl serde::Serialize, ok: bool) {
     let mut v = serde_json::to_value(report).expect("reports serialise");
     v["ok"] = ok.into();
     println!("{v}");
+}
+
+/// How many keys a migrate report lists per kind of change (all with -v).
+const LISTED_KEYS: usize = 10;
+
+impl Output {
+    /// A migrate's plan (a dry run: the migration done and rolled back).
+    /// Text goes to stdout for a dry run; otherwise to stderr, before the
+    /// confirmation, so that stdout keeps only the result.
+    pub fn migrate_plan(&self, r: &seedbake::ops::MigrateReport, dry_run: bool) {
+        if self.json && dry_run {
+            return print_json(r, true);
+        }
+        let text = self.migrate_text(r, true);
+        if dry_run {
+            print!("{text}");
+            println!("dry run: nothing was changed");
+        } else {
+            eprint!("{text}");
+        }
+    }
+
+    /// What a migrate did.
+    pub fn migrated(&self, r: &seedbake::ops::MigrateReport) {
+        if self.json {
+            return print_json(r, true);
+        }
+        print!("{}", self.migrate_text(r, false));
+    }
+
+    fn migrate_text(&self, r: &seedbake::ops::MigrateReport, plan: bool) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let version = |v: Option<i64>| v.map_or("none".to_owned(), |v| v.to_string());
+        let head = if plan { "plan: migrate" } else { "migrated" };
+        if !r.changes {
+            let _ = writeln!(
+                o,
+                "{} is up to date (version {}): no pending migration, reference data as the seed's; nothing to do",
+                r.target,
+                version(r.to)
+            );
+            return o;
+        }
+        match r.from {
+            Some(from) => {
+                let _ = writeln!(
+                    o,
+                    "{head} {}: version {from} -> {}",
+                    r.target,
+                    version(r.to)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{head} {} (made without migrations): -> version {}",
+                    r.target,
+                    version(r.to)
+                );
+            }
+        }
+        if let Some(a) = &r.adopted {
+            let how = if a.by_baseline {
+                "by --baseline"
+            } else {
+                "automatically"
+            };
+            let _ = writeln!(
+                o,
+                "  adopt{} at version {} ({}) {how}: {}",
+                if plan { "" } else { "ed" },
+                a.version,
+                a.migration,
+                a.reason
+            );
+        }
+        for m in &r.applied {
+            let _ = writeln!(
+                o,
+                "  {} migration {:04}_{}",
+                if plan { "apply" } else { "applied" },
+                m.version,
+                m.name
+            );
+        }
+        if r.applied.is_empty() {
+            let _ = writeln!(o, "  no pending migration");
+        }
+        if !r.reference.is_empty() {
+            let _ = writeln!(o, "  reference data (matched by natural key):");
+        }
+        for t in &r.reference {
+            let _ = writeln!(
+                o,
+                "    {:<16} {} inserted, {} updated, {} deleted, {} kept, {} unchanged",
+                t.table,
+                t.inserted.len(),
+                t.updated.len(),
+                t.deleted.len(),
+                t.kept.len(),
+                t.unchanged
+            );
+            let limit = if self.verbose {
+                usize::MAX
+            } else {
+                LISTED_KEYS
+            };
+            let mut lines: Vec<String> = Vec::new();
+            lines.extend(t.inserted.iter().map(|k| format!("+ {k}")));
+            lines.extend(
+                t.updated
+                    .iter()
+                    .map(|u| format!("~ {} ({})", u.key, u.columns.join(", "))),
+            );
+            lines.extend(t.deleted.iter().map(|k| format!("- {k}")));
+            lines.extend(
+                t.kept
+                    .iter()
+                    .map(|k| format!("= {}: kept, {}", k.key, k.reason)),
+            );
+            let total = lines.len();
+            for line in lines.into_iter().take(limit) {
+                let _ = writeln!(o, "        {line}");
+            }
+            if total > limit {
+                let _ = writeln!(o, "        … and {} more (-v lists all)", total - limit);
+            }
+        }
+        if let Some(t) = &r.traffic {
+            let _ = writeln!(
+                o,
+                "  {} requests, {} bytes sent, {} received",
+                t.requests, t.bytes_sent, t.bytes_received
+            );
+        }
+        if !plan {
+            let _ = writeln!(o, "  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
+        }
+        o
+    }
+
+    pub fn status(&self, r: &seedbake::ops::StatusReport) {
+        if self.json {
+            return print_json(r, r.in_step);
+        }
+        let label = |v: i64, name: &str| format!("{v:04}_{name}");
+        if r.in_step {
+            println!(
+                "{} is in step with the build (version {})",
+                r.target,
+                r.recorded.unwrap_or(0)
+            );
+        } else {
+            println!("{} differs from the build", r.target);
+        }
+        match (r.recorded, r.latest) {
+            (_, None) => println!("  this build has no migrations"),
+            (Some(v), Some(latest)) => println!(
+                "  migrations: at version {v}, the build's latest is {latest} ({} applied)",
+                r.applied.len()
+            ),
+            (None, Some(latest)) if r.empty => println!(
+                "  migrations: the database is empty; `seedbake migrate` creates the schema (up to version {latest})"
+            ),
+            (None, Some(_)) => println!("  migrations: none recorded (made without migrations)"),
+        }
+        for m in &r.pending {
+            println!("    pending   {}", label(m.version, &m.name));
+        }
+        for m in &r.out_of_order {
+            println!(
+                "    skipped   {} (not applied, yet a later version is)",
+                label(m.version, &m.name)
+            );
+        }
+        for m in &r.unknown {
+            println!(
+                "    unknown   {} (applied {} by seedbake {}; this build does not have it)",
+                label(m.version, &m.name),
+                m.applied_at,
+                m.seedbake_version
+            );
+        }
+        for m in &r.modified {
+            println!(
+                "    modified  {} (applied {} with checksum {}…, the build's is {}…)",
+                label(m.version, &m.name),
+                m.applied_at,
+                &m.recorded_checksum[..m.recorded_checksum.len().min(12)],
+                &m.build_checksum[..m.build_checksum.len().min(12)]
+            );
+        }
+        if let Some(a) = &r.adoptable {
+            println!(
+                "  `seedbake migrate` adopts it at version {} ({}): {}",
+                a.version, a.migration, a.reason
+            );
+        }
+        if let Some(why) = &r.not_adoptable {
+            println!("  cannot be adopted: {why}");
+        }
+        if let Some(d) = &r.drift {
+            println!("  schema drift: {d}");
+        }
+        if !r.reference.is_empty() {
+            println!("  reference data:");
+        }
+        for t in &r.reference {
+            match &t.not_compared {
+                Some(why) => println!("    {:<16} not compared: {why}", t.table),
+                None if !t.changes() && t.kept.is_empty() => {
+                    println!("    {:<16} as the seed's ({} rows)", t.table, t.unchanged)
+                }
+                None => {
+                    println!(
+                        "    {:<16} {} missing, {} changed, {} extra ({} to delete, {} kept)",
+                        t.table,
+                        t.inserted.len(),
+                        t.updated.len(),
+                        t.deleted.len() + t.kept.len(),
+                        t.deleted.len(),
+                        t.kept.len()
+                    );
+                    if self.verbose {
+                        for k in &t.inserted {
+                            println!("        missing {k}");
+                        }
+                        for u in &t.updated {
+                            println!("        changed {} ({})", u.key, u.columns.join(", "));
+                        }
+                        for k in &t.deleted {
+                            println!("        extra   {k}");
+                        }
+                        for k in &t.kept {
+                            println!("        kept    {}: {}", k.key, k.reason);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

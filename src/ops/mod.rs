@@ -4,7 +4,10 @@
 mod admin;
 mod dump;
 mod guard;
+mod migrate;
+mod reference;
 mod restore;
+mod status;
 mod tx;
 
 use std::time::{Duration, Instant};
@@ -17,7 +20,10 @@ pub use admin::{
 };
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
+pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
+pub use reference::{KeptRow, TableSync, UpdatedRow};
 pub use restore::{RestoreReport, restore, statements as dump_statements};
+pub use status::{Pending, StatusReport, status};
 
 use tx::{Failure, Tx, read_failed, sql_text, step};
 
@@ -81,6 +87,9 @@ pub struct SchemaObject {
     /// The statement that made it; empty for the engine's own indexes.
     #[serde(skip)]
     pub sql: String,
+    /// The table an index or trigger belongs to (a table's own name).
+    #[serde(skip)]
+    pub table: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +235,9 @@ async fn load_in_transaction(
     tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
         .await
         .map_err(step("creating the schema"))?;
+    migrate::record_reset(tx, &crate::seed::migrations::Build::embedded())
+        .await
+        .map_err(step("recording the migrations"))?;
     phases.mark("schema");
 
     for table in opts.profile.seeded_tables() {
@@ -397,17 +409,19 @@ pub(crate) async fn read_schema(
     let mut out = Vec::new();
     target
         .query(
-            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
+            "SELECT type, name, coalesce(sql, ''), tbl_name FROM sqlite_schema ORDER BY rowid",
             &mut |r| match r {
                 [
                     ValueRef::Text(kind),
                     ValueRef::Text(name),
                     ValueRef::Text(sql),
+                    ValueRef::Text(table),
                 ] => {
                     out.push(SchemaObject {
                         kind: (*kind).to_owned(),
                         name: (*name).to_owned(),
                         sql: (*sql).to_owned(),
+                        table: (*table).to_owned(),
                     });
                     Ok(())
                 }

@@ -98,13 +98,17 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
 /// migrations are proven against `schema.sql` with it, and drift is found
 /// with it; [`schema::first_difference`] names what differs).
 pub async fn canonical_schema(conn: &dyn Rows) -> Result<Vec<schema::SchemaObject>, String> {
-    let mut objects = schema::objects(conn).await?;
+    Ok(canonical_objects(schema::objects(conn).await?))
+}
+
+/// [`canonical_schema`] from objects already read with [`schema::objects`].
+pub fn canonical_objects(mut objects: Vec<schema::SchemaObject>) -> Vec<schema::SchemaObject> {
     objects.retain(|o| !schema::is_internal(&o.name) && !is_seedbake_table(&o.table));
     objects.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
     for o in &mut objects {
         o.sql = schema::canonical_sql(&o.sql);
     }
-    Ok(objects)
+    objects
 }
 
 /// The digest of [`canonical_schema`].

@@ -156,8 +156,8 @@ mod tests {
         }
     }
 
-    fn differ(actual: &[SchemaObject], expected: &[SchemaObject]) -> Option<String> {
-        first_difference(actual, expected, "after the migrations", "schema.sql")
+    fn differ(actual: Vec<SchemaObject>, expected: Vec<SchemaObject>) -> Option<String> {
+        first_difference(&actual, &expected, "after the migrations", "schema.sql")
     }
 
     #[test]
@@ -172,13 +172,13 @@ mod tests {
             "kind",
             "CREATE TABLE \"kind\" (id INTEGER NOT NULL, vorname VARCHAR, PRIMARY KEY (id))",
         );
-        assert_eq!(differ(&[kind.clone()], &[kind.clone()]), None);
+        assert_eq!(differ(vec![kind.clone()], vec![kind.clone()]), None);
         assert_eq!(
-            differ(&[without.clone()], &[kind.clone()]).unwrap(),
+            differ(vec![without.clone()], vec![kind.clone()]).unwrap(),
             "after the migrations, kind has no column notiz that schema.sql declares"
         );
         assert_eq!(
-            differ(&[kind.clone()], &[without.clone()]).unwrap(),
+            differ(vec![kind.clone()], vec![without.clone()]).unwrap(),
             "after the migrations, kind has a column notiz that schema.sql does not declare"
         );
         let typed = object(
@@ -187,7 +187,7 @@ mod tests {
             "CREATE TABLE kind (id INTEGER NOT NULL, vorname VARCHAR(20), notiz TEXT, PRIMARY KEY (id))",
         );
         assert_eq!(
-            differ(&[typed], &[kind.clone()]).unwrap(),
+            differ(vec![typed], vec![kind.clone()]).unwrap(),
             "after the migrations, kind.vorname is `vorname VARCHAR (20)` where schema.sql declares `vorname VARCHAR`"
         );
         let reordered = object(
@@ -195,20 +195,24 @@ mod tests {
             "kind",
             "CREATE TABLE kind (id INTEGER NOT NULL, notiz TEXT, vorname VARCHAR, PRIMARY KEY (id))",
         );
-        assert!(differ(&[reordered], &[kind.clone()]).unwrap().contains(
-            "in the order (id, notiz, vorname) where schema.sql has (id, vorname, notiz)"
-        ));
+        assert!(
+            differ(vec![reordered], vec![kind.clone()])
+                .unwrap()
+                .contains(
+                    "in the order (id, notiz, vorname) where schema.sql has (id, vorname, notiz)"
+                )
+        );
         let index = object(
             "index",
             "ix_kind_notiz",
             "CREATE INDEX ix_kind_notiz ON kind (notiz)",
         );
         assert_eq!(
-            differ(&[kind.clone()], &[kind.clone(), index.clone()]).unwrap(),
+            differ(vec![kind.clone()], vec![kind.clone(), index.clone()]).unwrap(),
             "after the migrations, there is no index ix_kind_notiz that schema.sql declares"
         );
         assert_eq!(
-            differ(&[kind.clone(), index], &[kind.clone()]).unwrap(),
+            differ(vec![kind.clone(), index], vec![kind.clone()]).unwrap(),
             "after the migrations, there is an index ix_kind_notiz that schema.sql does not declare"
         );
         // A difference beyond the columns shows both statements.
@@ -217,7 +221,7 @@ mod tests {
             "kind",
             "CREATE TABLE kind (id INTEGER NOT NULL, vorname VARCHAR, notiz TEXT, PRIMARY KEY (id), UNIQUE (vorname))",
         );
-        let said = differ(&[unique], &[kind]).unwrap();
+        let said = differ(vec![unique], vec![kind]).unwrap();
         assert!(
             said.starts_with("after the migrations, table kind is `CREATE TABLE"),
             "{said}"
