@@ -747,6 +747,31 @@ fn a_removed_row_still_referred_to_stops_a_fail_policy_before_any_change() {
     assert_eq!(rt.block_on(common::dump(&path)), before);
 }
 
+#[test]
+fn a_changed_natural_key_that_collides_with_a_kept_row_is_named_and_rolled_back() {
+    // The seed renames BKFD to BKDE: by key, a new row. The old one stays
+    // (children point at it) and holds the name the new one needs.
+    let renamed = compile(|d| {
+        replace(d, "verbaende.csv", ",BKFD,", ",BKDE,");
+        replace(d, "kind.csv", ",BKFD,", ",BKDE,");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = v1_with_app_work(dir.path());
+    let rt = rt();
+    let before = rt.block_on(common::dump(&path));
+    let e = rt
+        .block_on(migrate_local(&path, &renamed))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("syncing the reference data (inserting verband \"BKDE\") failed on")
+            && e.contains("UNIQUE constraint failed: verband.name")
+            && e.contains("rolled back"),
+        "{e}"
+    );
+    assert_eq!(rt.block_on(common::dump(&path)), before);
+}
+
 // ---------------------------------------------------------------------------
 // The story on the Hrana test server.
 
@@ -1257,4 +1282,58 @@ fn migrate_needs_an_existing_database() {
         text(&o)
     );
     assert!(!dir.path().join("missing.db").exists());
+}
+
+#[test]
+fn the_binary_migrates_a_server_as_production_without_showing_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let server = TestServer::start(&db, TOKEN, &[]);
+    let url = server.url();
+    let env = [("DATABASE_URL", url.as_str()), ("TURSO_AUTH_TOKEN", TOKEN)];
+    let run = |args: &[&str]| {
+        common::seedbake_command(&env)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["reset", "--yes", "--no-backup"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rt = rt();
+    rt.block_on(common::execute(
+        &db,
+        "UPDATE versicherung SET hauptsitz = 'Irgendwo' WHERE kurz = 'ERGO'; DROP TABLE _seedbake_migrations;",
+    ));
+
+    let o = run(&["status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = run(&["migrate", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("~ \"ERGO\" (hauptsitz)"), "{}", text(&o));
+    // A server is production: no terminal, no --yes, no migration.
+    let o = run(&["migrate"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = run(&["migrate", "--yes", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(j["adopted"]["version"], 1);
+    assert_eq!(j["reference"][1]["updated"][0]["key"], "\"ERGO\"");
+    assert!(j["traffic"]["requests"].as_u64().unwrap() > 0);
+    assert!(
+        text(&o).contains("backup written to exports/"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(json(&o)["in_step"], true);
+    for o in [run(&["status"]), run(&["migrate", "--baseline", "1"])] {
+        let all = text(&o);
+        assert!(
+            !all.contains(TOKEN) && !all.contains(&TOKEN[4..12]),
+            "the token leaked: {all}"
+        );
+    }
 }

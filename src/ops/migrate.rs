@@ -603,10 +603,10 @@ async fn run(
         )
         .into());
     }
-    for sql in &plan.statements {
+    for (sql, what) in &plan.statements {
         tx.exec(sql)
             .await
-            .map_err(step("syncing the reference data"))?;
+            .map_err(step(&format!("syncing the reference data ({what})")))?;
     }
     writes |= !plan.statements.is_empty();
 

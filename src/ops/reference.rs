@@ -131,8 +131,9 @@ pub(crate) struct Refusal(pub String);
 /// The plan for every reference table, and the statements it takes.
 pub(crate) struct SyncPlan {
     pub tables: Vec<TableSync>,
-    /// Deletions (children first), then updates and inserts (parents first).
-    pub statements: Vec<String>,
+    /// Deletions (children first), then updates and inserts (parents
+    /// first), each with what it does ("inserting verband \"NEUV\"").
+    pub statements: Vec<(String, String)>,
 }
 
 /// One reference table as planned: its live rows, its seed rows in live
@@ -404,10 +405,14 @@ pub(crate) async fn plan(
     let mut statements = Vec::new();
     for (t, table) in planned.iter().enumerate().rev() {
         for &i in &deleted[t] {
-            statements.push(format!(
-                "DELETE FROM {} WHERE {}",
-                quote_ident(table.spec.table),
-                row_filter(table, &table.live_rows[i])
+            let row = &table.live_rows[i];
+            statements.push((
+                format!(
+                    "DELETE FROM {} WHERE {}",
+                    quote_ident(table.spec.table),
+                    row_filter(table, row)
+                ),
+                format!("deleting {} {}", table.spec.table, table.key_of(row)),
             ));
         }
     }
@@ -429,11 +434,14 @@ pub(crate) async fn plan(
                         })
                         .collect();
                     if !sets.is_empty() {
-                        statements.push(format!(
-                            "UPDATE {} SET {} WHERE {}",
-                            quote_ident(table.spec.table),
-                            sets.join(", "),
-                            row_filter(table, old)
+                        statements.push((
+                            format!(
+                                "UPDATE {} SET {} WHERE {}",
+                                quote_ident(table.spec.table),
+                                sets.join(", "),
+                                row_filter(table, old)
+                            ),
+                            format!("updating {} {}", table.spec.table, table.key_of(row)),
                         ));
                     }
                 }
@@ -441,11 +449,14 @@ pub(crate) async fn plan(
                     let names: Vec<String> =
                         table.columns.iter().map(|(c, _)| quote_ident(c)).collect();
                     let values: Vec<String> = row.iter().map(literal).collect();
-                    statements.push(format!(
-                        "INSERT INTO {} ({}) VALUES ({})",
-                        quote_ident(table.spec.table),
-                        names.join(", "),
-                        values.join(", ")
+                    statements.push((
+                        format!(
+                            "INSERT INTO {} ({}) VALUES ({})",
+                            quote_ident(table.spec.table),
+                            names.join(", "),
+                            values.join(", ")
+                        ),
+                        format!("inserting {} {}", table.spec.table, table.key_of(row)),
                     ));
                 }
             }
