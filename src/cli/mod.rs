@@ -408,11 +408,32 @@ async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) 
         None
     };
     let what = match &plan {
-        Some(p) => format!(
-            "apply {} migration(s) and sync {} reference table(s) as planned above, keeping every other row",
-            p.applied.len(),
-            p.reference.iter().filter(|t| t.changes()).count()
-        ),
+        Some(p) => {
+            let migrations: Vec<String> = p
+                .applied
+                .iter()
+                .map(|m| format!("{:04}_{}", m.version, m.name))
+                .collect();
+            let tables: Vec<&str> = p
+                .reference
+                .iter()
+                .filter(|t| t.changes())
+                .map(|t| t.table.as_str())
+                .collect();
+            format!(
+                "{}, {} (as planned above); every other row stays as it is",
+                if migrations.is_empty() {
+                    "apply no migration".to_owned()
+                } else {
+                    format!("apply {}", migrations.join(", "))
+                },
+                if tables.is_empty() {
+                    "change no reference row".to_owned()
+                } else {
+                    format!("change reference rows of {}", tables.join(", "))
+                }
+            )
+        }
         None => "migrate, keeping every row of the app's own tables".into(),
     };
     let confirm = Guard {

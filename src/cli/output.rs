@@ -257,13 +257,13 @@ impl Output {
             eprintln!("  it is empty now");
         } else {
             // migrate changes what it planned and keeps the rest.
-            let fate = if verb == "migrate" {
-                "holds"
+            let (fate, holding) = if verb == "migrate" {
+                ("now holds", "with")
             } else {
-                "will drop"
+                ("will drop", "holding")
             };
             eprintln!(
-                "  {fate} {} objects holding {} rows:",
+                "  {fate} {} objects {holding} {} rows:",
                 plan.existing.len(),
                 plan.rows()
             );
@@ -428,6 +428,14 @@ impl Output {
             let _ = writeln!(o, "  reference data (matched by natural key):");
         }
         for t in &r.reference {
+            if !t.changes() && t.kept.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "    {:<16} as the seed's ({} rows)",
+                    t.table, t.unchanged
+                );
+                continue;
+            }
             let _ = writeln!(
                 o,
                 "    {:<16} {} inserted, {} updated, {} deleted, {} kept, {} unchanged",
