@@ -160,6 +160,23 @@ enum Command {
     },
     /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
     Status,
+    /// Work on the seed folder's migrations (a developer's checkout; touches no database).
+    Migration {
+        #[command(subcommand)]
+        command: MigrationCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrationCommand {
+    /// Write the next migration file, drafted from the difference between what the migrations make and schema.sql.
+    New {
+        /// The migration's name, e.g. kind_notiz (the file becomes <next version>_<name>.sql).
+        name: String,
+        /// The seed folder.
+        #[arg(long, value_name = "DIR", default_value = "seed-data")]
+        seed_dir: std::path::PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -370,6 +387,13 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
+        Command::Migration {
+            command: MigrationCommand::New { name, seed_dir },
+        } => {
+            let report = ops::migration_draft(seed_dir, name).await?;
+            out.drafted(&report);
+            Ok(exit::OK)
+        }
         Command::Status => {
             let target = open(cli, false).await?;
             let report = ops::status(target.as_ref(), &Build::embedded()).await?;

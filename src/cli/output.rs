@@ -586,3 +586,26 @@ impl Output {
         }
     }
 }
+
+impl Output {
+    /// What `migration new` wrote.
+    pub fn drafted(&self, r: &seedbake::ops::DraftReport) {
+        for note in &r.notes {
+            self.warn(note);
+        }
+        if self.json {
+            return print_json(r, true);
+        }
+        println!(
+            "wrote {} (a draft: review it, then `cargo build` proves it)",
+            r.file.display()
+        );
+        for line in r.sql.lines() {
+            println!("  {line}");
+        }
+        match &r.remaining {
+            None => println!("with it, the migrations make the schema schema.sql declares"),
+            Some(d) => println!("not there yet: {d}; finish the draft by hand"),
+        }
+    }
+}

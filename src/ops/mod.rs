@@ -2,6 +2,7 @@
 //! verify, dump, restore and init-admin.
 
 mod admin;
+mod draft;
 mod dump;
 mod guard;
 mod migrate;
@@ -18,6 +19,7 @@ pub use crate::database::TrafficReport;
 pub use admin::{
     AdminOutcome, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem, username_problem,
 };
+pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
 pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
