@@ -112,6 +112,8 @@ pub enum Error {
     /// The images could not be written to or read from the static folder.
     #[error("{0}")]
     Images(String),
+    #[error("cannot migrate {target}: {reason}. Nothing was changed")]
+    Refused { target: String, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

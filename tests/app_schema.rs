@@ -158,14 +158,14 @@ async fn rows(conn: &Connection, sql: &str, arg: &str) -> Vec<Row> {
 }
 
 /// Reads a database's shape, leaving out the engine's own tables and
-/// seedbake's bookkeeping table `_seedbake`.
+/// seedbake's bookkeeping tables `_seedbake` and `_seedbake_migrations`.
 async fn shape(conn: &Connection) -> Shape {
     let mut shape = Shape::default();
     let objects = rows(
         conn,
         "SELECT type, name FROM sqlite_schema \
          WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-         AND name != '_seedbake' ORDER BY type, name",
+         AND name NOT IN ('_seedbake', '_seedbake_migrations') ORDER BY type, name",
         "",
     )
     .await;

@@ -9,9 +9,10 @@ use seedbake::seed::SEED;
 use seedbake::seed::tables::{Anmeldung, Figur, Users, Wettkampf};
 
 fn without_metadata(dump: Vec<String>) -> Vec<String> {
-    // `_seedbake` records when the load happened; everything else must match.
+    // `_seedbake` and `_seedbake_migrations` record when the load happened;
+    // everything else must match.
     dump.into_iter()
-        .filter(|l| !l.starts_with("_seedbake:"))
+        .filter(|l| !l.starts_with("_seedbake:") && !l.starts_with("_seedbake_migrations:"))
         .collect()
 }
 

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use seedbake::database::{self, Location, Target};
 use seedbake::ops::{self, LoadOptions};
+use seedbake::seed::migrations::Build;
 use seedbake::seed::{Profile, SEED};
 use seedbake::{Error, Result};
 
@@ -49,6 +50,11 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM (128 + 15); what was started was undone.
     pub const TERMINATED: u8 = 143;
+    /// (as 1) `status` found the database out of step with the build.
+    pub const NOT_IN_STEP: u8 = 1;
+    /// `migrate` refused the database as it is (a changed or unknown
+    /// migration, schema drift, nothing to adopt it at); nothing changed.
+    pub const REFUSED: u8 = 9;
 }
 
 /// The longest `--timeout` / `--lock-timeout`: a year, far beyond any use,
@@ -65,8 +71,9 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
                   back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
                   the commit was lost, or the check after it could not run (run verify); 7 standard output could not \
                   be written; 8 the images could not be written to the static folder (after reset/seed the database \
-                  WAS committed; `seedbake images` writes them); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
-                  what was started undone. With codes 2 to 5, 130 and 143 nothing was changed."
+                  WAS committed; `seedbake images` writes them); 9 migrate refused the database as it is \
+                  (status says why); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
+                  what was started undone. With codes 2 to 5, 9, 130 and 143 nothing was changed."
 )]
 struct Cli {
     /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
@@ -174,6 +181,33 @@ enum Command {
     Info,
     /// Write the embedded figure images into the app's static folder (as reset does after its commit). Touches no database.
     Images,
+    /// Apply the pending migrations and bring the reference data to the seed's, in one transaction; the app's own rows stay as they are.
+    Migrate {
+        #[command(flatten)]
+        guard: Guard,
+        /// Adopt a database made without migrations (an earlier reset, the old seeder) at this version; its schema must be that version's.
+        #[arg(long, value_name = "VERSION")]
+        baseline: Option<i64>,
+    },
+    /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
+    Status,
+    /// Work on the seed folder's migrations (a developer's checkout; touches no database).
+    Migration {
+        #[command(subcommand)]
+        command: MigrationCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrationCommand {
+    /// Write the next migration file, drafted from the difference between what the migrations make and schema.sql.
+    New {
+        /// The migration's name, e.g. kind_notiz (the file becomes <next version>_<name>.sql).
+        name: String,
+        /// The seed folder.
+        #[arg(long, value_name = "DIR", default_value = "seed-data")]
+        seed_dir: std::path::PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -229,6 +263,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Aborted(_) => exit::ABORTED,
         Error::StaticFolder(_) => exit::USAGE,
         Error::Images(_) => exit::IMAGES,
+        Error::Refused { .. } => exit::REFUSED,
     };
     // Whatever a stopped operation reports (rolled back, a backup cut
     // short), it stopped because it was asked to.
@@ -271,7 +306,13 @@ fn writes(command: &Command) -> bool {
     match command {
         Command::Reset(guard) | Command::Restore { guard, .. } => !guard.dry_run,
         Command::Seed | Command::InitAdmin { .. } => true,
-        Command::Verify | Command::Dump { .. } | Command::Info | Command::Images => false,
+        Command::Migrate { guard, .. } => !guard.dry_run,
+        Command::Verify
+        | Command::Dump { .. }
+        | Command::Info
+        | Command::Images
+        | Command::Status
+        | Command::Migration { .. } => false,
     }
 }
 
@@ -326,7 +367,9 @@ fn missing_local_file(cli: &Cli) -> Option<Location> {
 /// (then signals are left to end it the ordinary way until it has asked).
 fn will_prompt(cli: &Cli) -> bool {
     let guard = match &cli.command {
-        Command::Reset(guard) | Command::Restore { guard, .. } => guard,
+        Command::Reset(guard) | Command::Restore { guard, .. } | Command::Migrate { guard, .. } => {
+            guard
+        }
         Command::InitAdmin { .. } => return true,
         _ => return false,
     };
@@ -532,6 +575,24 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             out.admin(&report);
             Ok(exit::OK)
         }
+        Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
+        Command::Migration {
+            command: MigrationCommand::New { name, seed_dir },
+        } => {
+            let report = ops::migration_draft(seed_dir, name).await?;
+            out.drafted(&report);
+            Ok(exit::OK)
+        }
+        Command::Status => {
+            let target = open(cli, false).await?;
+            let report = ops::status(target.as_ref(), &Build::embedded()).await?;
+            out.status(&report);
+            Ok(if report.in_step {
+                exit::OK
+            } else {
+                exit::NOT_IN_STEP
+            })
+        }
     }
 }
 
@@ -575,6 +636,76 @@ enum ImagesPlan {
     Write(ops::images::StaticDir),
     /// Left out, and why.
     Skip(String),
+}
+
+/// `migrate`: in production (or with --dry-run) the whole migration is
+/// first run and rolled back to show its plan; then the guard asks and
+/// backs up as for reset, and the migration runs for real, refusing if the
+/// database changed since the plan was shown.
+async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
+    let target = open(cli, false).await?;
+    let target = target.as_ref();
+    let env = guard::environment(target)?;
+    let build = Build::embedded();
+    let mut opts = ops::MigrateOptions {
+        baseline,
+        dry_run: true,
+        confirmed: None,
+        backup: None,
+    };
+    let plan = if env.is_production() || guard.dry_run {
+        let plan = ops::migrate(target, &build, &opts).await?;
+        out.migrate_plan(&plan, guard.dry_run);
+        if guard.dry_run || !plan.changes {
+            return Ok(exit::OK);
+        }
+        Some(plan)
+    } else {
+        None
+    };
+    let what = match &plan {
+        Some(p) => {
+            let migrations: Vec<String> = p
+                .applied
+                .iter()
+                .map(|m| format!("{:04}_{}", m.version, m.name))
+                .collect();
+            let tables: Vec<&str> = p
+                .reference
+                .iter()
+                .filter(|t| t.changes())
+                .map(|t| t.table.as_str())
+                .collect();
+            format!(
+                "{}, {} (as planned above); every other row stays as it is",
+                if migrations.is_empty() {
+                    "apply no migration".to_owned()
+                } else {
+                    format!("apply {}", migrations.join(", "))
+                },
+                if tables.is_empty() {
+                    "change no reference row".to_owned()
+                } else {
+                    format!("change reference rows of {}", tables.join(", "))
+                }
+            )
+        }
+        None => "migrate, keeping every row of the app's own tables".into(),
+    };
+    let confirm = Guard {
+        dry_run: false,
+        ..guard.clone()
+    };
+    let Some(go) = guard::confirm(out, &confirm, target, &env, "migrate", &what).await? else {
+        return Ok(exit::OK);
+    };
+    opts.dry_run = false;
+    opts.confirmed = plan.as_ref();
+    opts.backup = go.backup.as_deref();
+    let migrated = ops::migrate(target, &build, &opts).await;
+    let report = guard::after_failure(out, &go, migrated)?;
+    out.migrated(&report);
+    Ok(exit::OK)
 }
 
 async fn load(

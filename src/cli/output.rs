@@ -485,8 +485,14 @@ impl Output {
         if plan.existing.is_empty() {
             tell!("  it is empty now");
         } else {
+            // migrate changes what it planned and keeps the rest.
+            let (fate, holding) = if verb == "migrate" {
+                ("now holds", "with")
+            } else {
+                ("will drop", "holding")
+            };
             tell!(
-                "  will drop {} objects holding {} rows:",
+                "  {fate} {} objects {holding} {} rows:",
                 plan.existing.len(),
                 plan.rows()
             );
@@ -660,5 +666,300 @@ impl Write for StdoutWriter<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         let result = self.inner.flush();
         self.remember(result)
+    }
+}
+
+/// How many keys a migrate report lists per kind of change (all with -v).
+const LISTED_KEYS: usize = 10;
+
+impl Output {
+    /// A migrate's plan (a dry run: the migration done and rolled back).
+    /// Text goes to stdout for a dry run; otherwise to stderr, before the
+    /// confirmation, so that stdout keeps only the result.
+    pub fn migrate_plan(&self, r: &seedbake::ops::MigrateReport, dry_run: bool) {
+        if self.json && dry_run {
+            return self.set(r);
+        }
+        let text = self.migrate_text(r, true);
+        if dry_run {
+            print!("{text}");
+            say!(self, "dry run: nothing was changed");
+        } else {
+            eprint!("{text}");
+        }
+    }
+
+    /// What a migrate did.
+    pub fn migrated(&self, r: &seedbake::ops::MigrateReport) {
+        if self.json {
+            return self.set(r);
+        }
+        print!("{}", self.migrate_text(r, false));
+    }
+
+    fn migrate_text(&self, r: &seedbake::ops::MigrateReport, plan: bool) -> String {
+        use std::fmt::Write;
+        let mut o = String::new();
+        let version = |v: Option<i64>| v.map_or("none".to_owned(), |v| v.to_string());
+        let head = if plan { "plan: migrate" } else { "migrated" };
+        if !r.changes {
+            let _ = writeln!(
+                o,
+                "{} is up to date (version {}): no pending migration, reference data as the seed's; nothing to do",
+                r.target,
+                version(r.to)
+            );
+            return o;
+        }
+        match r.from {
+            Some(from) => {
+                let _ = writeln!(
+                    o,
+                    "{head} {}: version {from} -> {}",
+                    r.target,
+                    version(r.to)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "{head} {} (made without migrations): -> version {}",
+                    r.target,
+                    version(r.to)
+                );
+            }
+        }
+        if let Some(a) = &r.adopted {
+            let how = if a.by_baseline {
+                "by --baseline"
+            } else {
+                "automatically"
+            };
+            let _ = writeln!(
+                o,
+                "  adopt{} at version {} ({}) {how}: {}",
+                if plan { "" } else { "ed" },
+                a.version,
+                a.migration,
+                a.reason
+            );
+        }
+        for m in &r.applied {
+            let _ = writeln!(
+                o,
+                "  {} migration {:04}_{}",
+                if plan { "apply" } else { "applied" },
+                m.version,
+                m.name
+            );
+        }
+        if r.applied.is_empty() {
+            let _ = writeln!(o, "  no pending migration");
+        }
+        if !r.reference.is_empty() {
+            let _ = writeln!(o, "  reference data (matched by natural key):");
+        }
+        for t in &r.reference {
+            if !t.changes() && t.kept.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "    {:<16} as the seed's ({} rows)",
+                    t.table, t.unchanged
+                );
+                continue;
+            }
+            let _ = writeln!(
+                o,
+                "    {:<16} {} inserted, {} updated, {} deleted, {} kept, {} unchanged",
+                t.table,
+                t.inserted.len(),
+                t.updated.len(),
+                t.deleted.len(),
+                t.kept.len(),
+                t.unchanged
+            );
+            let limit = if self.verbose {
+                usize::MAX
+            } else {
+                LISTED_KEYS
+            };
+            let mut lines: Vec<String> = Vec::new();
+            lines.extend(t.inserted.iter().map(|k| format!("+ {k}")));
+            lines.extend(
+                t.updated
+                    .iter()
+                    .map(|u| format!("~ {} ({})", u.key, u.columns.join(", "))),
+            );
+            lines.extend(t.deleted.iter().map(|k| format!("- {k}")));
+            lines.extend(
+                t.kept
+                    .iter()
+                    .map(|k| format!("= {}: kept, {}", k.key, k.reason)),
+            );
+            let total = lines.len();
+            for line in lines.into_iter().take(limit) {
+                let _ = writeln!(o, "        {line}");
+            }
+            if total > limit {
+                let _ = writeln!(o, "        … and {} more (-v lists all)", total - limit);
+            }
+        }
+        if let Some(t) = &r.traffic {
+            let _ = writeln!(
+                o,
+                "  {} requests, {} bytes sent, {} received",
+                t.requests, t.bytes_sent, t.bytes_received
+            );
+        }
+        if !plan {
+            let _ = writeln!(o, "  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
+        }
+        o
+    }
+
+    pub fn status(&self, r: &seedbake::ops::StatusReport) {
+        if self.json {
+            return self.set(r);
+        }
+        let label = |v: i64, name: &str| format!("{v:04}_{name}");
+        if r.in_step {
+            say!(
+                self,
+                "{} is in step with the build (version {})",
+                r.target,
+                r.recorded.unwrap_or(0)
+            );
+        } else {
+            say!(self, "{} differs from the build", r.target);
+        }
+        match (r.recorded, r.latest) {
+            (_, None) => say!(self, "  this build has no migrations"),
+            (Some(v), Some(latest)) => say!(
+                self,
+                "  migrations: at version {v}, the build's latest is {latest} ({} applied)",
+                r.applied.len()
+            ),
+            (None, Some(latest)) if r.empty => say!(
+                self,
+                "  migrations: the database is empty; `seedbake migrate` creates the schema (up to version {latest})"
+            ),
+            (None, Some(_)) => say!(
+                self,
+                "  migrations: none recorded (made without migrations)"
+            ),
+        }
+        for m in &r.pending {
+            say!(self, "    pending   {}", label(m.version, &m.name));
+        }
+        for m in &r.out_of_order {
+            say!(
+                self,
+                "    skipped   {} (not applied, yet a later version is)",
+                label(m.version, &m.name)
+            );
+        }
+        for m in &r.unknown {
+            say!(
+                self,
+                "    unknown   {} (applied {} by seedbake {}; this build does not have it)",
+                label(m.version, &m.name),
+                m.applied_at,
+                m.seedbake_version
+            );
+        }
+        for m in &r.modified {
+            say!(
+                self,
+                "    modified  {} (applied {} with checksum {}…, the build's is {}…)",
+                label(m.version, &m.name),
+                m.applied_at,
+                &m.recorded_checksum[..m.recorded_checksum.len().min(12)],
+                &m.build_checksum[..m.build_checksum.len().min(12)]
+            );
+        }
+        if let Some(a) = &r.adoptable {
+            say!(
+                self,
+                "  `seedbake migrate` adopts it at version {} ({}): {}",
+                a.version,
+                a.migration,
+                a.reason
+            );
+        }
+        if let Some(why) = &r.not_adoptable {
+            say!(self, "  cannot be adopted: {why}");
+        }
+        if let Some(d) = &r.drift {
+            say!(self, "  schema drift: {d}");
+        }
+        if !r.reference.is_empty() {
+            say!(self, "  reference data:");
+        }
+        for t in &r.reference {
+            match &t.not_compared {
+                Some(why) => say!(self, "    {:<16} not compared: {why}", t.table),
+                None if !t.changes() && t.kept.is_empty() => {
+                    say!(
+                        self,
+                        "    {:<16} as the seed's ({} rows)",
+                        t.table,
+                        t.unchanged
+                    )
+                }
+                None => {
+                    say!(
+                        self,
+                        "    {:<16} {} missing, {} changed, {} extra ({} to delete, {} kept)",
+                        t.table,
+                        t.inserted.len(),
+                        t.updated.len(),
+                        t.deleted.len() + t.kept.len(),
+                        t.deleted.len(),
+                        t.kept.len()
+                    );
+                    if self.verbose {
+                        for k in &t.inserted {
+                            say!(self, "        missing {k}");
+                        }
+                        for u in &t.updated {
+                            say!(self, "        changed {} ({})", u.key, u.columns.join(", "));
+                        }
+                        for k in &t.deleted {
+                            say!(self, "        extra   {k}");
+                        }
+                        for k in &t.kept {
+                            say!(self, "        kept    {}: {}", k.key, k.reason);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Output {
+    /// What `migration new` wrote.
+    pub fn drafted(&self, r: &seedbake::ops::DraftReport) {
+        for note in &r.notes {
+            self.warn(note);
+        }
+        if self.json {
+            return self.set(r);
+        }
+        say!(
+            self,
+            "wrote {} (a draft: review it, then `cargo build` proves it)",
+            r.file.display()
+        );
+        for line in r.sql.lines() {
+            say!(self, "  {line}");
+        }
+        match &r.remaining {
+            None => say!(
+                self,
+                "with it, the migrations make the schema schema.sql declares"
+            ),
+            Some(d) => say!(self, "not there yet: {d}; finish the draft by hand"),
+        }
     }
 }

@@ -3,10 +3,14 @@
 
 mod admin;
 mod backup;
+mod draft;
 mod dump;
 mod guard;
 pub mod images;
+mod migrate;
+mod reference;
 mod restore;
+mod status;
 mod tx;
 
 use std::path::Path;
@@ -20,9 +24,13 @@ pub use admin::{
     username_problem,
 };
 pub use backup::BackupReport;
+pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
+pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
+pub use reference::{KeptRow, TableSync, UpdatedRow};
 pub use restore::{CheckedDump, MAX_STATEMENT_BYTES, RestoreReport, check_dump, restore};
+pub use status::{Pending, StatusReport, status};
 
 use tx::{Failure, Tx, read_failed, sql_text, step};
 
@@ -79,6 +87,9 @@ pub struct SchemaObject {
     /// The statement that made it; empty for the engine's own indexes.
     #[serde(skip)]
     pub sql: String,
+    /// The table an index or trigger belongs to (a table's own name).
+    #[serde(skip)]
+    pub table: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -258,6 +269,9 @@ async fn load_in_transaction(
     tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
         .await
         .map_err(step("creating the schema"))?;
+    migrate::record_reset(tx, &crate::seed::migrations::Build::embedded())
+        .await
+        .map_err(step("recording the migrations"))?;
     phases.mark("schema");
 
     for table in opts.profile.seeded_tables() {
@@ -465,17 +479,19 @@ pub(crate) async fn read_schema(
     let mut out = Vec::new();
     target
         .query(
-            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
+            "SELECT type, name, coalesce(sql, ''), tbl_name FROM sqlite_schema ORDER BY rowid",
             &mut |r| match r {
                 [
                     ValueRef::Text(kind),
                     ValueRef::Text(name),
                     ValueRef::Text(sql),
+                    ValueRef::Text(table),
                 ] => {
                     out.push(SchemaObject {
                         kind: (*kind).to_owned(),
                         name: (*name).to_owned(),
                         sql: (*sql).to_owned(),
+                        table: (*table).to_owned(),
                     });
                     Ok(())
                 }

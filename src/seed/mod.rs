@@ -12,6 +12,7 @@
 //! ```
 
 pub mod convert;
+pub mod migrations;
 
 use crate::value::{Decoder, ValueRef};
 

@@ -229,6 +229,7 @@ fn generate(c: &Compiled) -> TokenStream {
         };
         quote! { crate::seed::ColumnDefault { table: #table, column: #column, value: #value } }
     });
+    let migrations = crate::migrations::tokens(c);
 
     let structs = c
         .tables
@@ -248,6 +249,8 @@ fn generate(c: &Compiled) -> TokenStream {
             static_dir: #static_dir,
             defaults: &[#(#defaults),*],
         };
+
+        #migrations
 
         /// One typed struct per seeded table, reading the embedded rows.
         pub mod tables {

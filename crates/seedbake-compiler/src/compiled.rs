@@ -24,6 +24,10 @@ pub struct Compiled {
     pub static_dir: Option<String>,
     /// `[defaults]`: what rows written outside the seed files get.
     pub defaults: Vec<CompiledDefault>,
+    /// `migrations/`, in version order (empty when the seed has none).
+    pub migrations: Vec<crate::CompiledMigration>,
+    /// The `[[reference]]` tables, parents first.
+    pub reference: Vec<crate::CompiledReference>,
     /// Things worth saying that do not stop the build.
     pub warnings: Vec<String>,
     /// Every file read, for `cargo:rerun-if-changed`.

@@ -39,6 +39,16 @@ pub enum ErrorKind {
     ImagePath,
     /// A profile that leaves out a table its tables refer to.
     Profile,
+    /// A file in `migrations/` that is not a `<version>_<name>.sql` file.
+    MigrationFile,
+    /// Two migrations with the same version.
+    MigrationVersion,
+    /// A migration that does not run (its line named).
+    MigrationSql,
+    /// The migrations do not make the schema `schema.sql` declares.
+    MigrationDrift,
+    /// A `[[reference]]` table that cannot be synced by its key.
+    ReferenceData,
 }
 
 /// Where in the seed a problem is.

@@ -18,7 +18,9 @@ pub mod error;
 mod explain;
 mod images;
 pub mod manifest;
+pub mod migrations;
 mod profiles;
+mod reference;
 mod rows;
 pub mod source;
 mod suggest;
@@ -33,6 +35,8 @@ pub use compiled::{Compiled, CompiledAdmin, CompiledProfile, CompiledTable, Imag
 pub use defaults::{CompiledDefault, DefaultValue};
 pub use error::{ErrorKind, Origin, SeedError};
 use manifest::Mapping;
+pub use migrations::CompiledMigration;
+pub use reference::CompiledReference;
 
 /// Compiles the seed folder. Blocking: it runs its own small runtime, so call
 /// it from a build script or a plain test, not from inside async code.
@@ -100,19 +104,24 @@ impl Compiler {
         let all_tables = schema::tables(&conn)
             .await
             .map_err(|e| SeedError::new(ErrorKind::Schema, schema_origin.clone(), e))?;
-        if all_tables.iter().any(|t| t.name == fingerprint::META_TABLE) {
+        if let Some(own) = all_tables
+            .iter()
+            .find(|t| fingerprint::is_seedbake_table(&t.name))
+        {
             return Err(SeedError::new(
                 ErrorKind::Schema,
                 schema_origin,
                 format!(
                     "the table name {} is reserved for seedbake's own metadata",
-                    fingerprint::META_TABLE
+                    own.name
                 ),
             ));
         }
         checks::check_manifest(&manifest, &all_tables)?;
         self.defaults = defaults::defaults(&manifest, &all_tables)?;
         self.seed_time = manifest.seed_time.as_ref().map(|t| t.as_str().to_owned());
+        let schema_name = manifest.schema.clone();
+        let migrations = self.migrations(&conn, &schema_name).await?;
 
         let mut compiled: Vec<CompiledTable> = Vec::new();
         // Each seeded row's origin by (table, rowid), to name the line of a
@@ -162,6 +171,7 @@ impl Compiler {
         let profiles =
             profiles::profiles(&manifest, &manifest_name, &schema_sql, &conn, &compiled).await?;
         let tables = insertion_order(compiled);
+        let reference = reference::reference_tables(&manifest, &tables)?;
 
         Ok(Compiled {
             schema_sql,
@@ -174,6 +184,8 @@ impl Compiler {
                 .images
                 .map(|i| i.into_inner().static_dir.into_inner()),
             defaults: self.defaults,
+            migrations,
+            reference,
             warnings: self.warnings,
             inputs: self.inputs,
         })

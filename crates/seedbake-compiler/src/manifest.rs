@@ -30,6 +30,10 @@ pub struct Manifest {
     pub seed_time: Option<At<String>>,
     #[serde(rename = "table", default)]
     pub tables: Vec<At<TableSpec>>,
+    /// Reference data: tables `seedbake migrate` keeps equal to the seed's
+    /// rows by natural key (see [`ReferenceSpec`]).
+    #[serde(rename = "reference", default)]
+    pub references: Vec<At<ReferenceSpec>>,
     /// The manifest as the user knows it (`seed-data/seed.toml`) and its
     /// text, to name the line a value stands on.
     #[serde(skip)]
@@ -252,6 +256,36 @@ impl ColumnSpec {
             _ => bad("give only one of field, ref, bcrypt, image, auto, value"),
         }
     }
+}
+
+/// A `[[reference]]` entry: a table whose rows the seed owns in a live
+/// database. `seedbake migrate` inserts what is missing, updates what
+/// changed and keeps the ids of rows that exist, matching rows by `key`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSpec {
+    pub table: String,
+    /// Columns that identify a row in the database. Default: the table's
+    /// `key`, when each of its fields fills a column of the same name.
+    pub key: Option<Vec<String>>,
+    /// What happens to a row the seed no longer has.
+    #[serde(default)]
+    pub removed: Removed,
+}
+
+/// What `migrate` does with a row of a reference table that the seed no
+/// longer has (or never had: the app added it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Removed {
+    /// Deleted when nothing refers to it; kept and reported otherwise.
+    #[default]
+    Delete,
+    /// Never deleted; reported.
+    Keep,
+    /// Deleted when nothing refers to it; one that is referred to stops the
+    /// migration before anything changes.
+    Fail,
 }
 
 /// Parses the manifest text; a syntax error names its line.

@@ -14,6 +14,15 @@ use crate::value::encode_value;
 /// Where seedbake records what it loaded; not part of the fingerprint.
 pub const META_TABLE: &str = "_seedbake";
 
+/// Where seedbake records the migrations a database has; not part of the
+/// fingerprint either (a reset records them, a migrate adds to them).
+pub const MIGRATIONS_TABLE: &str = "_seedbake_migrations";
+
+/// Whether a table is seedbake's own bookkeeping rather than the app's.
+pub fn is_seedbake_table(name: &str) -> bool {
+    name == META_TABLE || name == MIGRATIONS_TABLE
+}
+
 /// The name under which the schema objects' digest is listed.
 pub const SCHEMA_ENTRY: &str = "(schema)";
 
@@ -63,7 +72,7 @@ fn put_str(h: &mut Sha256, s: &str) {
 pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Fingerprint, String> {
     let mut entries = vec![(SCHEMA_ENTRY.to_owned(), schema_digest(conn).await?)];
     let mut tables = schema::tables(conn).await?;
-    tables.retain(|t| t.name != META_TABLE);
+    tables.retain(|t| !is_seedbake_table(&t.name));
     tables.sort_by(|a, b| a.name.cmp(&b.name));
     for table in &tables {
         entries.push((
@@ -83,20 +92,39 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
     })
 }
 
-/// Every application object's type, name, table and SQL (in canonical
-/// spelling), by type and name.
-async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
-    let mut objects = schema::objects(conn).await?;
-    objects.retain(|o| !schema::is_internal(&o.name) && o.table != META_TABLE);
+/// The schema as the fingerprint sees it: every application object's type,
+/// name, table and SQL in canonical spelling, by type and name. Two
+/// databases have the same schema exactly when these lists are equal (the
+/// migrations are proven against `schema.sql` with it, and drift is found
+/// with it; [`schema::first_difference`] names what differs).
+pub async fn canonical_schema(conn: &dyn Rows) -> Result<Vec<schema::SchemaObject>, String> {
+    Ok(canonical_objects(schema::objects(conn).await?))
+}
+
+/// [`canonical_schema`] from objects already read with [`schema::objects`].
+pub fn canonical_objects(mut objects: Vec<schema::SchemaObject>) -> Vec<schema::SchemaObject> {
+    objects.retain(|o| !schema::is_internal(&o.name) && !is_seedbake_table(&o.table));
     objects.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    for o in &mut objects {
+        o.sql = schema::canonical_sql(&o.sql);
+    }
+    objects
+}
+
+/// The digest of [`canonical_schema`].
+async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
+    Ok(schema_objects_digest(&canonical_schema(conn).await?))
+}
+
+/// The digest of a schema as [`canonical_schema`] gives it.
+pub fn schema_objects_digest(objects: &[schema::SchemaObject]) -> String {
     let mut h = Sha256::new();
-    for o in &objects {
-        for part in [&o.kind, &o.name, &o.table] {
+    for o in objects {
+        for part in [&o.kind, &o.name, &o.table, &o.sql] {
             put_str(&mut h, part);
         }
-        put_str(&mut h, &schema::canonical_sql(&o.sql));
     }
-    Ok(hex(&h.finalize()))
+    hex(&h.finalize())
 }
 
 async fn table_digest(

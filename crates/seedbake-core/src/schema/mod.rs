@@ -8,10 +8,14 @@
 //! questions of a target, through the same [`Rows`] trait.
 
 mod canonical;
+mod diff;
+mod draft;
 mod objects;
 mod rows;
 
 pub use canonical::{canonical_sql, canonical_type};
+pub use diff::first_difference;
+pub use draft::{Draft, draft_migration};
 pub use objects::{SchemaObject, objects};
 pub use rows::{Rows, engine_message};
 

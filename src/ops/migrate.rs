@@ -1,0 +1,684 @@
+//! `migrate`: change a live database without wiping it. The pending
+//! migrations and the reference-data sync run in one transaction, every
+//! foreign key is checked, each applied migration is recorded in
+//! `_seedbake_migrations`, then it commits; any failure rolls all of it back.
+//!
+//! Before changing anything it refuses a database it cannot migrate safely:
+//! an applied migration whose checksum differs from the build's, a recorded
+//! version the build does not know, a schema that is not the schema of its
+//! recorded version (someone changed it by hand), or a database made
+//! without migrations whose schema matches no version (or several: then
+//! `--baseline` says which).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::reference::{self, LiveTables, TableSync};
+use super::tx::{Failure, Tx, read_failed, sql_text, step};
+use super::{TrafficReport, as_millis, engine, foreign_key_violations};
+use crate::database::{DbError, Kind, Target};
+use crate::error::{Error, Result};
+use crate::fingerprint::{MIGRATIONS_TABLE, canonical_objects};
+use crate::schema::{self, SchemaObject, first_difference};
+use crate::seed::migrations::{Build, Migration};
+use crate::value::ValueRef;
+
+/// What `migrate` is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MigrateOptions<'a> {
+    /// Adopt a database made without migrations at this version.
+    pub baseline: Option<i64>,
+    /// Do everything, then roll back: the plan, proven on the real data.
+    pub dry_run: bool,
+    /// The plan the operator confirmed: if the database has changed since,
+    /// refuse rather than do something else.
+    pub confirmed: Option<&'a MigrateReport>,
+    /// Back the database up to this new file first, inside the migration's
+    /// transaction (not in a dry run).
+    pub backup: Option<&'a std::path::Path>,
+}
+
+/// What a migrate did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrateReport {
+    pub target: String,
+    pub dry_run: bool,
+    /// The version the database was at (`None`: not under migrations, and
+    /// not empty).
+    pub from: Option<i64>,
+    /// The version it is at afterwards.
+    pub to: Option<i64>,
+    /// How a database made without migrations was taken over.
+    pub adopted: Option<Adoption>,
+    /// The migrations applied, in order.
+    pub applied: Vec<Applied>,
+    /// Each reference table: rows inserted, updated, deleted, kept.
+    pub reference: Vec<TableSync>,
+    /// Whether anything was (or would be) written.
+    pub changes: bool,
+    /// The backup taken under the write lock before anything changed.
+    pub backup: Option<super::BackupReport>,
+    pub traffic: Option<TrafficReport>,
+    #[serde(serialize_with = "as_millis")]
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Applied {
+    pub version: i64,
+    pub name: String,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Adoption {
+    pub version: i64,
+    pub migration: String,
+    /// `true`: `--baseline` said so; `false`: the schema left one choice.
+    pub by_baseline: bool,
+    pub reason: String,
+}
+
+impl MigrateReport {
+    /// What the operator is asked to confirm: equal plans change the same
+    /// rows the same way.
+    fn decisions(&self) -> impl PartialEq + '_ {
+        (
+            self.from,
+            self.adopted.as_ref().map(|a| a.version),
+            &self.applied,
+            &self.reference,
+        )
+    }
+}
+
+/// One row of `_seedbake_migrations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub version: i64,
+    pub name: String,
+    pub checksum: String,
+    pub applied_at: String,
+    pub seedbake_version: String,
+    /// `migrate`, `reset` or `baseline`.
+    pub how: String,
+}
+
+/// A recorded migration whose file changed since it was applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Modified {
+    pub version: i64,
+    pub name: String,
+    pub recorded_checksum: String,
+    pub build_checksum: String,
+    pub applied_at: String,
+}
+
+/// What a database is, measured against the build, before any change.
+#[derive(Debug, Clone)]
+pub(crate) struct Standing {
+    /// `None`: no `_seedbake_migrations` table.
+    pub records: Option<Vec<Record>>,
+    /// No application object at all.
+    pub empty: bool,
+    pub live_schema: Vec<SchemaObject>,
+    /// Recorded versions the build does not have.
+    pub unknown: Vec<Record>,
+    pub modified: Vec<Modified>,
+    /// Build versions not recorded but below a recorded one.
+    pub out_of_order: Vec<&'static Migration>,
+    /// The version the schema is at: recorded, or 0 for an empty database,
+    /// or the one it can be adopted at.
+    pub version: Option<i64>,
+    pub adoption: Option<Adoption>,
+    /// Why the database cannot be adopted (no records, schema matches no
+    /// single version).
+    pub unadoptable: Option<String>,
+    /// The live schema differs from the schema of the recorded version.
+    pub drift: Option<String>,
+}
+
+impl Standing {
+    /// The first reason `migrate` must not touch this database.
+    pub(crate) fn refusal(&self, build: &Build) -> Option<String> {
+        if let Some(r) = self.unknown.first() {
+            return Some(format!(
+                "the database records migration {:04}_{} (applied {} by seedbake {}), which this build does not have: \
+                 it was migrated by a newer build; migrate it with that build or a newer one",
+                r.version, r.name, r.applied_at, r.seedbake_version
+            ));
+        }
+        if let Some(m) = self.modified.first() {
+            return Some(format!(
+                "migration {:04}_{} was applied on {} with checksum {}, but this build's file has checksum {}: \
+                 an applied migration must never change; restore the file as it was and put the change in a new migration",
+                m.version,
+                m.name,
+                m.applied_at,
+                short(&m.recorded_checksum),
+                short(&m.build_checksum)
+            ));
+        }
+        if let Some(m) = self.out_of_order.first() {
+            let last = self
+                .records
+                .iter()
+                .flatten()
+                .map(|r| r.version)
+                .max()
+                .unwrap_or(0);
+            return Some(format!(
+                "migration {} is not applied, yet a later version ({last}) is: migrations apply in version order; \
+                 give {} a version above {last}",
+                m.label(),
+                m.file
+            ));
+        }
+        if let Some(d) = &self.drift {
+            return Some(d.clone());
+        }
+        if let Some(why) = &self.unadoptable {
+            return Some(why.clone());
+        }
+        if build.migrations.is_empty() {
+            return Some("this build has no migrations (seed-data/migrations is missing)".into());
+        }
+        None
+    }
+
+    /// The migrations the database does not have yet.
+    pub(crate) fn pending(&self, build: &Build) -> Vec<&'static Migration> {
+        let at = self.version.unwrap_or(0);
+        build.migrations.iter().filter(|m| m.version > at).collect()
+    }
+}
+
+fn short(checksum: &str) -> &str {
+    &checksum[..checksum.len().min(12)]
+}
+
+/// Reads what the database holds and measures it against the build.
+pub(crate) async fn standing(
+    target: &dyn Target,
+    build: &Build,
+    baseline: Option<i64>,
+) -> std::result::Result<Standing, DbError> {
+    let objects: Vec<SchemaObject> = super::read_schema(target)
+        .await?
+        .into_iter()
+        .map(|o| SchemaObject {
+            kind: o.kind,
+            name: o.name,
+            table: o.table,
+            sql: o.sql,
+        })
+        .collect();
+    let has_records = objects
+        .iter()
+        .any(|o| o.kind == "table" && o.name == MIGRATIONS_TABLE);
+    let empty = !objects.iter().any(|o| {
+        matches!(o.kind.as_str(), "table" | "view" | "trigger")
+            && !schema::is_internal(&o.name)
+            && !crate::fingerprint::is_seedbake_table(&o.name)
+    });
+    let live_schema = canonical_objects(objects);
+    let records = if has_records {
+        Some(read_records(target).await?)
+    } else {
+        None
+    };
+
+    let mut s = Standing {
+        records: records.clone(),
+        empty,
+        live_schema,
+        unknown: Vec::new(),
+        modified: Vec::new(),
+        out_of_order: Vec::new(),
+        version: None,
+        adoption: None,
+        unadoptable: None,
+        drift: None,
+    };
+    match &records {
+        Some(records) => {
+            for r in records {
+                match build.migration(r.version) {
+                    None => s.unknown.push(r.clone()),
+                    Some(m) if m.checksum != r.checksum => s.modified.push(Modified {
+                        version: r.version,
+                        name: r.name.clone(),
+                        recorded_checksum: r.checksum.clone(),
+                        build_checksum: m.checksum.to_owned(),
+                        applied_at: r.applied_at.clone(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            let last = records.iter().map(|r| r.version).max();
+            if let Some(last) = last {
+                s.out_of_order = build
+                    .migrations
+                    .iter()
+                    .filter(|m| m.version < last && !records.iter().any(|r| r.version == m.version))
+                    .collect();
+            }
+            if baseline.is_some() {
+                s.unadoptable = Some(format!(
+                    "the database is under migrations already (at version {}); --baseline is only for a database made without them",
+                    last.unwrap_or(0)
+                ));
+            }
+            s.version = Some(last.unwrap_or(0));
+            if let Some(m) = last.and_then(|v| build.migration(v))
+                && s.unknown.is_empty()
+                && s.modified.is_empty()
+                && let Some(d) = first_difference(
+                    &s.live_schema,
+                    &m.schema_objects(),
+                    "in the database",
+                    &format!("{} (its recorded version)", m.label()),
+                )
+            {
+                s.drift = Some(format!(
+                    "its schema is not the schema of the version it records: {d}. Someone changed it outside the migrations: \
+                     undo the change, or put it in a migration (`seedbake status` shows the drift)"
+                ));
+            }
+        }
+        None if s.empty => {
+            if baseline.is_some() {
+                s.unadoptable = Some(
+                    "the database is empty, so there is nothing to adopt: run migrate without --baseline (it applies every migration), or reset"
+                        .into(),
+                );
+            }
+            s.version = Some(0);
+        }
+        None => adopt(&mut s, build, baseline),
+    }
+    Ok(s)
+}
+
+/// A database made without migrations (by an earlier reset, or another
+/// seeder): the version whose schema it has.
+fn adopt(s: &mut Standing, build: &Build, baseline: Option<i64>) {
+    let matching: Vec<&Migration> = build
+        .migrations
+        .iter()
+        .filter(|m| m.schema_objects() == s.live_schema)
+        .collect();
+    match baseline {
+        Some(v) => {
+            let Some(m) = build.migration(v) else {
+                let known: Vec<String> = build
+                    .migrations
+                    .iter()
+                    .map(|m| m.version.to_string())
+                    .collect();
+                s.unadoptable = Some(format!(
+                    "--baseline {v}: this build has no migration {v} (it has {})",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+                return;
+            };
+            if let Some(d) = first_difference(
+                &s.live_schema,
+                &m.schema_objects(),
+                "in the database",
+                m.label(),
+            ) {
+                s.unadoptable = Some(format!(
+                    "--baseline {v}: the database's schema is not the schema after {}: {d}",
+                    m.label()
+                ));
+                return;
+            }
+            s.version = Some(v);
+            s.adoption = Some(Adoption {
+                version: v,
+                migration: m.label().to_owned(),
+                by_baseline: true,
+                reason: format!(
+                    "--baseline {v}, and its schema equals the schema after {}",
+                    m.label()
+                ),
+            });
+        }
+        None => match matching.as_slice() {
+            [m] => {
+                s.version = Some(m.version);
+                s.adoption = Some(Adoption {
+                    version: m.version,
+                    migration: m.label().to_owned(),
+                    by_baseline: false,
+                    reason: format!(
+                        "it records no migrations, and its schema equals the schema after {} and no other version's",
+                        m.label()
+                    ),
+                });
+            }
+            [] => {
+                let nearest = build.migrations.iter().min_by_key(|m| {
+                    let theirs = m.schema_objects();
+                    let differing = theirs.iter().filter(|o| !s.live_schema.contains(o)).count()
+                        + s.live_schema.iter().filter(|o| !theirs.contains(o)).count();
+                    (differing, std::cmp::Reverse(m.version))
+                });
+                s.unadoptable = Some(match nearest {
+                    Some(m) => format!(
+                        "it records no migrations, and its schema is not the schema of any version of this build; \
+                         the nearest is {}: {}. Make the schema match (or reset the database)",
+                        m.label(),
+                        first_difference(
+                            &s.live_schema,
+                            &m.schema_objects(),
+                            "in the database",
+                            m.label()
+                        )
+                        .unwrap_or_default()
+                    ),
+                    None => "it records no migrations, and this build has none".into(),
+                });
+            }
+            several => {
+                let labels: Vec<&str> = several.iter().map(|m| m.label()).collect();
+                s.unadoptable = Some(format!(
+                    "it records no migrations, and its schema equals the schema after each of {} (a migration that \
+                     changes no schema cannot be told from its schema): say which with --baseline <version>",
+                    labels.join(", ")
+                ));
+            }
+        },
+    }
+}
+
+async fn read_records(target: &dyn Target) -> std::result::Result<Vec<Record>, DbError> {
+    let mut out = Vec::new();
+    target
+        .query(
+            &format!(
+                "SELECT version, name, checksum, applied_at, seedbake_version, how FROM {MIGRATIONS_TABLE} ORDER BY version"
+            ),
+            &mut |r| {
+                let text = |i: usize| match r.get(i) {
+                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
+                    _ => Err(format!("{MIGRATIONS_TABLE} holds a value that is not text")),
+                };
+                let Some(ValueRef::Integer(version)) = r.first() else {
+                    return Err(format!("{MIGRATIONS_TABLE} holds a version that is not an integer"));
+                };
+                out.push(Record {
+                    version: *version,
+                    name: text(1)?,
+                    checksum: text(2)?,
+                    applied_at: text(3)?,
+                    seedbake_version: text(4)?,
+                    how: text(5)?,
+                });
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(out)
+}
+
+/// The table that records migrations. Its last column is the foreign-key
+/// guard: on a server the final statement of the commit's request sets it
+/// to the number of dangling keys, and the CHECK fails the whole batch.
+fn create_records_table() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+         checksum TEXT NOT NULL, applied_at TEXT NOT NULL, seedbake_version TEXT NOT NULL, \
+         how TEXT NOT NULL CHECK (how IN ('migrate', 'reset', 'baseline')), \
+         fk_violations INTEGER NOT NULL DEFAULT 0 CONSTRAINT {} CHECK (fk_violations = 0))",
+        super::tx::FK_GUARD
+    )
+}
+
+fn record(m: &Migration, how: &str) -> String {
+    format!(
+        "INSERT INTO {MIGRATIONS_TABLE} (version, name, checksum, applied_at, seedbake_version, how) \
+         VALUES ({}, {}, {}, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), {}, {})",
+        m.version,
+        sql_text(m.name),
+        sql_text(m.checksum),
+        sql_text(env!("CARGO_PKG_VERSION")),
+        sql_text(how)
+    )
+}
+
+/// Inside a reset's (or seed's) transaction, after the schema: records
+/// every migration of the build as applied, since the schema a reset
+/// creates is the schema they end at (proven at build time).
+pub(crate) async fn record_reset(
+    tx: &mut Tx<'_>,
+    build: &Build,
+) -> std::result::Result<(), DbError> {
+    if build.migrations.is_empty() {
+        return Ok(());
+    }
+    let mut sql = create_records_table();
+    for m in build.migrations {
+        sql.push_str(";\n");
+        sql.push_str(&record(m, "reset"));
+    }
+    tx.exec(&sql).await
+}
+
+enum Stop {
+    Refused(String),
+    Failed(Failure),
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Self {
+        Stop::Failed(f)
+    }
+}
+
+/// Applies the pending migrations and syncs the reference data in one
+/// transaction (see the module's description). With `dry_run`, does all of
+/// it and rolls back.
+pub async fn migrate(
+    target: &dyn Target,
+    build: &Build,
+    opts: &MigrateOptions<'_>,
+) -> Result<MigrateReport> {
+    let started = Instant::now();
+    let backup_to = if opts.dry_run { None } else { opts.backup };
+    let (mut tx, backup) = Tx::begin_backed_up(target, backup_to).await?;
+    let outcome = run(&mut tx, build, opts, started)
+        .await
+        .map(|report| MigrateReport { backup, ..report });
+    let shown = target.location().to_string();
+    match outcome {
+        Ok(report) if opts.dry_run || !report.changes => {
+            target.rollback().await;
+            Ok(report)
+        }
+        Ok(report) => {
+            let mut report = tx.finish(Ok(report)).await?;
+            report.traffic = target.traffic();
+            report.elapsed = started.elapsed();
+            Ok(report)
+        }
+        Err(Stop::Refused(reason)) => {
+            target.rollback().await;
+            Err(Error::Refused {
+                target: shown,
+                reason,
+            })
+        }
+        Err(Stop::Failed(failure)) => tx.finish(Err(failure)).await,
+    }
+}
+
+async fn run(
+    tx: &mut Tx<'_>,
+    build: &Build,
+    opts: &MigrateOptions<'_>,
+    started: Instant,
+) -> std::result::Result<MigrateReport, Stop> {
+    let target = tx.target;
+    let standing = standing(target, build, opts.baseline)
+        .await
+        .map_err(step("reading the database's migrations"))?;
+    if let Some(reason) = standing.refusal(build) {
+        return Err(Stop::Refused(reason));
+    }
+    // Every key is checked before the commit; keys that dangle already are
+    // named now, as the database's own, rather than as the migration's.
+    let dangling = foreign_key_violations(target)
+        .await
+        .map_err(step("checking foreign keys"))?;
+    if !dangling.is_empty() {
+        return Err(Stop::Refused(format!(
+            "some of its rows already refer to missing rows, before any change: {}; migrate checks every \
+             foreign key before it commits, so repair these first",
+            dangling.join("; ")
+        )));
+    }
+    let pending = standing.pending(build);
+    let mut writes = !pending.is_empty() || standing.adoption.is_some();
+
+    if writes {
+        let mut sql = create_records_table();
+        if let Some(a) = &standing.adoption {
+            for m in build.migrations.iter().filter(|m| m.version <= a.version) {
+                sql.push_str(";\n");
+                sql.push_str(&record(m, "baseline"));
+            }
+        }
+        tx.exec(&sql)
+            .await
+            .map_err(step("recording the migrations"))?;
+    }
+    for m in &pending {
+        tx.exec(m.sql)
+            .await
+            .map_err(step(&format!("applying migration {}", m.label())))?;
+        tx.exec(&record(m, "migrate"))
+            .await
+            .map_err(step("recording the migrations"))?;
+    }
+    if let (false, Some(latest)) = (pending.is_empty(), build.latest()) {
+        // Proven at build time on an empty database; proven again here, on
+        // this one, before anything depends on it.
+        let now = crate::fingerprint::canonical_schema(&target)
+            .await
+            .map_err(|e| Failure::Step("reading the migrated schema".into(), engine(e)))?;
+        if let Some(d) = first_difference(
+            &now,
+            &latest.schema_objects(),
+            "after the migrations",
+            latest.label(),
+        ) {
+            return Err(Failure::Step(
+                "proving the migrated schema".into(),
+                engine(format!(
+                    "the migrations did not make the build's schema: {d}"
+                )),
+            )
+            .into());
+        }
+    }
+
+    let live = LiveTables::read(target)
+        .await
+        .map_err(step("reading the tables"))?;
+    let plan = match reference::plan(target, build, &live)
+        .await
+        .map_err(step("reading the reference data"))?
+    {
+        Ok(plan) => plan,
+        Err(refusal) => return Err(Stop::Refused(refusal.0)),
+    };
+    // After the migrations every reference table has the build's shape.
+    if let Some((t, why)) = plan
+        .tables
+        .iter()
+        .find_map(|t| Some((&t.table, t.not_compared.as_ref()?)))
+    {
+        return Err(Failure::Step(
+            "syncing the reference data".into(),
+            engine(format!("{t} cannot be compared with the seed: {why}")),
+        )
+        .into());
+    }
+    for (sql, what) in &plan.statements {
+        tx.exec(sql)
+            .await
+            .map_err(step(&format!("syncing the reference data ({what})")))?;
+    }
+    writes |= !plan.statements.is_empty();
+
+    if writes {
+        if target.proves_in_transaction() {
+            let violations = foreign_key_violations(target)
+                .await
+                .map_err(step("checking foreign keys"))?;
+            if !violations.is_empty() {
+                return Err(Failure::Step(
+                    "checking foreign keys".into(),
+                    DbError::new(Kind::Constraint, violations.join("; ")),
+                )
+                .into());
+            }
+        }
+        tx.exec(&format!(
+            "UPDATE {MIGRATIONS_TABLE} SET fk_violations = (SELECT count(*) FROM pragma_foreign_key_check) \
+             WHERE version = (SELECT max(version) FROM {MIGRATIONS_TABLE})"
+        ))
+        .await
+        .map_err(step("checking foreign keys"))?;
+    }
+
+    let to = pending.last().map(|m| m.version).or(standing.version);
+    let report = MigrateReport {
+        target: target.location().to_string(),
+        dry_run: opts.dry_run,
+        from: if standing.adoption.is_some() {
+            None
+        } else {
+            standing.version
+        },
+        to,
+        adopted: standing.adoption.clone(),
+        applied: pending
+            .iter()
+            .map(|m| Applied {
+                version: m.version,
+                name: m.name.to_owned(),
+                checksum: m.checksum.to_owned(),
+            })
+            .collect(),
+        reference: plan.tables,
+        changes: writes,
+        backup: None,
+        traffic: target.traffic(),
+        elapsed: started.elapsed(),
+    };
+    if let Some(confirmed) = opts.confirmed
+        && confirmed.decisions() != report.decisions()
+    {
+        return Err(Stop::Refused(
+            "the database changed after the plan was shown (another writer was busy meanwhile); \
+             run migrate again to see the plan as it is now"
+                .into(),
+        ));
+    }
+    Ok(report)
+}
+
+/// For commands that only read: the standing, with failures as errors.
+pub(crate) async fn read_standing(target: &dyn Target, build: &Build) -> Result<Standing> {
+    standing(target, build, None)
+        .await
+        .map_err(|e| read_failed(target, "reading the database's migrations", e))
+}

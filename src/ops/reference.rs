@@ -1,0 +1,700 @@
+//! Reference data synced by natural key: what it takes to make each
+//! reference table of a live database hold the seed's rows, and the
+//! statements that do it.
+//!
+//! Rows are matched by the table's key (columns). A row that exists keeps
+//! its id, since the app's rows point at it; a missing row is inserted with
+//! the next free id; a changed row is updated in place. A row the seed does
+//! not have is deleted only when nothing refers to it (or as the table's
+//! `removed` policy says). A reference row's own foreign keys are
+//! translated from the seed's ids to the live database's through the
+//! parent's key. Nothing but the reference tables is ever written.
+//!
+//! Planning only reads (so `status` and a dry run use it as is); `migrate`
+//! then writes the plan inside its transaction.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::database::{DbError, Target};
+use crate::schema::quote_ident;
+use crate::seed::TableData;
+use crate::seed::migrations::{Build, ReferenceTable, Removed};
+use crate::value::{Value, ValueRef, encode_value, write_sql_literal};
+
+/// What the live database's tables look like: their columns and foreign
+/// keys, read in two queries whatever the number of tables.
+pub(crate) struct LiveTables {
+    columns: HashMap<String, Vec<String>>,
+    foreign_keys: Vec<LiveForeignKey>,
+}
+
+struct LiveForeignKey {
+    table: String,
+    column: String,
+    parent_table: String,
+    /// `None`: the parent's primary key.
+    parent_column: Option<String>,
+}
+
+impl LiveTables {
+    /// One query (one round trip on a server): every table's columns, and
+    /// every foreign key.
+    pub(crate) async fn read(target: &dyn Target) -> Result<LiveTables, DbError> {
+        let mut columns: HashMap<String, Vec<String>> = HashMap::new();
+        let mut foreign_keys = Vec::new();
+        target
+            .query(
+                "SELECT 0, m.name, p.name, NULL, NULL, p.cid FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
+                 WHERE m.type = 'table' \
+                 UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id FROM sqlite_schema AS m, \
+                 pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+                 ORDER BY 1, 2, 6",
+                &mut |r| {
+                    match r {
+                        [ValueRef::Integer(0), ValueRef::Text(t), ValueRef::Text(c), ..] => {
+                            columns.entry((*t).to_owned()).or_default().push((*c).to_owned());
+                        }
+                        [ValueRef::Integer(1), ValueRef::Text(t), ValueRef::Text(c), ValueRef::Text(p), to, _] => {
+                            foreign_keys.push(LiveForeignKey {
+                                table: (*t).to_owned(),
+                                column: (*c).to_owned(),
+                                parent_table: (*p).to_owned(),
+                                parent_column: match to {
+                                    ValueRef::Text(pc) => Some((*pc).to_owned()),
+                                    _ => None,
+                                },
+                            });
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok(LiveTables {
+            columns,
+            foreign_keys,
+        })
+    }
+
+    pub(crate) fn has_table(&self, table: &str) -> bool {
+        self.columns.contains_key(table)
+    }
+}
+
+/// What syncing one reference table does (or, for `status`, would do).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TableSync {
+    pub table: String,
+    /// The key columns rows are matched by.
+    pub key: Vec<String>,
+    /// Keys of rows the seed has and the database does not.
+    pub inserted: Vec<String>,
+    /// Rows whose values differ from the seed's, with the columns that do.
+    pub updated: Vec<UpdatedRow>,
+    /// Keys of rows the seed does not have, deleted.
+    pub deleted: Vec<String>,
+    /// Rows the seed does not have, kept, and why.
+    pub kept: Vec<KeptRow>,
+    pub unchanged: usize,
+    /// Why the table could not be compared (status only: a table the
+    /// pending migrations create or change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UpdatedRow {
+    pub key: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeptRow {
+    pub key: String,
+    pub reason: String,
+}
+
+impl TableSync {
+    /// Whether syncing writes anything to this table.
+    pub fn changes(&self) -> bool {
+        !self.inserted.is_empty() || !self.updated.is_empty() || !self.deleted.is_empty()
+    }
+}
+
+/// A reference table's rows cannot be brought to the seed's safely.
+#[derive(Debug)]
+pub(crate) struct Refusal(pub String);
+
+/// The plan for every reference table, and the statements it takes.
+pub(crate) struct SyncPlan {
+    pub tables: Vec<TableSync>,
+    /// Deletions (children first), then updates and inserts (parents
+    /// first), each with what it does ("inserting verband \"NEUV\"").
+    pub statements: Vec<(String, String)>,
+}
+
+/// One reference table as planned: its live rows, its seed rows in live
+/// terms (foreign keys translated, ids assigned) and what becomes of each.
+struct Planned {
+    spec: &'static ReferenceTable,
+    data: &'static TableData,
+    /// The columns compared and written, by name, with their position in
+    /// the seed's rows.
+    columns: Vec<(String, usize)>,
+    /// The seed's rows in live terms, each with the live row it matched.
+    seed_rows: Vec<(Vec<Value>, Option<usize>)>,
+    live_rows: Vec<Vec<Value>>,
+    /// Live rows the seed does not have.
+    extras: Vec<usize>,
+    sync: TableSync,
+}
+
+impl Planned {
+    fn position(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|(c, _)| c == column)
+    }
+
+    fn key_positions(&self) -> Vec<usize> {
+        self.spec
+            .key
+            .iter()
+            .map(|k| self.position(k).expect("checked when planned"))
+            .collect()
+    }
+
+    fn key_of(&self, row: &[Value]) -> String {
+        self.key_positions()
+            .iter()
+            .map(|&p| row[p].as_ref().to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
+    /// The rows this table holds after the sync, as far as other tables'
+    /// references to it go: the seed's rows and the extras it keeps.
+    fn rows_after(&self, deleted: &[usize]) -> impl Iterator<Item = &Vec<Value>> {
+        self.seed_rows.iter().map(|(r, _)| r).chain(
+            self.extras
+                .iter()
+                .filter(|i| !deleted.contains(i))
+                .map(|&i| &self.live_rows[i]),
+        )
+    }
+}
+
+/// Per referenced column of a table, per (encoded) value: which tables'
+/// rows point at it, and how many.
+type References = Vec<(String, HashMap<Vec<u8>, Vec<(String, u64)>>)>;
+
+fn encoded(values: &[&Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in values {
+        encode_value(&mut out, v.as_ref());
+    }
+    out
+}
+
+/// Plans the sync of every reference table of `build` against what the
+/// database holds now. Reads only.
+pub(crate) async fn plan(
+    target: &dyn Target,
+    build: &Build,
+    live: &LiveTables,
+) -> Result<Result<SyncPlan, Refusal>, DbError> {
+    let mut planned: Vec<Planned> = Vec::new();
+    for spec in build.reference {
+        let data = build
+            .table(spec.table)
+            .expect("the compiler checks that every reference table is seeded");
+        let mut columns: Vec<(String, usize)> = Vec::new();
+        let live_columns = live.columns.get(spec.table);
+        for (i, c) in data.columns.iter().enumerate() {
+            if live_columns.is_some_and(|l| l.iter().any(|n| n == c.name)) {
+                columns.push((c.name.to_owned(), i));
+            }
+        }
+        let mut sync = TableSync {
+            table: spec.table.to_owned(),
+            key: spec.key.iter().map(|k| (*k).to_owned()).collect(),
+            inserted: Vec::new(),
+            updated: Vec::new(),
+            deleted: Vec::new(),
+            kept: Vec::new(),
+            unchanged: 0,
+            not_compared: None,
+        };
+        let missing_key: Vec<&str> = spec
+            .key
+            .iter()
+            .copied()
+            .filter(|k| !columns.iter().any(|(c, _)| c == k))
+            .collect();
+        if live_columns.is_none() || !missing_key.is_empty() {
+            sync.not_compared = Some(match live_columns {
+                None => format!("the database has no table {}", spec.table),
+                Some(_) => format!(
+                    "{} has no column {} (its key)",
+                    spec.table,
+                    missing_key.join(", ")
+                ),
+            });
+            planned.push(Planned {
+                spec,
+                data,
+                columns,
+                seed_rows: Vec::new(),
+                live_rows: Vec::new(),
+                extras: Vec::new(),
+                sync,
+            });
+            continue;
+        }
+
+        let select: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+        let mut live_rows: Vec<Vec<Value>> = Vec::new();
+        target
+            .query(
+                &format!(
+                    "SELECT {} FROM {}",
+                    select.join(", "),
+                    quote_ident(spec.table)
+                ),
+                &mut |r| {
+                    live_rows.push(r.iter().map(|v| Value::from(*v)).collect());
+                    Ok(())
+                },
+            )
+            .await?;
+        let mut next_id = next_free_id(target, live, spec, &columns, &live_rows).await?;
+
+        let mut table = Planned {
+            spec,
+            data,
+            columns,
+            seed_rows: Vec::new(),
+            live_rows,
+            extras: Vec::new(),
+            sync,
+        };
+        let key_positions = table.key_positions();
+        let mut by_key: HashMap<Vec<u8>, usize> = HashMap::new();
+        for (i, row) in table.live_rows.iter().enumerate() {
+            let key: Vec<&Value> = key_positions.iter().map(|&p| &row[p]).collect();
+            if key.iter().any(|v| **v == Value::Null) {
+                continue;
+            }
+            if let Some(first) = by_key.insert(encoded(&key), i) {
+                let ids = match spec.surrogate.and_then(|s| table.position(s)) {
+                    Some(p) => format!(
+                        " (rows {} and {})",
+                        table.live_rows[first][p].as_ref(),
+                        row[p].as_ref()
+                    ),
+                    None => String::new(),
+                };
+                return Ok(Err(Refusal(format!(
+                    "{} has two rows with the key {} = {}{ids}; the natural key must name one row: \
+                     merge or rename them first",
+                    spec.table,
+                    spec.key.join(", "),
+                    table.key_of(row)
+                ))));
+            }
+        }
+
+        let surrogate = spec.surrogate.and_then(|s| table.position(s));
+        let mut matched = vec![false; table.live_rows.len()];
+        for seed_row in data.rows() {
+            let mut row: Vec<Value> = table
+                .columns
+                .iter()
+                .map(|(_, i)| Value::from(seed_row[*i]))
+                .collect();
+            translate_foreign_keys(&mut row, &table.columns, spec.table, live, &planned);
+            let key: Vec<&Value> = key_positions.iter().map(|&p| &row[p]).collect();
+            match by_key.get(&encoded(&key)).copied() {
+                Some(i) => {
+                    matched[i] = true;
+                    if let Some(p) = surrogate {
+                        row[p] = table.live_rows[i][p].clone();
+                    }
+                    let differing: Vec<String> = (0..row.len())
+                        .filter(|&c| Some(c) != surrogate)
+                        .filter(|&c| encoded(&[&row[c]]) != encoded(&[&table.live_rows[i][c]]))
+                        .map(|c| table.columns[c].0.clone())
+                        .collect();
+                    if differing.is_empty() {
+                        table.sync.unchanged += 1;
+                    } else {
+                        table.sync.updated.push(UpdatedRow {
+                            key: table.key_of(&row),
+                            columns: differing,
+                        });
+                    }
+                    table.seed_rows.push((row, Some(i)));
+                }
+                None => {
+                    if let Some(p) = surrogate {
+                        row[p] = Value::Integer(next_id);
+                        next_id += 1;
+                    }
+                    table.sync.inserted.push(table.key_of(&row));
+                    table.seed_rows.push((row, None));
+                }
+            }
+        }
+        table.extras = (0..table.live_rows.len())
+            .filter(|&i| !matched[i])
+            .collect();
+        planned.push(table);
+    }
+
+    // Children first: whether a row the seed dropped may go depends on the
+    // rows that point at it, those of other reference tables included.
+    let mut deleted: Vec<Vec<usize>> = vec![Vec::new(); planned.len()];
+    for t in (0..planned.len()).rev() {
+        if planned[t].extras.is_empty() {
+            continue;
+        }
+        let references = references_to(target, build, live, &planned, &deleted, t).await?;
+        let table = &planned[t];
+        let mut gone = Vec::new();
+        let mut kept = Vec::new();
+        let mut refused = Vec::new();
+        for &i in &table.extras {
+            let row = &table.live_rows[i];
+            let key = table.key_of(row);
+            let said = describe_references(&references, table, row);
+            match (table.spec.removed, said) {
+                (Removed::Keep, said) => kept.push(KeptRow {
+                    key,
+                    reason: match said {
+                        Some(s) => format!("removed = \"keep\" (and {s} to it)"),
+                        None => "removed = \"keep\"".into(),
+                    },
+                }),
+                (_, None) => gone.push(i),
+                (Removed::Delete, Some(s)) => kept.push(KeptRow {
+                    key,
+                    reason: format!("the seed does not have it, but {s} to it"),
+                }),
+                (Removed::Fail, Some(s)) => refused.push(format!("{key} ({s} to it)")),
+            }
+        }
+        if !refused.is_empty() {
+            return Ok(Err(Refusal(format!(
+                "the seed no longer has {} row{} {} that the database still refers to, and its policy is \
+                 removed = \"fail\": point those rows elsewhere first",
+                table.spec.table,
+                if refused.len() == 1 { "" } else { "s" },
+                refused.join(", ")
+            ))));
+        }
+        let table = &mut planned[t];
+        table.sync.deleted = gone
+            .iter()
+            .map(|&i| table.key_of(&table.live_rows[i]))
+            .collect();
+        table.sync.kept = kept;
+        deleted[t] = gone;
+    }
+
+    let mut statements = Vec::new();
+    for (t, table) in planned.iter().enumerate().rev() {
+        for &i in &deleted[t] {
+            let row = &table.live_rows[i];
+            statements.push((
+                format!(
+                    "DELETE FROM {} WHERE {}",
+                    quote_ident(table.spec.table),
+                    row_filter(table, row)
+                ),
+                format!("deleting {} {}", table.spec.table, table.key_of(row)),
+            ));
+        }
+    }
+    for table in &planned {
+        let surrogate = table.spec.surrogate.and_then(|s| table.position(s));
+        for (row, live) in &table.seed_rows {
+            match live {
+                Some(i) => {
+                    let old = &table.live_rows[*i];
+                    let sets: Vec<String> = (0..row.len())
+                        .filter(|&c| Some(c) != surrogate)
+                        .filter(|&c| encoded(&[&row[c]]) != encoded(&[&old[c]]))
+                        .map(|c| {
+                            format!(
+                                "{} = {}",
+                                quote_ident(&table.columns[c].0),
+                                literal(&row[c])
+                            )
+                        })
+                        .collect();
+                    if !sets.is_empty() {
+                        statements.push((
+                            format!(
+                                "UPDATE {} SET {} WHERE {}",
+                                quote_ident(table.spec.table),
+                                sets.join(", "),
+                                row_filter(table, old)
+                            ),
+                            format!("updating {} {}", table.spec.table, table.key_of(row)),
+                        ));
+                    }
+                }
+                None => {
+                    let names: Vec<String> =
+                        table.columns.iter().map(|(c, _)| quote_ident(c)).collect();
+                    let values: Vec<String> = row.iter().map(literal).collect();
+                    statements.push((
+                        format!(
+                            "INSERT INTO {} ({}) VALUES ({})",
+                            quote_ident(table.spec.table),
+                            names.join(", "),
+                            values.join(", ")
+                        ),
+                        format!("inserting {} {}", table.spec.table, table.key_of(row)),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Ok(SyncPlan {
+        tables: planned.into_iter().map(|p| p.sync).collect(),
+        statements,
+    }))
+}
+
+/// "12 kind rows and 3 anmeldung_figuren rows refer", or `None` when
+/// nothing refers to the row.
+fn describe_references(references: &References, table: &Planned, row: &[Value]) -> Option<String> {
+    let mut parts: Vec<(String, u64)> = Vec::new();
+    for (column, counts) in references {
+        let Some(at) = table.position(column) else {
+            continue;
+        };
+        if let Some(by) = counts.get(&encoded(&[&row[at]])) {
+            for (child, n) in by {
+                parts.push((
+                    format!("{n} {child} row{}", if *n == 1 { "" } else { "s" }),
+                    *n,
+                ));
+            }
+        }
+    }
+    let rows: u64 = parts.iter().map(|(_, n)| n).sum();
+    let said: Vec<String> = parts.into_iter().map(|(s, _)| s).collect();
+    (!said.is_empty()).then(|| {
+        format!(
+            "{} {}",
+            said.join(" and "),
+            if rows == 1 { "refers" } else { "refer" }
+        )
+    })
+}
+
+/// For table `t`: per referenced column of `t`, per value, which tables'
+/// rows point at it and how many. Other reference tables count as they
+/// will be after the sync; the app's tables as they are.
+async fn references_to(
+    target: &dyn Target,
+    build: &Build,
+    live: &LiveTables,
+    planned: &[Planned],
+    deleted: &[Vec<usize>],
+    t: usize,
+) -> Result<References, DbError> {
+    let table = &planned[t];
+    let name = table.spec.table;
+    let mut out: References = Vec::new();
+    let mut add = |column: &str, value: Vec<u8>, child: &str, n: u64| {
+        let at = match out.iter().position(|(c, _)| c == column) {
+            Some(at) => at,
+            None => {
+                out.push((column.to_owned(), HashMap::new()));
+                out.len() - 1
+            }
+        };
+        let by = out[at].1.entry(value).or_default();
+        match by.iter_mut().find(|(c, _)| c == child) {
+            Some((_, m)) => *m += n,
+            None => by.push((child.to_owned(), n)),
+        }
+    };
+    let mut queries = Vec::new();
+    for fk in live
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.parent_table == name)
+    {
+        let parent_column = fk
+            .parent_column
+            .clone()
+            .or_else(|| table.spec.surrogate.map(str::to_owned))
+            .unwrap_or_else(|| "rowid".into());
+        if let Some(child) = planned.iter().position(|p| p.spec.table == fk.table)
+            && build.is_reference(&fk.table)
+        {
+            let child = &planned[child];
+            let Some(at) = child.position(&fk.column) else {
+                continue;
+            };
+            let child_index = planned
+                .iter()
+                .position(|p| p.spec.table == fk.table)
+                .expect("found");
+            for row in child.rows_after(&deleted[child_index]) {
+                if row[at] != Value::Null {
+                    add(&parent_column, encoded(&[&row[at]]), &fk.table, 1);
+                }
+            }
+        } else {
+            queries.push((parent_column, fk));
+        }
+    }
+    if !queries.is_empty() {
+        let sql = queries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, fk))| {
+                let c = quote_ident(&fk.column);
+                format!(
+                    "SELECT {i}, {c}, count(*) FROM {} WHERE {c} IS NOT NULL GROUP BY {c}",
+                    quote_ident(&fk.table)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut found: Vec<(usize, Vec<u8>, u64)> = Vec::new();
+        target
+            .query(&sql, &mut |r| {
+                if let [ValueRef::Integer(i), v, ValueRef::Integer(n)] = r {
+                    let mut value = Vec::new();
+                    encode_value(&mut value, *v);
+                    found.push((*i as usize, value, *n as u64));
+                }
+                Ok(())
+            })
+            .await?;
+        for (i, value, n) in found {
+            let (parent_column, fk) = &queries[i];
+            add(parent_column, value, &fk.table, n);
+        }
+    }
+    Ok(out)
+}
+
+/// The seed's foreign-key values in `row` are the seed's ids of parent rows;
+/// the live database's parent rows may have other ids. Each becomes the id
+/// of the live row with the same key (planned already: parents first).
+fn translate_foreign_keys(
+    row: &mut [Value],
+    columns: &[(String, usize)],
+    table: &str,
+    live: &LiveTables,
+    planned: &[Planned],
+) {
+    for fk in live.foreign_keys.iter().filter(|fk| fk.table == table) {
+        let Some(at) = columns.iter().position(|(c, _)| *c == fk.column) else {
+            continue;
+        };
+        if row[at] == Value::Null {
+            continue;
+        }
+        let Some(parent) = planned.iter().find(|p| p.spec.table == fk.parent_table) else {
+            continue;
+        };
+        let parent_column = fk
+            .parent_column
+            .as_deref()
+            .or(parent.spec.surrogate)
+            .unwrap_or_default();
+        let (Some(live_at), Some(seed_at)) = (
+            parent.position(parent_column),
+            parent.data.column_index(parent_column),
+        ) else {
+            continue;
+        };
+        let wanted = encoded(&[&row[at]]);
+        for (n, seed_row) in parent.data.rows().enumerate() {
+            let mut v = Vec::new();
+            encode_value(&mut v, seed_row[seed_at]);
+            if v == wanted {
+                if let Some((live_row, _)) = parent.seed_rows.get(n) {
+                    row[at] = live_row[live_at].clone();
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The next id for a new row: past every live row's and past what
+/// AUTOINCREMENT has handed out (an id once used is never reused).
+async fn next_free_id(
+    target: &dyn Target,
+    live: &LiveTables,
+    spec: &ReferenceTable,
+    columns: &[(String, usize)],
+    rows: &[Vec<Value>],
+) -> Result<i64, DbError> {
+    let Some(at) = spec
+        .surrogate
+        .and_then(|s| columns.iter().position(|(c, _)| c == s))
+    else {
+        return Ok(1);
+    };
+    let mut max = rows
+        .iter()
+        .filter_map(|r| match r[at] {
+            Value::Integer(i) => Some(i),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    if live.has_table("sqlite_sequence") {
+        target
+            .query(
+                &format!(
+                    "SELECT seq FROM sqlite_sequence WHERE name = {}",
+                    literal(&Value::Text(spec.table.to_owned()))
+                ),
+                &mut |r| {
+                    if let [ValueRef::Integer(seq)] = r {
+                        max = max.max(*seq);
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+    }
+    Ok(max + 1)
+}
+
+/// Picks out one live row: by its id, or by its key.
+fn row_filter(table: &Planned, row: &[Value]) -> String {
+    let columns: Vec<usize> = match table.spec.surrogate.and_then(|s| table.position(s)) {
+        Some(p) => vec![p],
+        None => table.key_positions(),
+    };
+    columns
+        .iter()
+        .map(|&c| {
+            format!(
+                "{} IS {}",
+                quote_ident(&table.columns[c].0),
+                literal(&row[c])
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn literal(v: &Value) -> String {
+    let mut out = String::new();
+    write_sql_literal(&mut out, v.as_ref());
+    out
+}

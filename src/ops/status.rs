@@ -1,0 +1,136 @@
+//! `status`: what differs between a database and the build, changing
+//! nothing: pending, unknown or modified migrations, schema drift, and
+//! reference tables out of date. In step means `migrate` would change
+//! nothing.
+
+use serde::Serialize;
+
+use super::migrate::{Adoption, Modified, Record, read_standing};
+use super::reference::{self, LiveTables, TableSync};
+use super::tx::read_failed;
+use crate::database::Target;
+use crate::error::Result;
+use crate::seed::migrations::Build;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub target: String,
+    /// The build's latest version (`None`: it has no migrations).
+    pub latest: Option<i64>,
+    /// The version the database records (`None`: it records none).
+    pub recorded: Option<i64>,
+    pub applied: Vec<Record>,
+    pub pending: Vec<Pending>,
+    /// Recorded versions this build does not have.
+    pub unknown: Vec<Record>,
+    /// Recorded migrations whose file has changed since.
+    pub modified: Vec<Modified>,
+    /// Not applied, though a later version is.
+    pub out_of_order: Vec<Pending>,
+    /// The live schema is not the schema of the recorded version.
+    pub drift: Option<String>,
+    /// A database without records: the version `migrate` would adopt it at…
+    pub adoptable: Option<Adoption>,
+    /// …or why it cannot.
+    pub not_adoptable: Option<String>,
+    pub empty: bool,
+    pub reference: Vec<TableSync>,
+    /// Nothing for `migrate` to do.
+    pub in_step: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub version: i64,
+    pub name: String,
+}
+
+/// Compares the database with the build in one read transaction.
+pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> {
+    target
+        .read_snapshot()
+        .await
+        .map_err(|e| read_failed(target, "starting a read", e))?;
+    let report = status_in_snapshot(target, build).await;
+    target.end_snapshot().await;
+    report
+}
+
+async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<StatusReport> {
+    let s = read_standing(target, build).await?;
+    let live = LiveTables::read(target)
+        .await
+        .map_err(|e| read_failed(target, "reading the tables", e))?;
+    let reference = if s.empty {
+        Vec::new()
+    } else {
+        match reference::plan(target, build, &live)
+            .await
+            .map_err(|e| read_failed(target, "reading the reference data", e))?
+        {
+            Ok(plan) => plan.tables,
+            Err(refusal) => build
+                .reference
+                .iter()
+                .map(|r| TableSync {
+                    table: r.table.to_owned(),
+                    key: r.key.iter().map(|k| (*k).to_owned()).collect(),
+                    inserted: Vec::new(),
+                    updated: Vec::new(),
+                    deleted: Vec::new(),
+                    kept: Vec::new(),
+                    unchanged: 0,
+                    not_compared: Some(refusal.0.clone()),
+                })
+                .collect(),
+        }
+    };
+    let pending: Vec<Pending> = if s.version.is_none() {
+        Vec::new()
+    } else {
+        s.pending(build)
+            .iter()
+            .map(|m| Pending {
+                version: m.version,
+                name: m.name.to_owned(),
+            })
+            .collect()
+    };
+    let recorded = s
+        .records
+        .as_ref()
+        .and_then(|r| r.iter().map(|r| r.version).max());
+    let in_step = s.refusal(build).is_none()
+        && s.records.is_some()
+        && pending.is_empty()
+        && reference
+            .iter()
+            .all(|t| !t.changes() && t.not_compared.is_none());
+    Ok(StatusReport {
+        target: target.location().to_string(),
+        latest: build.latest().map(|m| m.version),
+        recorded,
+        applied: s.records.clone().unwrap_or_default(),
+        pending,
+        unknown: s.unknown.clone(),
+        modified: s.modified.clone(),
+        out_of_order: s
+            .out_of_order
+            .iter()
+            .map(|m| Pending {
+                version: m.version,
+                name: m.name.to_owned(),
+            })
+            .collect(),
+        drift: s.drift.clone(),
+        adoptable: s.adoption.clone(),
+        not_adoptable: if s.records.is_none() {
+            s.unadoptable.clone()
+        } else {
+            None
+        },
+        empty: s.empty,
+        reference,
+        in_step,
+    })
+}
