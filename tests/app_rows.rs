@@ -63,9 +63,14 @@ fn seeded() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn init_admin(dir: &Path, username: &str) -> Output {
+    init_admin_with(dir, username, &[])
+}
+
+fn init_admin_with(dir: &Path, username: &str, extra: &[&str]) -> Output {
     let mut child = common::seedbake_command(&[])
         .current_dir(dir)
         .args(["init-admin", "--username", username, "--password-stdin"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -298,4 +303,54 @@ fn init_admin_completes_an_account_an_older_tool_left_incomplete() {
     assert_app_spelling(&text_of(&row, "created_at"));
     assert_eq!(*get(&row, "totp_enabled"), libsql::Value::Integer(0));
     assert_eq!(*get(&row, "can_read_all"), libsql::Value::Integer(1));
+}
+
+/// A production reset locks every seeded account; `--password-only` gives
+/// one a password again without making a read-only account an admin.
+#[test]
+fn password_only_sets_the_password_and_nothing_else() {
+    let (dir, db) = seeded();
+    let before = user_row(&db, "gernot");
+    let o = init_admin_with(dir.path(), "gernot", &["--password-only"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("set the password of the account \"gernot\""),
+        "{}",
+        text(&o)
+    );
+    let after = user_row(&db, "gernot");
+    for ((column, old), (_, new)) in before.iter().zip(&after) {
+        if column == "hashed_password" {
+            let libsql::Value::Text(hash) = new else {
+                panic!("{new:?}")
+            };
+            assert!(bcrypt::verify(PASSWORD, hash).unwrap());
+        } else {
+            assert_eq!(old, new, "{column} changed");
+        }
+    }
+    assert_eq!(text_of(&after, "role"), "VERWALTUNG");
+
+    // An account that does not exist is not made.
+    let o = init_admin_with(dir.path(), "niemand", &["--password-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("there is no account \"niemand\""),
+        "{}",
+        text(&o)
+    );
+    let made = rt().block_on(async {
+        let conn = libsql::Builder::new_local(&db)
+            .build()
+            .await
+            .unwrap()
+            .connect()
+            .unwrap();
+        let mut rows = conn
+            .query("SELECT count(*) FROM users WHERE username = 'niemand'", ())
+            .await
+            .unwrap();
+        rows.next().await.unwrap().unwrap().get::<i64>(0).unwrap()
+    });
+    assert_eq!(made, 0);
 }

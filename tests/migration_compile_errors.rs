@@ -291,8 +291,9 @@ fn migrations_that_do_not_make_schema_sql_stop_the_build() {
     assert_error(
         &e,
         ErrorKind::MigrationDrift,
-        "after the migrations, the columns of kind are in the order (id, vorname, geburtsdatum, geschlecht, groesse, verband_id, notiz) \
-         where schema.sql has (id, vorname, geburtsdatum, geschlecht, groesse, notiz, verband_id)",
+        "after the migrations, the columns of kind are in the order \
+         (id, vorname, geburtsdatum, geschlecht, groesse, verband_id, erfasst_am, status, notiz) \
+         where schema.sql has (id, vorname, geburtsdatum, geschlecht, groesse, notiz, verband_id, erfasst_am, status)",
     );
 }
 

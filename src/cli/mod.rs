@@ -174,6 +174,9 @@ enum Command {
         /// Read the password from the first line of standard input instead of asking.
         #[arg(long)]
         password_stdin: bool,
+        /// Only set the password of an existing account; its role and every other column stay (for the seeded accounts a production reset left without a usable password).
+        #[arg(long)]
+        password_only: bool,
     },
     /// Recompute the fingerprint from the database's rows and compare it with the build's.
     Verify,
@@ -566,12 +569,17 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::InitAdmin {
             username,
             password_stdin,
+            password_only,
         } => {
             let (username, password) =
                 guard::admin_credentials(username.as_deref(), *password_stdin)?;
             signals::arm();
             let target = open(cli, false).await?;
-            let report = ops::init_admin(target.as_ref(), &username, &password).await?;
+            let report = if *password_only {
+                ops::set_password(target.as_ref(), &username, &password).await?
+            } else {
+                ops::init_admin(target.as_ref(), &username, &password).await?
+            };
             out.admin(&report);
             Ok(exit::OK)
         }

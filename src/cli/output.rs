@@ -557,6 +557,14 @@ impl Output {
         if self.json {
             return self.set(r);
         }
+        if r.password_only {
+            return say!(
+                self,
+                "set the password of the account {:?} on {} (nothing else changed)",
+                r.username,
+                r.target
+            );
+        }
         let verb = if r.created { "created" } else { "updated" };
         say!(
             self,
@@ -594,30 +602,22 @@ impl Output {
         ));
         let admin = SEED.admin;
         for a in locked {
-            if admin.is_some_and(|admin| admin.table == a.table) {
-                tell!("  seedbake init-admin --username {}", a.account);
-            } else {
-                tell!(
+            match admin {
+                // The seed's admin account: init-admin grants it its role.
+                Some(admin) if admin.table == a.table && admin.key == a.account => {
+                    tell!("  seedbake init-admin --username {}", a.account)
+                }
+                // Any other account keeps its role: only its password is set.
+                Some(admin) if admin.table == a.table => tell!(
+                    "  seedbake init-admin --username {} --password-only",
+                    a.account
+                ),
+                _ => tell!(
                     "  ({} {}: not an account init-admin manages; set its credentials yourself)",
                     a.table,
                     a.account
-                );
+                ),
             }
-        }
-        if let Some(admin) = admin.filter(|admin| !admin.grant.is_empty()) {
-            let grant: Vec<String> = admin
-                .grant
-                .iter()
-                .map(|(column, value)| {
-                    let mut literal = String::new();
-                    seedbake::value::write_sql_literal(&mut literal, *value);
-                    format!("{column} = {literal}")
-                })
-                .collect();
-            tell!(
-                "  (init-admin also sets {} on the account it updates)",
-                grant.join(", ")
-            );
         }
     }
 }
@@ -691,6 +691,7 @@ impl Output {
 
     /// What a migrate did.
     pub fn migrated(&self, r: &seedbake::ops::MigrateReport) {
+        self.backed_up(r.backup.as_ref());
         if self.json {
             return self.set(r);
         }

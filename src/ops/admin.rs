@@ -230,6 +230,8 @@ pub struct AdminOutcome {
     pub username: String,
     /// A new account, rather than an existing one updated.
     pub created: bool,
+    /// Only the password was set (`--password-only`): no role, no defaults.
+    pub password_only: bool,
     pub traffic: Option<TrafficReport>,
 }
 
@@ -240,6 +242,36 @@ pub async fn init_admin(
     target: &dyn Target,
     username: &str,
     password: &str,
+) -> Result<AdminOutcome> {
+    write_account(target, username, password, Grant::Admin).await
+}
+
+/// Sets the password of the existing account `username` and nothing else:
+/// its role, activity and every other column stay. For the seeded accounts
+/// a production reset left without a usable password (granting them the
+/// admin's role, as `init_admin` does, would promote a read-only account).
+pub async fn set_password(
+    target: &dyn Target,
+    username: &str,
+    password: &str,
+) -> Result<AdminOutcome> {
+    write_account(target, username, password, Grant::PasswordOnly).await
+}
+
+/// What writing an account grants besides its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// The seed's admin grants and the app's defaults; made if missing.
+    Admin,
+    /// The password alone, of an account that exists.
+    PasswordOnly,
+}
+
+async fn write_account(
+    target: &dyn Target,
+    username: &str,
+    password: &str,
+    grant: Grant,
 ) -> Result<AdminOutcome> {
     let Some(admin) = SEED.admin else {
         return Err(Error::Usage(
@@ -261,7 +293,11 @@ pub async fn init_admin(
     )];
     let mut cols = vec![user_col.clone(), quote_ident(admin.password_column)];
     let mut vals = vec![user.clone(), sql_text(&hash)];
-    for (col, value) in admin.grant {
+    let grants: &[(&str, ValueRef<'static>)] = match grant {
+        Grant::Admin => admin.grant,
+        Grant::PasswordOnly => &[],
+    };
+    for (col, value) in grants {
         let mut literal = String::new();
         write_sql_literal(&mut literal, *value);
         sets.push(format!("{} = {literal}", quote_ident(col)));
@@ -272,7 +308,10 @@ pub async fn init_admin(
     // them, an existing one only where it has none, so nothing is cleared
     // and an account an older tool left incomplete becomes one the app reads.
     let now = time::OffsetDateTime::now_utc();
-    for default in SEED.defaults_of(admin.table) {
+    let defaults = SEED
+        .defaults_of(admin.table)
+        .filter(|_| grant == Grant::Admin);
+    for default in defaults {
         let col = default.column;
         if col == admin.username_column
             || col == admin.password_column
@@ -317,6 +356,12 @@ pub async fn init_admin(
                  give its name exactly as it is to update it"
             )));
         }
+        if grant == Grant::PasswordOnly && !existed {
+            return Err(Failure::Refused(format!(
+                "there is no account {username:?} to set the password of; \
+                 `seedbake init-admin --username {username}` makes an admin account"
+            )));
+        }
         let sql = format!(
             "UPDATE {table} SET {} WHERE {user_col} = {user};\n\
              INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {user_col} = {user})",
@@ -333,6 +378,7 @@ pub async fn init_admin(
         target: target.location().to_string(),
         username: username.to_owned(),
         created,
+        password_only: grant == Grant::PasswordOnly,
         traffic: target.traffic(),
     })
 }

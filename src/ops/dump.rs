@@ -77,7 +77,25 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
     let mut tables = Vec::new();
     let mut total = 0;
     let mut line = String::with_capacity(256);
-    for o in objects.iter().filter(|o| o.kind == "table") {
+    // sqlite_sequence goes last, as the sqlite3 shell writes it: the engine
+    // creates it with the first AUTOINCREMENT table, so its rows can only
+    // be loaded after that table. With no such table left, its rows name
+    // tables that are gone, and a fresh database would have no
+    // sqlite_sequence to take them: it is left out.
+    let autoincrement = objects.iter().any(|o| {
+        o.kind == "table"
+            && !is_internal(&o.name)
+            && o.sql.to_ascii_uppercase().contains("AUTOINCREMENT")
+    });
+    let tables_in_order = objects
+        .iter()
+        .filter(|o| o.kind == "table" && o.name != "sqlite_sequence")
+        .chain(
+            objects
+                .iter()
+                .filter(|o| o.kind == "table" && o.name == "sqlite_sequence" && autoincrement),
+        );
+    for o in tables_in_order {
         let is_sequence = o.name == "sqlite_sequence";
         if is_internal(&o.name) && !is_sequence {
             continue;

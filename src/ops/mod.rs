@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use crate::database::TrafficReport;
 pub use admin::{
     AdminOutcome, LockedAccount, MIN_ADMIN_PASSWORD, hash_password, init_admin, password_problem,
-    username_problem,
+    set_password, username_problem,
 };
 pub use backup::BackupReport;
 pub use draft::{DraftReport, migration_draft};
