@@ -2,25 +2,14 @@
 //! copy of `tests/fixtures/base` with one thing broken, calling the same
 //! compiler `build.rs` runs.
 
+mod common;
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, ErrorKind, SeedError};
 
 fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// A copy of the base fixture named `seed-data`, broken by `edit`.

@@ -4,23 +4,12 @@
 //! what the seed files leave empty, and `seed_time` keeping that
 //! reproducible.
 
+mod common;
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, Compiled, DefaultValue};
 use seedbake_core::value::Value;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
 
 /// The base fixture, changed by `edit`, compiled.
 fn compile_with(edit: impl FnOnce(&Path)) -> Compiled {

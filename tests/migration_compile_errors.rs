@@ -3,25 +3,14 @@
 //! `tests/fixtures/migrations` (which end at `schema-v3.sql`), with one
 //! thing broken, calling the same compiler `build.rs` runs.
 
+mod common;
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, Compiled, ErrorKind, SeedError};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// The base fixture (`seed-data`) with its three migrations and the schema

@@ -199,9 +199,17 @@ fn in_production_no_seeded_account_keeps_its_published_password() {
         ["admin", "fritz", "gernot", "maria", "peter"]
     );
     assert_eq!(report["admin_password"], "locked");
-    for user in ["admin", "fritz", "gernot", "maria", "peter"] {
+    // The admin gets its role with its password; every other account only
+    // its password (a read-only account must not become an admin).
+    assert!(
+        stderr.contains("seedbake init-admin --username admin\n"),
+        "{stderr}"
+    );
+    for user in ["fritz", "gernot", "maria", "peter"] {
         assert!(
-            stderr.contains(&format!("seedbake init-admin --username {user}\n")),
+            stderr.contains(&format!(
+                "seedbake init-admin --username {user} --password-only\n"
+            )),
             "{stderr}"
         );
     }

@@ -145,3 +145,17 @@ pub async fn execute(path: &Path, sql: &str) {
     let conn = db.connect().unwrap();
     conn.execute_batch(sql).await.unwrap();
 }
+
+/// Copies a folder (a seed fixture) with everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
