@@ -16,7 +16,7 @@ use crate::exec::{self, Ctx};
 use crate::proto::{CursorReq, PipelineReq};
 use crate::streams::{AcquireError, Streams};
 
-pub type Resp = Response<Full<Bytes>>;
+pub type Resp = Response<exec::Body>;
 pub type BoxErr = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Default)]
@@ -52,7 +52,7 @@ fn resp(status: StatusCode, ctype: &str, body: impl Into<Bytes>) -> Resp {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, ctype)
-        .body(Full::new(body.into()))
+        .body(exec::Body::Full(Full::new(body.into())))
         .unwrap()
 }
 
@@ -268,7 +268,7 @@ impl App {
 trait SizeHint {
     fn size_hint_len(&self) -> u64;
 }
-impl SizeHint for Full<Bytes> {
+impl SizeHint for exec::Body {
     fn size_hint_len(&self) -> u64 {
         hyper::body::Body::size_hint(self).exact().unwrap_or(0)
     }
@@ -283,8 +283,9 @@ fn acquire_error(e: AcquireError) -> Resp {
             StatusCode::BAD_REQUEST,
             "Received a baton that has already been used",
         ),
+        // sqld 0.24.33 answers 400 (measured; older sources say 500).
         AcquireError::StreamExpired => json_resp(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_REQUEST,
             json!({"message": "The stream has expired due to inactivity", "code": "STREAM_EXPIRED"}),
         ),
         AcquireError::Open(e) => json_resp(
@@ -325,25 +326,25 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
     }
 }
 
-fn cursor(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
+fn cursor(streams: &Streams, body: &[u8], _ctx: Ctx) -> Resp {
     let req: CursorReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
     };
-    let mut stream = match streams.acquire(req.baton.as_deref()) {
+    let stream = match streams.acquire(req.baton.as_deref()) {
         Ok(s) => s,
         Err(e) => return acquire_error(e),
     };
-    match exec::cursor_entries(&mut stream, &req.batch, ctx) {
-        Ok(entries) => {
+    match exec::open_cursor(&stream, &req.batch) {
+        Ok(cursor) => {
             let baton = streams.release(stream);
-            let mut out = serde_json::to_vec(&json!({"baton": baton, "base_url": null})).unwrap();
-            out.push(b'\n');
-            for e in entries {
-                serde_json::to_writer(&mut out, &e).unwrap();
-                out.push(b'\n');
-            }
-            resp(StatusCode::OK, "text/plain", out)
+            let mut first = serde_json::to_vec(&json!({"baton": baton, "base_url": null})).unwrap();
+            first.push(b'\n');
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(CONTENT_TYPE, "text/plain")
+                .body(exec::stream_cursor(first, cursor))
+                .unwrap()
         }
         Err(msg) => {
             streams.discard(*stream);
