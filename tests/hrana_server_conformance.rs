@@ -1,142 +1,55 @@
-//! The Hrana test server itself, driven by the real `libsql` remote client:
-//! what it must do to stand in faithfully for sqld (values, batches,
-//! transactions, batons, clocks, limits, faults).
+//! The Hrana test server stands in for sqld: the same checks, driven by the
+//! real `libsql` remote client (or raw HTTP), run against the test server
+//! and against the real libSQL server (sqld, when `SEEDBAKE_TEST_SQLD` names
+//! it), so what the test server models (values, batches, transactions,
+//! batons, the clocks and the answer cap) is proven to be what sqld does.
+//! What sqld cannot be made to do on demand (HTTP 500s, stalls, cut
+//! connections, short clocks) is checked on the test server alone.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+mod common;
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::server::{Kind, Server};
 use libsql::{Builder, Connection, TransactionBehavior, Value, named_params, params};
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn server_binary() -> PathBuf {
-    // Built by `cargo test` as an example, next to the binaries.
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_seedbake"));
-    bin.parent()
-        .unwrap()
-        .join("examples")
-        .join("hrana-test-server")
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-    db: PathBuf,
-    token: String,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "hrana-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("test.db");
-        Self::start_on(dir, db, extra)
-    }
-
-    fn start_on(dir: PathBuf, db: PathBuf, extra: &[&str]) -> Server {
-        let mut child = Command::new(server_binary())
-            .arg("--db")
-            .arg(&db)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-        let token = extra
-            .iter()
-            .position(|a| *a == "--token")
-            .map(|i| extra[i + 1].to_string())
-            .unwrap_or_default();
-        Server {
-            child,
-            port,
-            dir,
-            db,
-            token,
+/// Runs `check` against the test server (with its default clocks, which
+/// are sqld's) and, as a second test, against sqld.
+macro_rules! on_both {
+    ($check:ident) => {
+        mod $check {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn test_server() {
+                let srv = super::Server::start_fresh(super::TOKEN, &[]);
+                super::$check(&srv).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqld() {
+                if let Some(srv) = super::Server::sqld(concat!(stringify!($check), "::sqld")) {
+                    super::$check(&srv).await;
+                }
+            }
         }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn connect(&self) -> Connection {
-        self.connect_with(&self.token).await
-    }
-
-    async fn connect_with(&self, token: &str) -> Connection {
-        // libsql 0.10 with `remote` but without `tls` panics in build() unless a
-        // connector is given; a plain hyper 0.14 HttpConnector is enough for http://.
-        Builder::new_remote(self.url(), token.to_string())
-            .connector(hyper014::client::HttpConnector::new())
-            .build()
-            .await
-            .unwrap()
-            .connect()
-            .unwrap()
-    }
-
-    /// Minimal HTTP/1.1 client for the control endpoints.
-    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let auth = if self.token.is_empty() {
-            String::new()
-        } else {
-            format!("Authorization: Bearer {}\r\n", self.token)
-        };
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let status = out[9..12].parse().unwrap();
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|x| x.1)
-            .unwrap_or("")
-            .to_string();
-        (status, body)
-    }
-
-    fn requests(&self) -> u64 {
-        let (_, body) = self.http("GET", "/_stats", "");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        v["requests"].as_u64().unwrap()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    };
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+const TOKEN: &str = "s3cret";
+
+async fn connect(srv: &Server) -> Connection {
+    connect_with(srv, &srv.token).await
+}
+
+async fn connect_with(srv: &Server, token: &str) -> Connection {
+    // libsql 0.10 with `remote` but without `tls` panics in build() unless a
+    // connector is given; a plain hyper 0.14 HttpConnector is enough for http://.
+    Builder::new_remote(srv.url(), token.to_string())
+        .connector(hyper014::client::HttpConnector::new())
+        .build()
+        .await
+        .unwrap()
+        .connect()
+        .unwrap()
 }
 
 async fn count(conn: &Connection, sql: &str) -> i64 {
@@ -145,17 +58,23 @@ async fn count(conn: &Connection, sql: &str) -> i64 {
     row.get::<i64>(0).unwrap()
 }
 
-async fn local_count(db: &PathBuf, sql: &str) -> i64 {
+async fn local_count(db: &Path, sql: &str) -> i64 {
     let db = Builder::new_local(db).build().await.unwrap();
     let conn = db.connect().unwrap();
     let mut rows = conn.query(sql, ()).await.unwrap();
     rows.next().await.unwrap().unwrap().get::<i64>(0).unwrap()
 }
 
-#[tokio::test]
-async fn values_round_trip() {
-    let srv = Server::start(&[]);
-    let conn = srv.connect().await;
+/// One raw pipeline request; the HTTP status and the parsed answer.
+fn pipeline(srv: &Server, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let (status, text) = srv.http("POST", "/v3/pipeline", &body.to_string());
+    let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, v)
+}
+
+on_both!(values_round_trip);
+async fn values_round_trip(srv: &Server) {
+    let conn = connect(srv).await;
     conn.execute(
         "CREATE TABLE v (id INTEGER PRIMARY KEY, i INTEGER, f REAL, t TEXT, b BLOB, n)",
         (),
@@ -205,7 +124,7 @@ async fn values_round_trip() {
     // column names come through the cursor
     let rows = conn.query("SELECT i AS alias FROM v", ()).await.unwrap();
     assert_eq!(rows.column_name(0), Some("alias"));
-    // an empty blob and an SQL error with its sqld code
+    // an SQL error with its code
     let err = conn
         .execute("INSERT INTO v (id) VALUES (1)", ())
         .await
@@ -216,28 +135,18 @@ async fn values_round_trip() {
     assert!(err.contains("syntax error"), "{err}");
 }
 
-#[tokio::test]
-async fn execute_batch_and_request_costs() {
-    let srv = Server::start(&[]);
-    let conn = srv.connect().await;
-    let r0 = srv.requests();
+on_both!(a_failing_statement_stops_the_batch);
+async fn a_failing_statement_stops_the_batch(srv: &Server) {
+    let conn = connect(srv).await;
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", ())
         .await
         .unwrap();
-    let r1 = srv.requests();
-    assert_eq!(r1 - r0, 1, "execute costs one request");
-
     let mut sql = String::new();
     for i in 0..300 {
         sql.push_str(&format!("INSERT INTO t (id, v) VALUES ({i}, 'v{i}');\n"));
     }
     conn.execute_batch(&sql).await.unwrap();
-    let r2 = srv.requests();
-    assert_eq!(r2 - r1, 1, "execute_batch costs one request");
     assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 300);
-    let r3 = srv.requests();
-    assert_eq!(r3 - r2, 2, "query costs describe + cursor");
-
     // a failing statement stops the later ones; earlier ones stay (autocommit)
     let err = conn
         .execute_batch(
@@ -255,29 +164,11 @@ async fn execute_batch_and_request_costs() {
         count(&conn, "SELECT count(*) FROM t WHERE id = 1001").await,
         0
     );
-
-    // transaction(): BEGIN, each statement and COMMIT are one request each
-    let r4 = srv.requests();
-    let tx = conn.transaction().await.unwrap();
-    tx.execute("INSERT INTO t (id) VALUES (2000)", ())
-        .await
-        .unwrap();
-    tx.execute("INSERT INTO t (id) VALUES (2001)", ())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let r5 = srv.requests();
-    assert_eq!(r5 - r4, 4, "begin + 2 statements + commit");
-    eprintln!(
-        "request costs: execute=1 execute_batch=1 query=2 transaction(2 stmts)+commit={}",
-        r5 - r4
-    );
 }
 
-#[tokio::test]
-async fn transactions_commit_rollback_and_failures() {
-    let srv = Server::start(&[]);
-    let conn = srv.connect().await;
+on_both!(transactions_commit_rollback_and_failures);
+async fn transactions_commit_rollback_and_failures(srv: &Server) {
+    let conn = connect(srv).await;
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", ())
         .await
         .unwrap();
@@ -339,51 +230,62 @@ async fn transactions_commit_rollback_and_failures() {
     );
 }
 
-#[tokio::test]
-async fn auth_and_request_size() {
-    let srv = Server::start(&["--token", "s3cret", "--max-request-bytes", "2000"]);
-    let good = srv.connect().await;
+on_both!(a_wrong_token_is_refused_with_401);
+async fn a_wrong_token_is_refused_with_401(srv: &Server) {
+    let good = connect(srv).await;
     good.execute("CREATE TABLE t (v TEXT)", ()).await.unwrap();
-
-    let bad = srv.connect_with("wrong").await;
+    let bad = connect_with(srv, "wrong").await;
     let err = bad.execute("SELECT 1", ()).await.unwrap_err().to_string();
     assert!(err.contains("401"), "{err}");
-    let none = srv.connect_with("").await;
+    let none = connect_with(srv, "").await;
     assert!(none.execute("SELECT 1", ()).await.is_err());
-
-    let big = "x".repeat(5000);
-    let err = good
-        .execute("INSERT INTO t VALUES (?)", params![big])
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("413"), "{err}");
-    assert_eq!(count(&good, "SELECT count(*) FROM t").await, 0);
 }
 
-#[tokio::test]
-async fn response_too_large() {
-    let srv = Server::start(&["--max-response-bytes", "5000"]);
-    let conn = srv.connect().await;
-    conn.execute("CREATE TABLE t (v TEXT)", ()).await.unwrap();
-    conn.execute("INSERT INTO t VALUES (?)", params!["y".repeat(8000)])
-        .await
-        .unwrap();
-    // execute_batch sends want_rows=false, so no rows and no size error there
-    conn.execute_batch("SELECT v FROM t").await.unwrap();
-    let err = match conn.query("SELECT v FROM t", ()).await {
-        Err(e) => e.to_string(),
-        Ok(mut rows) => rows.next().await.unwrap_err().to_string(),
-    };
-    assert!(err.contains("Response is too large"), "{err}");
-    // a small result still works on the same connection
-    assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 1);
+on_both!(answers_over_ten_megabytes_are_refused_but_cursors_are_not);
+/// An execute's answer is capped at 10 MB (sqld `--max-response-size`,
+/// default "10MB"), refused with RESPONSE_TOO_LARGE; a cursor's is not.
+async fn answers_over_ten_megabytes_are_refused_but_cursors_are_not(srv: &Server) {
+    // Twelve rows of a million bytes each: 12 MB by sqld's own estimate.
+    let big = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 12) \
+               SELECT x, zeroblob(1000000) FROM c";
+    let (status, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": null, "requests": [
+            {"type": "execute", "stmt": {"sql": big}},
+            {"type": "execute", "stmt": {"sql": "SELECT 1"}},
+            {"type": "close"}]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["results"][0]["type"], "error", "{v}");
+    assert_eq!(
+        v["results"][0]["error"]["code"], "RESPONSE_TOO_LARGE",
+        "{v}"
+    );
+    // The stream goes on: the next request of the pipeline is answered.
+    assert_eq!(v["results"][1]["type"], "ok", "{v}");
+    // Just under the cap is answered.
+    let (_, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": null, "requests": [
+            {"type": "execute", "stmt": {"sql": big.replace("x < 12", "x < 9")}},
+            {"type": "close"}]}),
+    );
+    assert_eq!(v["results"][0]["type"], "ok");
+
+    // The same rows through a cursor (what libsql's query() uses) arrive.
+    let conn = connect(srv).await;
+    let mut rows = conn.query(big, ()).await.unwrap();
+    let mut n = 0;
+    while let Some(row) = rows.next().await.unwrap() {
+        assert_eq!(row.get::<Vec<u8>>(1).unwrap().len(), 1_000_000);
+        n += 1;
+    }
+    assert_eq!(n, 12);
 }
 
-#[tokio::test]
-async fn killed_server_leaves_database_unchanged() {
-    let mut srv = Server::start(&[]);
-    let conn = srv.connect().await;
+on_both!(a_killed_server_leaves_the_database_unchanged);
+async fn a_killed_server_leaves_the_database_unchanged(srv: &Server) {
+    let conn = connect(srv).await;
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", ())
         .await
         .unwrap();
@@ -406,10 +308,172 @@ async fn killed_server_leaves_database_unchanged() {
     );
 }
 
+on_both!(a_stream_idle_for_ten_seconds_expires_and_rolls_back);
+/// A stream idle for more than 10 s expires, and its transaction with it
+/// (libsql-server `src/hrana/http/stream.rs`: `EXPIRATION`): the next
+/// request gets STREAM_EXPIRED (HTTP 400) and the writes are gone.
+async fn a_stream_idle_for_ten_seconds_expires_and_rolls_back(srv: &Server) {
+    let conn = connect(srv).await;
+    conn.execute("CREATE TABLE t (id INTEGER)", ())
+        .await
+        .unwrap();
+    let (_, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": null, "requests": [
+            {"type": "execute", "stmt": {"sql": "BEGIN IMMEDIATE"}},
+            {"type": "execute", "stmt": {"sql": "INSERT INTO t VALUES (1)"}}]}),
+    );
+    let baton = v["baton"].as_str().unwrap().to_owned();
+    // Idle for less than the clock: the stream lives on.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (status, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": baton, "requests": [
+            {"type": "execute", "stmt": {"sql": "INSERT INTO t VALUES (2)"}}]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let baton = v["baton"].as_str().unwrap().to_owned();
+    // Idle for longer: gone, with its transaction.
+    tokio::time::sleep(Duration::from_millis(11_500)).await;
+    let (status, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": baton, "requests": [
+            {"type": "execute", "stmt": {"sql": "COMMIT"}}]}),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["code"], "STREAM_EXPIRED", "{v}");
+    assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 0);
+}
+
+on_both!(a_stream_expires_while_its_cursor_streams);
+/// A cursor releases its stream when it starts (libsql-server
+/// `src/hrana/http/mod.rs`, `handle_cursor`), so the stream's idle clock
+/// runs while the cursor streams: a cursor read for more than 10 s leaves
+/// a dead stream behind, even though the stream was never idle from the
+/// client's side. This is what broke a remote dump of a big table.
+async fn a_stream_expires_while_its_cursor_streams(srv: &Server) {
+    let conn = connect(srv).await;
+    conn.execute("CREATE TABLE t (id INTEGER)", ())
+        .await
+        .unwrap();
+    conn.execute("BEGIN", ()).await.unwrap();
+    // About 40 MB of answer: more than the socket buffers hold, so the
+    // server cannot finish the cursor before the client reads it.
+    let mut rows = conn
+        .query(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000) \
+             SELECT x, zeroblob(1000) FROM c",
+            (),
+        )
+        .await
+        .unwrap();
+    assert!(rows.next().await.unwrap().is_some());
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_millis(11_000)).await;
+    let mut n = 1;
+    while rows.next().await.unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 30000);
+    eprintln!("cursor read in {:?}", started.elapsed());
+    let err = conn
+        .execute("INSERT INTO t VALUES (1)", ())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("STREAM_EXPIRED"), "{err}");
+}
+
+on_both!(a_write_transaction_older_than_five_seconds_yields_to_another_writer);
+/// A write transaction older than 5 s is rolled back as soon as another
+/// connection wants to write (libsql-server `src/connection/mod.rs`:
+/// `TXN_TIMEOUT`; `connection_manager.rs` steals the lock): the waiter gets
+/// it after the holder's 5 s, the holder's next statement gets
+/// TRANSACTION_TIMEOUT.
+async fn a_write_transaction_older_than_five_seconds_yields_to_another_writer(srv: &Server) {
+    let a = connect(srv).await;
+    a.execute("CREATE TABLE t (who TEXT)", ()).await.unwrap();
+    let tx = a
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .await
+        .unwrap();
+    let held = Instant::now();
+    tx.execute("INSERT INTO t VALUES ('a')", ()).await.unwrap();
+
+    let b = connect(srv).await;
+    b.execute("INSERT INTO t VALUES ('b')", ()).await.unwrap();
+    let waited = held.elapsed();
+    assert!(waited >= Duration::from_millis(4500), "{waited:?}");
+    assert!(waited < Duration::from_secs(8), "{waited:?}");
+
+    let err = tx.commit().await.unwrap_err().to_string();
+    assert!(err.contains("TRANSACTION_TIMEOUT"), "{err}");
+    let mut rows = b.query("SELECT who FROM t", ()).await.unwrap();
+    let row = rows.next().await.unwrap().unwrap();
+    assert_eq!(row.get::<String>(0).unwrap(), "b");
+    assert!(rows.next().await.unwrap().is_none());
+}
+
+// What follows is the test server alone: request counts, faults and short
+// clocks, which sqld has no switch for.
+
+fn test_server(extra: &[&str]) -> Server {
+    let srv = Server::start_fresh(TOKEN, extra);
+    assert_eq!(srv.kind, Kind::Test);
+    srv
+}
+
 #[tokio::test]
-async fn expired_stream_rolls_back() {
-    let srv = Server::start(&["--stream-expiry-ms", "300"]);
-    let conn = srv.connect().await;
+async fn request_costs_of_the_client() {
+    let srv = test_server(&[]);
+    let conn = connect(&srv).await;
+    let r0 = srv.requests();
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", ())
+        .await
+        .unwrap();
+    let r1 = srv.requests();
+    assert_eq!(r1 - r0, 1, "execute costs one request");
+    conn.execute_batch("INSERT INTO t (id) VALUES (1); INSERT INTO t (id) VALUES (2);")
+        .await
+        .unwrap();
+    let r2 = srv.requests();
+    assert_eq!(r2 - r1, 1, "execute_batch costs one request");
+    assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 2);
+    let r3 = srv.requests();
+    assert_eq!(r3 - r2, 2, "query costs describe + cursor");
+
+    // transaction(): BEGIN, each statement and COMMIT are one request each
+    let tx = conn.transaction().await.unwrap();
+    tx.execute("INSERT INTO t (id) VALUES (2000)", ())
+        .await
+        .unwrap();
+    tx.execute("INSERT INTO t (id) VALUES (2001)", ())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let r4 = srv.requests();
+    assert_eq!(r4 - r3, 4, "begin + 2 statements + commit");
+}
+
+#[tokio::test]
+async fn request_size_limit() {
+    let srv = test_server(&["--max-request-bytes", "2000"]);
+    let conn = connect(&srv).await;
+    conn.execute("CREATE TABLE t (v TEXT)", ()).await.unwrap();
+    let big = "x".repeat(5000);
+    let err = conn
+        .execute("INSERT INTO t VALUES (?)", params![big])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("413"), "{err}");
+    assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 0);
+}
+
+#[tokio::test]
+async fn short_clocks_for_the_tests() {
+    let srv = test_server(&["--stream-expiry-ms", "300", "--txn-timeout-ms", "400"]);
+    let conn = connect(&srv).await;
     conn.execute("CREATE TABLE t (id INTEGER)", ())
         .await
         .unwrap();
@@ -417,47 +481,64 @@ async fn expired_stream_rolls_back() {
     tx.execute("INSERT INTO t VALUES (1)", ()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(900)).await;
     let err = tx.commit().await.unwrap_err().to_string();
-    assert!(
-        err.contains("STREAM_EXPIRED") || err.contains("expired"),
-        "{err}"
-    );
-    let fresh = srv.connect().await;
+    assert!(err.contains("STREAM_EXPIRED"), "{err}");
+    let fresh = connect(&srv).await;
     assert_eq!(count(&fresh, "SELECT count(*) FROM t").await, 0);
-}
 
-#[tokio::test]
-async fn txn_timeout_rolls_back_holder_when_other_writer_waits() {
-    let srv = Server::start(&["--txn-timeout-ms", "400"]);
-    let a = srv.connect().await;
+    let srv = test_server(&["--txn-timeout-ms", "400"]);
+    let a = connect(&srv).await;
     a.execute("CREATE TABLE t (who TEXT)", ()).await.unwrap();
     let tx = a
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .await
         .unwrap();
     tx.execute("INSERT INTO t VALUES ('a')", ()).await.unwrap();
-
-    let b = srv.connect().await;
-    let started = std::time::Instant::now();
+    let b = connect(&srv).await;
+    let started = Instant::now();
     b.execute("INSERT INTO t VALUES ('b')", ()).await.unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(250), "{waited:?}");
     assert!(waited < Duration::from_secs(3), "{waited:?}");
-
     let err = tx.commit().await.unwrap_err().to_string();
-    assert!(
-        err.contains("TRANSACTION_TIMEOUT") || err.contains("timed out"),
-        "{err}"
+    assert!(err.contains("TRANSACTION_TIMEOUT"), "{err}");
+}
+
+#[tokio::test]
+async fn the_answer_cap_is_a_flag() {
+    let srv = test_server(&["--max-response-bytes", "5000"]);
+    let conn = connect(&srv).await;
+    conn.execute("CREATE TABLE t (v TEXT)", ()).await.unwrap();
+    conn.execute("INSERT INTO t VALUES (?)", params!["y".repeat(8000)])
+        .await
+        .unwrap();
+    let (_, v) = pipeline(
+        &srv,
+        serde_json::json!({"baton": null, "requests": [
+            {"type": "execute", "stmt": {"sql": "SELECT v FROM t"}}, {"type": "close"}]}),
     );
-    let mut rows = b.query("SELECT who FROM t", ()).await.unwrap();
-    let row = rows.next().await.unwrap().unwrap();
-    assert_eq!(row.get::<String>(0).unwrap(), "b");
-    assert!(rows.next().await.unwrap().is_none());
+    assert_eq!(
+        v["results"][0]["error"]["code"], "RESPONSE_TOO_LARGE",
+        "{v}"
+    );
+    // A cursor is not capped.
+    assert_eq!(count(&conn, "SELECT length(v) FROM t").await, 8000);
+    let mut rows = conn.query("SELECT v FROM t", ()).await.unwrap();
+    assert_eq!(
+        rows.next()
+            .await
+            .unwrap()
+            .unwrap()
+            .get::<String>(0)
+            .unwrap()
+            .len(),
+        8000
+    );
 }
 
 #[tokio::test]
 async fn stats_and_faults() {
-    let srv = Server::start(&[]);
-    let conn = srv.connect().await;
+    let srv = test_server(&[]);
+    let conn = connect(&srv).await;
     conn.execute("CREATE TABLE t (id INTEGER)", ())
         .await
         .unwrap();
@@ -485,36 +566,32 @@ async fn stats_and_faults() {
     assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 1);
 
     // dropped connection
-    srv.http("POST", "/_faults", r#"{"cut_after_requests":0}"#);
+    srv.faults(r#"{"cut_after_requests":0}"#);
     assert!(conn.execute("INSERT INTO t VALUES (3)", ()).await.is_err());
-    srv.http("POST", "/_faults", r#"{"cut_after_bytes":10}"#);
+    srv.faults(r#"{"cut_after_bytes":10}"#);
     assert!(conn.execute("INSERT INTO t VALUES (4)", ()).await.is_err());
-    srv.http("POST", "/_faults", "{}");
+    srv.faults("{}");
 
     // stalled responses
-    srv.http(
-        "POST",
-        "/_faults",
-        r#"{"stall_after_requests":0,"stall_ms":300}"#,
-    );
-    let t = std::time::Instant::now();
+    srv.faults(r#"{"stall_after_requests":0,"stall_ms":300}"#);
+    let t = Instant::now();
     conn.execute("INSERT INTO t VALUES (5)", ()).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(300));
-    srv.http("POST", "/_faults", "{}");
+    srv.faults("{}");
     assert_eq!(count(&conn, "SELECT count(*) FROM t").await, 2);
     assert_eq!(srv.http("POST", "/_faults", r#"{"bogus":1}"#).0, 400);
 }
 
 #[tokio::test]
 async fn flags_for_faults_and_raw_protocol() {
-    let srv = Server::start(&["--fail-after-requests", "2"]);
-    let conn = srv.connect().await;
+    let srv = test_server(&["--fail-after-requests", "2"]);
+    let conn = connect(&srv).await;
     conn.execute("SELECT 1", ()).await.unwrap();
     conn.execute("SELECT 1", ()).await.unwrap();
     assert!(conn.execute("SELECT 1", ()).await.is_err());
 
     // raw protocol: invalid baton, version probe
-    let srv = Server::start(&[]);
+    let srv = test_server(&[]);
     assert_eq!(srv.http("GET", "/v3", "").0, 200);
     let (code, body) = srv.http("POST", "/v3/pipeline", r#"{"baton":"nope","requests":[]}"#);
     assert_eq!((code, body.as_str()), (400, "Received an invalid baton"));
@@ -524,8 +601,8 @@ async fn flags_for_faults_and_raw_protocol() {
 /// it); once the server expires it, the client's next requests carry the dead baton.
 #[tokio::test]
 async fn idle_connection_after_query_hits_expired_stream() {
-    let srv = Server::start(&["--stream-expiry-ms", "200"]);
-    let conn = srv.connect().await;
+    let srv = test_server(&["--stream-expiry-ms", "200"]);
+    let conn = connect(&srv).await;
     conn.execute("CREATE TABLE t (id INTEGER)", ())
         .await
         .unwrap();
@@ -533,7 +610,6 @@ async fn idle_connection_after_query_hits_expired_stream() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let first = conn.execute("INSERT INTO t VALUES (1)", ()).await;
     let second = conn.execute("INSERT INTO t VALUES (2)", ()).await;
-    eprintln!("after expiry: first={first:?} second={second:?}");
     let err = first.unwrap_err().to_string();
     assert!(err.contains("STREAM_EXPIRED"), "{err}");
     assert!(second.is_err(), "the client keeps the dead baton");

@@ -1,6 +1,7 @@
 //! Remote targets: the real `seedbake` binary and its real libsql client
-//! against the repository's Hrana test server, a real process on 127.0.0.1
-//! backed by a real libSQL file.
+//! against a real server process on 127.0.0.1 backed by a real libSQL file:
+//! the repository's Hrana test server, and, for every test that needs no
+//! injected fault, the real libSQL server (sqld) as well.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::TestServer;
+use common::server::{Kind, Server, TestServer, on_both};
 use common::{dump, query_i64};
 
 /// A token with characters that would show if it leaked anywhere.
@@ -18,18 +19,18 @@ const TOKEN: &str = "tok_Zq9xVv3KpL7mW2nR8sT4";
 
 /// The binary pointed at the server, in development (these tests are about
 /// the transport; production guards have their own), then `extra_env`.
-fn command(server: &TestServer, extra_env: &[(&str, &str)]) -> Command {
+fn command(server: &Server, extra_env: &[(&str, &str)]) -> Command {
     let url = server.url();
     let mut env = vec![
         ("DATABASE_URL", url.as_str()),
-        ("TURSO_AUTH_TOKEN", TOKEN),
+        ("TURSO_AUTH_TOKEN", server.token.as_str()),
         ("SEEDBAKE_ENV", "development"),
     ];
     env.extend_from_slice(extra_env);
     common::seedbake_command(&env)
 }
 
-fn seedbake(args: &[&str], server: &TestServer, extra_env: &[(&str, &str)]) -> Output {
+fn seedbake(args: &[&str], server: &Server, extra_env: &[(&str, &str)]) -> Output {
     command(server, extra_env)
         .args(args)
         .stdin(Stdio::null())
@@ -38,11 +39,11 @@ fn seedbake(args: &[&str], server: &TestServer, extra_env: &[(&str, &str)]) -> O
 }
 
 #[track_caller]
-fn assert_no_token(o: &Output) {
+fn assert_no_token(o: &Output, token: &str) {
     let all = text(o);
-    assert!(!all.contains(TOKEN), "the token leaked: {all}");
+    assert!(!all.contains(token), "the token leaked: {all}");
     // Nor any long piece of it.
-    for w in TOKEN.as_bytes().windows(8) {
+    for w in token.as_bytes().windows(8) {
         assert!(
             !all.contains(std::str::from_utf8(w).unwrap()),
             "part of the token leaked: {all}"
@@ -56,21 +57,22 @@ fn json(o: &Output) -> serde_json::Value {
     serde_json::from_str(first).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
 }
 
-/// A server over a database already holding the seed plus a table of the
-/// user's, so that "unchanged" is visible.
+/// A test server over a database already holding the seed plus a table of
+/// the user's, so that "unchanged" is visible.
 fn seeded_server(dir: &Path, extra: &[&str]) -> TestServer {
-    let db = dir.join("server.db");
-    let server = TestServer::start(&db, TOKEN, extra);
-    let o = seedbake(&["reset", "--no-verify"], &server, &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(common::execute(
-        &db,
-        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me');",
-    ));
+    let server = TestServer::start(&dir.join("server.db"), TOKEN, extra);
+    seed(&server);
     server
+}
+
+/// Fills the server with the seed plus a table of the user's.
+fn seed(server: &Server) {
+    let o = seedbake(&["reset", "--no-verify"], server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    server.exec(&[
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+        "INSERT INTO notes (body) VALUES ('keep me')",
+    ]);
 }
 
 fn dump_of(db: &Path) -> Vec<String> {
@@ -80,21 +82,25 @@ fn dump_of(db: &Path) -> Vec<String> {
     rt.block_on(dump(db))
 }
 
-#[test]
-fn a_remote_reset_is_complete_verified_and_takes_few_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = seeded_server(dir.path(), &[]);
-    let before = server.requests();
-    let o = seedbake(&["reset", "--json", "--no-verify"], &server, &[]);
+on_both!(
+    a_remote_reset_is_complete_verified_and_takes_few_requests,
+    TOKEN
+);
+fn a_remote_reset_is_complete_verified_and_takes_few_requests(server: &Server) {
+    seed(server);
+    let before = (server.kind == Kind::Test).then(|| server.requests());
+    let o = seedbake(&["reset", "--json", "--no-verify"], server, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let report = json(&o);
     let requests = report["traffic"]["requests"].as_u64().unwrap();
     assert!(requests <= 5, "{requests} requests");
     // What seedbake counts is what the server saw.
-    assert_eq!(server.requests() - before, requests);
+    if let Some(before) = before {
+        assert_eq!(server.requests() - before, requests);
+    }
     assert!(report["traffic"]["bytes_sent"].as_u64().unwrap() > 50_000);
     assert_eq!(report["rows"], 1309);
-    assert_no_token(&o);
+    assert_no_token(&o, &server.token);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -118,22 +124,21 @@ fn a_remote_reset_is_complete_verified_and_takes_few_requests() {
         0
     );
 
-    let o = seedbake(&["verify", "--json"], &server, &[]);
+    let o = seedbake(&["verify", "--json"], server, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(json(&o)["matches"], true);
 
     // Without --no-verify, reset proves the fingerprint from the server's rows.
-    let o = seedbake(&["reset"], &server, &[]);
+    let o = seedbake(&["reset"], server, &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("matches the build"), "{}", text(&o));
 }
 
-#[test]
-fn the_remote_database_equals_a_local_reset() {
+on_both!(the_remote_database_equals_a_local_reset, TOKEN);
+fn the_remote_database_equals_a_local_reset(server: &Server) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server.db"), TOKEN, &[]);
     assert!(
-        seedbake(&["reset", "--no-verify"], &server, &[])
+        seedbake(&["reset", "--no-verify"], server, &[])
             .status
             .success()
     );
@@ -165,7 +170,7 @@ fn a_cut_connection_mid_seed_changes_nothing() {
         "{}",
         text(&o)
     );
-    assert_no_token(&o);
+    assert_no_token(&o, TOKEN);
     server.faults("{}");
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(dump_of(&server.db), before);
@@ -288,7 +293,7 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("rolled back"), "{}", text(&o));
-    assert_no_token(&o);
+    assert_no_token(&o, TOKEN);
     let after = dump_of(&server.db);
     let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
     let lost: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
@@ -296,10 +301,12 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
     assert!(lost.is_empty(), "{lost:?}");
 }
 
-#[test]
-fn errors_a_user_meets_are_one_clear_line_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = seeded_server(dir.path(), &[]);
+on_both!(
+    errors_a_user_meets_are_one_clear_line_and_change_nothing,
+    TOKEN
+);
+fn errors_a_user_meets_are_one_clear_line_and_change_nothing(server: &Server) {
+    seed(server);
     let before = dump_of(&server.db);
     let tls_url = format!("https://127.0.0.1:{}", server.port);
     // (arguments, environment, exit code, what the message says)
@@ -337,10 +344,10 @@ fn errors_a_user_meets_are_one_clear_line_and_change_nothing() {
         ),
     ];
     for (args, env, code, needle) in cases {
-        let o = seedbake(&args, &server, &env);
+        let o = seedbake(&args, server, &env);
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
-        assert_no_token(&o);
+        assert_no_token(&o, &server.token);
     }
     assert_eq!(dump_of(&server.db), before);
 }
@@ -388,35 +395,34 @@ fn a_server_limit_and_a_timeout_roll_back() {
     assert_eq!(dump_of(&db), before_timeout);
 }
 
-#[test]
-fn a_token_in_the_url_is_used_and_never_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = seeded_server(dir.path(), &[]);
-    let url = format!("{}?authToken={TOKEN}", server.url());
+on_both!(a_token_in_the_url_is_used_and_never_shown, TOKEN);
+fn a_token_in_the_url_is_used_and_never_shown(server: &Server) {
+    seed(server);
+    let url = format!("{}?authToken={}", server.url(), server.token);
     let o = seedbake(
         &["reset", "-v", "--database-url", &url],
-        &server,
+        server,
         &[("TURSO_AUTH_TOKEN", "")],
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_no_token(&o);
+    assert_no_token(&o, &server.token);
     let o = seedbake(
         &["verify", "--json", "--database-url", &format!("{url}&x=1")],
-        &server,
+        server,
         &[],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert_no_token(&o);
+    assert_no_token(&o, &server.token);
 }
 
-#[test]
-fn a_server_is_production_backed_up_and_restorable() {
+on_both!(a_server_is_production_backed_up_and_restorable, TOKEN);
+fn a_server_is_production_backed_up_and_restorable(server: &Server) {
     let dir = tempfile::tempdir().unwrap();
-    let server = seeded_server(dir.path(), &[]);
+    seed(server);
     let before = dump_of(&server.db);
     let url = server.url();
     let prod = |args: &[&str]| {
-        common::seedbake_command(&[("DATABASE_URL", &url), ("TURSO_AUTH_TOKEN", TOKEN)])
+        common::seedbake_command(&[("DATABASE_URL", &url), ("TURSO_AUTH_TOKEN", &server.token)])
             .args(args)
             .current_dir(dir.path())
             .stdin(Stdio::null())
@@ -435,7 +441,7 @@ fn a_server_is_production_backed_up_and_restorable() {
         "{}",
         text(&o)
     );
-    assert_no_token(&o);
+    assert_no_token(&o, &server.token);
     assert_eq!(dump_of(&server.db), before);
 
     let o = prod(&["reset", "--yes", "--backup", "before.sql"]);
@@ -446,7 +452,7 @@ fn a_server_is_production_backed_up_and_restorable() {
         text(&o)
     );
     assert!(text(&o).contains("no usable password"), "{}", text(&o));
-    assert_no_token(&o);
+    assert_no_token(&o, &server.token);
     assert_ne!(dump_of(&server.db), before);
 
     let o = prod(&["restore", "before.sql", "--yes", "--no-backup"]);

@@ -16,7 +16,7 @@ use crate::exec::{self, Ctx};
 use crate::proto::{CursorReq, PipelineReq};
 use crate::streams::{AcquireError, Streams};
 
-pub type Resp = Response<Body>;
+pub type Resp = Response<exec::Body>;
 pub type BoxErr = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Default)]
@@ -48,50 +48,11 @@ impl std::fmt::Display for Cut {
 }
 impl std::error::Error for Cut {}
 
-/// An answer's body: whole, or (fault injection) never ending.
-pub enum Body {
-    Full(Full<Bytes>),
-    Endless,
-}
-
-static SPACES: [u8; 1 << 16] = [b' '; 1 << 16];
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        match self.get_mut() {
-            Body::Full(full) => std::pin::Pin::new(full).poll_frame(cx),
-            Body::Endless => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
-                Bytes::from_static(&SPACES),
-            )))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            Body::Full(full) => full.is_end_stream(),
-            Body::Endless => false,
-        }
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        match self {
-            Body::Full(full) => full.size_hint(),
-            Body::Endless => hyper::body::SizeHint::default(),
-        }
-    }
-}
-
 fn resp(status: StatusCode, ctype: &str, body: impl Into<Bytes>) -> Resp {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, ctype)
-        .body(Body::Full(Full::new(body.into())))
+        .body(exec::Body::Full(Full::new(body.into())))
         .unwrap()
 }
 
@@ -290,7 +251,7 @@ impl App {
             return Ok(Response::builder()
                 .status(StatusCode::OK)
                 .header(CONTENT_TYPE, "application/json")
-                .body(Body::Endless)
+                .body(exec::Body::Endless)
                 .unwrap());
         }
         let streams = self.streams.clone();
@@ -317,7 +278,7 @@ impl App {
 trait SizeHint {
     fn size_hint_len(&self) -> u64;
 }
-impl SizeHint for Body {
+impl SizeHint for exec::Body {
     fn size_hint_len(&self) -> u64 {
         hyper::body::Body::size_hint(self).exact().unwrap_or(0)
     }
@@ -332,8 +293,9 @@ fn acquire_error(e: AcquireError) -> Resp {
             StatusCode::BAD_REQUEST,
             "Received a baton that has already been used",
         ),
+        // sqld 0.24.33 answers 400 (measured; older sources say 500).
         AcquireError::StreamExpired => json_resp(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_REQUEST,
             json!({"message": "The stream has expired due to inactivity", "code": "STREAM_EXPIRED"}),
         ),
         AcquireError::Open(e) => json_resp(
@@ -374,25 +336,25 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
     }
 }
 
-fn cursor(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
+fn cursor(streams: &Streams, body: &[u8], _ctx: Ctx) -> Resp {
     let req: CursorReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
     };
-    let mut stream = match streams.acquire(req.baton.as_deref()) {
+    let stream = match streams.acquire(req.baton.as_deref()) {
         Ok(s) => s,
         Err(e) => return acquire_error(e),
     };
-    match exec::cursor_entries(&mut stream, &req.batch, ctx) {
-        Ok(entries) => {
+    match exec::open_cursor(&stream, &req.batch) {
+        Ok(cursor) => {
             let baton = streams.release(stream);
-            let mut out = serde_json::to_vec(&json!({"baton": baton, "base_url": null})).unwrap();
-            out.push(b'\n');
-            for e in entries {
-                serde_json::to_writer(&mut out, &e).unwrap();
-                out.push(b'\n');
-            }
-            resp(StatusCode::OK, "text/plain", out)
+            let mut first = serde_json::to_vec(&json!({"baton": baton, "base_url": null})).unwrap();
+            first.push(b'\n');
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(CONTENT_TYPE, "text/plain")
+                .body(exec::stream_cursor(first, cursor))
+                .unwrap()
         }
         Err(msg) => {
             streams.discard(*stream);

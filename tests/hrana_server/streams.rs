@@ -161,11 +161,30 @@ impl Stream {
         self.slot.is_none()
     }
 
-    pub fn close(&mut self, mgr: &LockMgr) {
-        if let Some(slot) = self.slot.take() {
-            // Dropping the connection closes it, which rolls back an open transaction.
-            slot.conn.lock().unwrap().take();
-            mgr.forget(self.conn_id);
+    pub fn close(&mut self, mgr: &Arc<LockMgr>) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        // Dropping the connection closes it, which rolls back an open transaction.
+        // A cursor still streaming holds the connection (sqld's cursor keeps its
+        // own reference): close it when the cursor ends, without making the
+        // caller (the expiry clock of every stream) wait for it.
+        let id = self.conn_id;
+        let closed = match slot.conn.try_lock() {
+            Ok(mut conn) => {
+                conn.take();
+                true
+            }
+            Err(_) => false,
+        };
+        if closed {
+            mgr.forget(id);
+        } else {
+            let mgr = mgr.clone();
+            std::thread::spawn(move || {
+                slot.conn.lock().unwrap().take();
+                mgr.forget(id);
+            });
         }
     }
 }
