@@ -1,8 +1,10 @@
 -- Aquarius database schema, as the app (SQLAlchemy) declares it.
--- Contract: /work/shared/aquarius/MODEL.md. Tables in dependency order.
+-- Contract: ../shared/aquarius/MODEL.md. Tables in dependency order.
 -- Tables, columns, keys and all 23 indexes (the unique ones and the plain
 -- `index=True` ones the app's look-ups rely on) equal the app's own DDL,
--- shared/aquarius/app-schema.sql: tests/app_schema.rs proves it.
+-- ../shared/aquarius/app-schema.sql: tests/app_schema.rs proves it. No
+-- CHECK beyond the app's: a database the app (or its old seeder) made is
+-- then exactly migration 0001, so `seedbake migrate` adopts it.
 
 CREATE TABLE users (
     id INTEGER NOT NULL,
@@ -10,7 +12,7 @@ CREATE TABLE users (
     email VARCHAR,
     full_name VARCHAR,
     hashed_password VARCHAR NOT NULL,
-    role VARCHAR NOT NULL CHECK (role IN ('ROOT','ADMIN','CLEO','VERWALTUNG','OFFIZIELLE','TEILNEHMENDE')),
+    role VARCHAR NOT NULL,
     is_active BOOLEAN,
     created_at DATETIME,
     totp_secret VARCHAR,
@@ -118,7 +120,7 @@ CREATE TABLE kind (
     email VARCHAR,
     hashed_password VARCHAR,
     geburtsdatum DATE NOT NULL,
-    geschlecht VARCHAR(1) CHECK (geschlecht IN ('M','W','D')),
+    geschlecht VARCHAR(1),
     verein_id INTEGER,
     verband_id INTEGER,
     versicherung_id INTEGER,

@@ -1111,28 +1111,20 @@ fn a_schema_changed_by_hand_is_drift() {
 }
 
 #[test]
-fn the_old_seeders_schema_is_not_version_1_and_says_how() {
-    // The app's own DDL (what the Python seeder made) lacks two CHECKs that
-    // schema.sql, and so version 1, has.
+fn the_old_seeders_database_is_adopted_at_version_1() {
+    // What the app's own models (and so its old Python seeder) create is
+    // exactly version 1: migrate adopts it without --baseline and brings
+    // the reference data in; the app's rows stay.
     let app_schema =
         std::fs::read_to_string(repo().join("tests/fixtures/aquarius/app-schema.sql")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("python.db");
     let rt = rt();
     rt.block_on(common::execute(&path, &app_schema));
-    for args in [&[][..], &["--baseline", "1"][..]] {
-        let mut all = vec!["migrate"];
-        all.extend_from_slice(args);
-        let o = cli(&all, &path, &[]);
-        assert_eq!(o.status.code(), Some(9), "{}", text(&o));
-        assert!(
-            text(&o).contains(
-                "kind.geschlecht is `geschlecht VARCHAR (1)` where 0001_initial declares `geschlecht VARCHAR (1) CHECK (geschlecht IN ('M', 'W', 'D'))`"
-            ),
-            "{}",
-            text(&o)
-        );
-    }
+    rt.block_on(common::execute(
+        &path,
+        "INSERT INTO users (username, hashed_password, role) VALUES ('trainerin', 'x', 'OFFIZIELLE')",
+    ));
     let o = cli(&["migrate", "--baseline", "4"], &path, &[]);
     assert_eq!(o.status.code(), Some(9), "{}", text(&o));
     assert!(
@@ -1142,13 +1134,17 @@ fn the_old_seeders_schema_is_not_version_1_and_says_how() {
     );
     let o = cli(&["status", "--json"], &path, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = cli(&["migrate", "--json"], &path, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let j = json(&o);
-    assert_eq!(j["in_step"], false);
+    assert_eq!(j["adopted"]["version"], 1, "{j}");
+    assert_eq!(j["adopted"]["by_baseline"], false, "{j}");
+    let o = cli(&["status"], &path, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let users = rt.block_on(common::dump(&path));
     assert!(
-        j["not_adoptable"]
-            .as_str()
-            .unwrap()
-            .contains("the nearest is 0001_initial")
+        users.iter().any(|l| l.contains("trainerin")),
+        "the app's own row stays"
     );
 }
 
