@@ -228,17 +228,18 @@ fn the_static_binary_seeds_from_an_empty_root() {
     let o = root.run(&["info"], &[]);
     assert_exit(&o, 0);
 
-    // No app code here, so no app static folder: the images need a folder
-    // named, or --no-images; refused before anything changes.
+    // No app code here, so no app static folder: the reset does its work
+    // on the database and says the pictures were left out.
     let local = ["--database-url", "sqlite:////data/aquarius.db"];
     let o = root.run(&[&["reset"][..], &local].concat(), &[]);
-    assert_exit(&o, 2);
+    assert_exit(&o, 0);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("--no-images"),
+        String::from_utf8_lossy(&o.stderr).contains("the figure images were not written"),
         "{}",
         text(&o)
     );
-    assert!(!root.path().join("data/aquarius.db").exists());
+    assert!(root.path().join("data/aquarius.db").exists());
+    assert!(!root.path().join("static").exists(), "no folder made");
 
     // A local file, the images into a folder named on the command line.
     let images = ["--static-dir", "/data/static"];
