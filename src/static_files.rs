@@ -213,32 +213,12 @@ fn write_all_with(
     before_rename: &mut dyn FnMut(&Path) -> io::Result<()>,
 ) -> Result<WriteReport, StaticError> {
     let parts = validate(files)?;
-    match fs::metadata(root) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(StaticError::RootNotDirectory {
-                root: root.to_owned(),
-            });
-        }
-        // Absent (or below a file: creating it says so).
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            fs::create_dir_all(root).map_err(|source| StaticError::Write {
-                action: "create the folder",
-                location: root.to_owned(),
-                source,
-            })?;
-        }
-        Err(source) => {
-            return Err(StaticError::Read {
-                location: root.to_owned(),
-                source,
-            });
-        }
+    if !root_is_folder(root)? {
+        fs::create_dir_all(root).map_err(|source| StaticError::Write {
+            action: "create the folder",
+            location: root.to_owned(),
+            source,
+        })?;
     }
     // Everything that is already there is checked before anything changes.
     for p in &parts {
@@ -454,33 +434,36 @@ fn sync_dir(dir: &Path) -> Result<(), StaticError> {
         })
 }
 
-/// Names every listed file below `root` that is missing or does not hold its
-/// bytes (compared by SHA-256), in the order listed. A missing root means
-/// every file is missing. Changes nothing.
-pub fn check_all(root: &Path, files: &[StaticFile]) -> Result<Vec<Mismatch>, StaticError> {
-    validate(files)?;
-    let root_exists = match fs::metadata(root) {
-        Ok(m) if m.is_dir() => true,
-        Ok(_) => {
-            return Err(StaticError::RootNotDirectory {
-                root: root.to_owned(),
-            });
-        }
+/// Whether `root` is a folder (`false`: it is absent, or a file is in the
+/// way of its path, which creating it will say); anything else that is not
+/// a folder is refused.
+fn root_is_folder(root: &Path) -> Result<bool, StaticError> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(true),
+        Ok(_) => Err(StaticError::RootNotDirectory {
+            root: root.to_owned(),
+        }),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             ) =>
         {
-            false
+            Ok(false)
         }
-        Err(source) => {
-            return Err(StaticError::Read {
-                location: root.to_owned(),
-                source,
-            });
-        }
-    };
+        Err(source) => Err(StaticError::Read {
+            location: root.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Names every listed file below `root` that is missing or does not hold its
+/// bytes (compared by SHA-256), in the order listed. A missing root means
+/// every file is missing. Changes nothing.
+pub fn check_all(root: &Path, files: &[StaticFile]) -> Result<Vec<Mismatch>, StaticError> {
+    validate(files)?;
+    let root_exists = root_is_folder(root)?;
     let mut out = Vec::new();
     for f in files {
         let location = root.join(f.path);

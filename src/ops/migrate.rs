@@ -406,10 +406,7 @@ async fn read_records(target: &dyn Target) -> std::result::Result<Vec<Record>, D
                 "SELECT version, name, checksum, applied_at, seedbake_version, how FROM {MIGRATIONS_TABLE} ORDER BY version"
             ),
             &mut |r| {
-                let text = |i: usize| match r.get(i) {
-                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
-                    _ => Err(format!("{MIGRATIONS_TABLE} holds a value that is not text")),
-                };
+                let text = |i| super::text_cell(r, i, MIGRATIONS_TABLE);
                 let Some(ValueRef::Integer(version)) = r.first() else {
                     return Err(format!("{MIGRATIONS_TABLE} holds a version that is not an integer"));
                 };

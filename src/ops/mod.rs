@@ -452,10 +452,7 @@ async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, 
         .query(
             &format!("SELECT fingerprint, profile, seedbake_version, applied_at FROM {META_TABLE} WHERE id = 1"),
             &mut |r| {
-                let text = |i: usize| match r.get(i) {
-                    Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
-                    _ => Err(format!("{META_TABLE} holds a value that is not text")),
-                };
+                let text = |i| text_cell(r, i, META_TABLE);
                 found = Some(Recorded {
                     fingerprint: text(0)?,
                     profile: text(1)?,
@@ -467,6 +464,19 @@ async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, 
         )
         .await?;
     Ok(found)
+}
+
+/// Column `i` of a row of seedbake's own table `table`, which holds text
+/// there.
+pub(crate) fn text_cell(
+    row: &[ValueRef<'_>],
+    i: usize,
+    table: &str,
+) -> std::result::Result<String, String> {
+    match row.get(i) {
+        Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
+        _ => Err(format!("{table} holds a value that is not text")),
+    }
 }
 
 /// Everything in `sqlite_schema`, in creation order: the one place that
