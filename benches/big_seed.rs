@@ -1,13 +1,20 @@
-//! The 1,000,000-row bench seed: what it costs to build, and how fast it
-//! seeds beside two references measured in the same run.
+//! The 1,000,000-row bench seed: what it costs to build, how fast it seeds
+//! locally beside the engine's floor and the sqlite3 shell, and what every
+//! remote operation costs beside the server's own floor (one cursor
+//! streaming the table), against the Hrana test server and against the real
+//! libSQL server (sqld) when `SEEDBAKE_TEST_SQLD` names it, all in one run.
 //!
 //! Run: `cargo bench --bench big_seed` (takes a few minutes: it builds a
-//! second release binary with the generated seed in `target/bench-big`).
+//! second release binary with the generated seed in `<target>/bench-big`).
 //! Needs the sqlite3 shell and GNU time (`/usr/bin/time`) for the references
-//! and peak-memory figures. Figures go into the README.
+//! and peak-memory figures; sqld's tokens are minted with
+//! `../shared/tools/sqld/mint-token` (openssl, python3). Figures go into the
+//! README.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROWS: u64 = 1_000_000;
@@ -208,12 +215,261 @@ fn libsql_floor(path: &Path) -> f64 {
     })
 }
 
+/// A server process on 127.0.0.1 over a fresh database.
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Test,
+    Sqld,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Test => "Hrana test server",
+            Kind::Sqld => "sqld (the real libSQL server)",
+        }
+    }
+}
+
+fn test_server(bin: &Path) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin)
+        .arg("--db")
+        .arg(dir.path().join("server.db"))
+        .args(["--token", "bench", "--max-request-bytes", "67108864"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    Server {
+        child,
+        url,
+        token: "bench".into(),
+        _dir: dir,
+    }
+}
+
+/// sqld with JWT auth, as `../shared/tools/sqld/README.md` starts it.
+fn sqld(bin: &Path, auth: &(PathBuf, String)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .arg("-d")
+        .arg(dir.path().join("data"))
+        .args(["--http-listen-addr", &format!("127.0.0.1:{port}")])
+        .arg("--auth-jwt-key-file")
+        .arg(&auth.0)
+        .arg("--no-welcome")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = write!(
+                s,
+                "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            );
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "sqld did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        token: auth.1.clone(),
+        _dir: dir,
+    }
+}
+
+fn mint_token() -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("seedbake-bench-auth-{}", std::process::id()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/sqld/mint-token");
+    let out = Command::new(&script).arg(&dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        dir.join("jwt.pub"),
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    )
+}
+
+/// The server's own floor: one `/v3/cursor` request streaming every row of
+/// the table, read to its end and thrown away (what `curl` measures).
+fn cursor_floor(server: &Server) -> (f64, u64) {
+    let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
+    let body = r#"{"baton":null,"batch":{"steps":[{"stmt":{"sql":"SELECT * FROM person"}}]}}"#;
+    let started = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST /v3/cursor HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        server.token,
+        body.len()
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+    }
+    (started.elapsed().as_secs_f64() * 1000.0, bytes)
+}
+
+/// The release binary against `server`, timed whole under GNU time.
+fn remote(
+    bin: &Path,
+    server: &Server,
+    args: &[&str],
+    dir: &Path,
+) -> (f64, Option<f64>, serde_json::Value) {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .args(["--json", "--database-url", &server.url])
+        .env("TURSO_AUTH_TOKEN", &server.token)
+        .env("SEEDBAKE_ENV", "development")
+        .current_dir(dir);
+    let out_file = dir.join("out.json");
+    let mut full = Command::new("sh");
+    full.arg("-c")
+        .arg("exec \"$@\" > \"$OUT\"")
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env("OUT", &out_file)
+        .current_dir(dir);
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            full.env(k, v);
+        }
+    }
+    let (t, rss) = timed(&mut full);
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let json = serde_json::from_str(text.lines().next().unwrap_or("null")).unwrap_or_default();
+    (t.as_secs_f64() * 1000.0, rss, json)
+}
+
+#[derive(Default)]
+struct RemoteRuns {
+    load_unproven: Vec<f64>,
+    load_proven: Vec<f64>,
+    proof: Vec<f64>,
+    verify: Vec<f64>,
+    dump: Vec<f64>,
+    dump_rss: Vec<f64>,
+    floor: Vec<f64>,
+    floor_bytes: u64,
+    traffic: (u64, u64),
+    proof_traffic: (u64, u64),
+}
+
+fn phase(report: &serde_json::Value, name: &str) -> f64 {
+    report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == name)
+        .map_or(0.0, |p| p[1].as_f64().unwrap())
+}
+
+fn remote_runs(kind: Kind, bin: &Path, start: &dyn Fn() -> Server, runs: usize) -> RemoteRuns {
+    let mut r = RemoteRuns::default();
+    let work = tempfile::tempdir().unwrap();
+    for i in 0..runs {
+        eprintln!("{}: run {}/{runs}", kind.name(), i + 1);
+        {
+            let server = start();
+            let (t, _, report) = remote(bin, &server, &["seed", "--no-verify"], work.path());
+            assert_eq!(report["ok"], true, "{report}");
+            r.load_unproven.push(t);
+            r.traffic = (
+                report["traffic"]["requests"].as_u64().unwrap(),
+                report["traffic"]["bytes_sent"].as_u64().unwrap(),
+            );
+        }
+        let server = start();
+        let (t, _, report) = remote(bin, &server, &["seed"], work.path());
+        assert_eq!(report["verified"], true, "{report}");
+        r.load_proven.push(t);
+        r.proof.push(phase(&report, "fingerprint"));
+        r.proof_traffic = (
+            report["traffic"]["requests"].as_u64().unwrap(),
+            report["traffic"]["bytes_received"].as_u64().unwrap(),
+        );
+        let (t, _, report) = remote(bin, &server, &["verify"], work.path());
+        assert_eq!(report["matches"], true, "{report}");
+        r.verify.push(t);
+        let out = work.path().join("dump.sql");
+        let _ = std::fs::remove_file(&out);
+        let (t, rss, report) = remote(
+            bin,
+            &server,
+            &["dump", "--output", out.to_str().unwrap()],
+            work.path(),
+        );
+        assert_eq!(
+            report["tables"][0],
+            serde_json::json!(["person", ROWS]),
+            "{report}"
+        );
+        r.dump.push(t);
+        r.dump_rss.extend(rss);
+        let (t, bytes) = cursor_floor(&server);
+        r.floor.push(t);
+        r.floor_bytes = bytes;
+    }
+    r
+}
+
 fn main() {
     let runs: usize = std::env::var("SEEDBAKE_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let root = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     let seed_dir = root.join("bench-seed");
     let target_dir = root.join("bench-big");
     let csv = generate(&seed_dir);
@@ -238,18 +494,19 @@ fn main() {
 
     let work = tempfile::tempdir().unwrap();
     let mut seed_total = Vec::new();
-    let mut seed_load = Vec::new();
     let mut seed_rss = Vec::new();
+    let mut phases: Vec<Vec<(String, f64)>> = Vec::new();
     let mut import = Vec::new();
     let mut shell_floor = Vec::new();
     let mut floor = Vec::new();
-    let mut remote = Vec::new();
-    let mut remote_traffic = (0u64, 0u64);
-    for _ in 0..runs {
+    for i in 0..runs {
+        eprintln!("local: run {}/{runs}", i + 1);
         let db = fresh_db(work.path(), "seed.db", false);
         let mut cmd = Command::new(&bin_copy);
         cmd.args(["seed", "--json", "--database-url"]).arg(&db);
         let (t, rss) = timed(&mut cmd);
+        seed_total.push(t.as_secs_f64() * 1000.0);
+        seed_rss.extend(rss);
         let report: serde_json::Value = {
             let out = Command::new(&bin_copy)
                 .args(["verify", "--json", "--database-url"])
@@ -262,9 +519,7 @@ fn main() {
             report["matches"], true,
             "the seeded bench database does not verify"
         );
-        seed_total.push(t.as_secs_f64() * 1000.0);
-        seed_rss.extend(rss);
-        // The load phase alone, from a second run's JSON report.
+        // The phases, from a second run's JSON report.
         let db2 = fresh_db(work.path(), "seed2.db", false);
         let out = Command::new(&bin_copy)
             .args(["seed", "--json", "--database-url"])
@@ -272,15 +527,14 @@ fn main() {
             .output()
             .unwrap();
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let load = r["phases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p[0] == "load")
-            .unwrap()[1]
-            .as_f64()
-            .unwrap();
-        seed_load.push(load);
+        phases.push(
+            r["phases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_f64().unwrap()))
+                .collect(),
+        );
 
         let db = fresh_db(work.path(), "import.db", true);
         let mut cmd = Command::new("sqlite3");
@@ -298,68 +552,52 @@ fn main() {
 
         let db = fresh_db(work.path(), "floor.db", false);
         floor.push(libsql_floor(&db));
-
-        // The same seed into a fresh database behind the Hrana test server.
-        let db = fresh_db(work.path(), "server.db", false);
-        let mut server = Command::new(&server_bin)
-            .arg("--db")
-            .arg(&db)
-            .args(["--token", "bench", "--max-request-bytes", "67108864"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let url = format!("http://{}", line.trim().trim_start_matches("listening on "));
-        let started = Instant::now();
-        let out = Command::new(&bin_copy)
-            .args(["seed", "--json", "--no-verify", "--database-url", &url])
-            .env("TURSO_AUTH_TOKEN", "bench")
-            .env("SEEDBAKE_ENV", "development")
-            .output()
-            .unwrap();
-        remote.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert!(
-            out.status.success(),
-            "remote seed failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        remote_traffic = (
-            r["traffic"]["requests"].as_u64().unwrap(),
-            r["traffic"]["bytes_sent"].as_u64().unwrap(),
-        );
-        let _ = server.kill();
-        let _ = server.wait();
     }
-    let (st, sl, imp, sf, fl) = (
+
+    let mut remotes = vec![(
+        Kind::Test,
+        remote_runs(Kind::Test, &bin_copy, &|| test_server(&server_bin), runs),
+    )];
+    match std::env::var_os("SEEDBAKE_TEST_SQLD") {
+        Some(sqld_bin) => {
+            let auth = mint_token();
+            let sqld_bin = PathBuf::from(sqld_bin);
+            remotes.push((
+                Kind::Sqld,
+                remote_runs(Kind::Sqld, &bin_copy, &|| sqld(&sqld_bin, &auth), runs),
+            ));
+        }
+        None => eprintln!(
+            "SKIPPED sqld: SEEDBAKE_TEST_SQLD is not set (../shared/tools/sqld/unpack prints the path)"
+        ),
+    }
+
+    let (st, imp, sf, fl) = (
         median(seed_total),
-        median(seed_load),
         median(import),
         median(shell_floor),
         median(floor),
     );
-    let rm = median(remote);
-    let mib = |b: u64| b as f64 / 1048576.0;
+    let phase_names: Vec<String> = phases[0].iter().map(|(n, _)| n.clone()).collect();
     println!("\n### 1,000,000-row bench seed ({runs} runs each, medians, same run)\n");
-    println!("| what | median ms | × engine floor |");
+    println!("| local | median ms | × engine floor |");
     println!("|---|---|---|");
     println!(
-        "| engine floor: `INSERT … SELECT` of constant rows, in-process libSQL | {fl:.0} | 1.00 |"
+        "| engine floor: `INSERT … SELECT` of constant rows, in-process libSQL, one transaction | {fl:.0} | 1.00 |"
     );
     println!(
-        "| seedbake `seed`: load phase (rows into the table) | {sl:.0} | {:.2} |",
-        sl / fl
-    );
-    println!(
-        "| seedbake `seed`: whole process (load, foreign-key check, fingerprint proof, commit) | {st:.0} | {:.2} |",
+        "| **seedbake `seed`, whole process** | **{st:.0}** | **{:.2}** |",
         st / fl
     );
+    for name in &phase_names {
+        let v = median(
+            phases
+                .iter()
+                .map(|p| p.iter().find(|(n, _)| n == name).map_or(0.0, |(_, v)| *v))
+                .collect(),
+        );
+        println!("| — phase `{name}` | {v:.0} | {:.2} |", v / fl);
+    }
     println!(
         "| sqlite3 shell `.import --csv` of the same rows (whole process) | {imp:.0} | {:.2} |",
         imp / fl
@@ -368,17 +606,51 @@ fn main() {
         "| sqlite3 shell `INSERT … SELECT` floor (Debian's SQLite, whole process) | {sf:.0} | {:.2} |",
         sf / fl
     );
-    println!(
-        "| seedbake `seed --no-verify` over loopback HTTP to the Hrana test server (whole process) | {rm:.0} | {:.2} (× local seed: {:.2}) |",
-        rm / fl,
-        rm / st
-    );
-    println!(
-        "\nRemote: {} requests for {:.1} MiB sent ({:.2} MiB per request).",
-        remote_traffic.0,
-        remote_traffic.1 as f64 / 1048576.0,
-        remote_traffic.1 as f64 / 1048576.0 / remote_traffic.0 as f64
-    );
+    if !seed_rss.is_empty() {
+        println!(
+            "\nPeak memory of `seedbake seed` (1M rows): {:.0} MiB.",
+            median(seed_rss)
+        );
+    }
+    for (kind, r) in &remotes {
+        let floor = median(r.floor.clone());
+        println!(
+            "\n| {} (whole process) | median ms | × local seed | × server floor |",
+            kind.name()
+        );
+        println!("|---|---|---|---|");
+        println!(
+            "| server floor: one `/v3/cursor` streaming `SELECT * FROM person` ({:.0} MB) | {floor:.0} | {:.2} | 1.00 |",
+            r.floor_bytes as f64 / 1e6,
+            floor / st
+        );
+        let row = |what: &str, v: &[f64]| {
+            let m = median(v.to_vec());
+            println!("| {what} | {m:.0} | {:.2} | {:.2} |", m / st, m / floor);
+        };
+        row("`seed --no-verify` (load, no proof)", &r.load_unproven);
+        row(
+            "**`seed` with its proof** (every row re-read before the commit)",
+            &r.load_proven,
+        );
+        row("— the proof alone (phase `fingerprint`)", &r.proof);
+        row("**`verify`** (every row, one snapshot)", &r.verify);
+        row("**`dump --output`** (one snapshot)", &r.dump);
+        println!(
+            "\n{}: the load took {} requests for {:.1} MiB sent; the proven seed {} requests, {:.1} MiB received; \
+             dump peak memory {} MiB.",
+            kind.name(),
+            r.traffic.0,
+            r.traffic.1 as f64 / 1048576.0,
+            r.proof_traffic.0,
+            r.proof_traffic.1 as f64 / 1048576.0,
+            if r.dump_rss.is_empty() {
+                "n/a".to_owned()
+            } else {
+                format!("{:.0}", median(r.dump_rss.clone()))
+            }
+        );
+    }
     println!("\n| build cost | Aquarius seed | 1M-row seed | added |");
     println!("|---|---|---|---|");
     println!(
@@ -400,10 +672,8 @@ fn main() {
         (big_size - aq_size) as f64 / csv_size as f64,
         mib(csv_size)
     );
-    if !seed_rss.is_empty() {
-        println!(
-            "| peak memory of `seedbake seed` (1M rows), MiB | | {:.0} | |",
-            median(seed_rss)
-        );
-    }
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / 1048576.0
 }

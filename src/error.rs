@@ -57,27 +57,6 @@ pub enum Error {
     )]
     OutcomeUnknown { target: String, reason: String },
 
-    #[error(
-        "the {what} of {target} was committed, but checking it afterwards failed: {reason}. \
-         Run `seedbake verify` to prove what the database holds"
-    )]
-    Unverified {
-        what: String,
-        target: String,
-        reason: String,
-    },
-
-    #[error(
-        "the {what} of {target} was committed, but the database differs from the build (in {}): \
-         another client may have written to it meanwhile. Run `seedbake verify`, or the {what} again",
-        differing.join(", ")
-    )]
-    DriftAfterCommit {
-        what: String,
-        target: String,
-        differing: Vec<String>,
-    },
-
     #[error("{step} on {target} stopped: {reason}")]
     Interrupted {
         target: String,

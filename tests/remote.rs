@@ -128,10 +128,14 @@ fn a_remote_reset_is_complete_verified_and_takes_few_requests(server: &Server) {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(json(&o)["matches"], true);
 
-    // Without --no-verify, reset proves the fingerprint from the server's rows.
+    // Without --no-verify, reset proves the fingerprint from the server's
+    // rows before it commits.
+    let o = seedbake(&["reset", "--json"], server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(json(&o)["verified"], true, "{}", text(&o));
     let o = seedbake(&["reset"], server, &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("matches the build"), "{}", text(&o));
+    assert!(text(&o).contains("verified before commit"), "{}", text(&o));
 }
 
 on_both!(the_remote_database_equals_a_local_reset, TOKEN);

@@ -1,10 +1,11 @@
 //! What seedbake says about a server's state when it cannot simply say
-//! "done" or "nothing changed": a lost answer to the COMMIT (outcome
-//! unknown, exit 6) or to an earlier request (rolled back, exit 4), a check
-//! after a committed reset that fails or finds drift (committed, never
-//! "rolled back"), a server that never answers (bounded by --timeout), an
-//! endless answer (refused at a size cap), a signal mid-reset, and IPv6
-//! addresses. The real binary against the repository's Hrana test server.
+//! "done": a lost answer to the COMMIT (outcome unknown, exit 6) or to an
+//! earlier request (rolled back, exit 4), a failure at any request of the
+//! load or of its proof (rolled back before the commit), a server whose
+//! rows are not what it was sent (the proof refuses to commit), a server
+//! that never answers (bounded by --timeout), an endless answer (refused at
+//! a size cap), a signal mid-reset, and IPv6 addresses. The real binary
+//! against the repository's Hrana test server.
 
 mod common;
 
@@ -76,10 +77,11 @@ fn has_notes(server: &TestServer) -> bool {
     )) == 1
 }
 
-/// How many requests a reset makes, up to and including its COMMIT.
+/// How many requests a reset makes, up to and including its COMMIT (the
+/// proof is read inside the transaction, so the COMMIT is the last).
 fn reset_requests(server: &TestServer) -> u64 {
     let before = server.requests();
-    let o = seedbake(server, &["reset", "--no-verify"]);
+    let o = seedbake(server, &["reset"]);
     assert!(o.status.success(), "{}", text(&o));
     server.requests() - before
 }
@@ -126,67 +128,54 @@ fn a_lost_answer_before_the_commit_exits_4_and_changes_nothing() {
 }
 
 #[test]
-fn a_check_that_cannot_run_after_the_commit_says_committed_and_exits_6() {
+fn a_failure_at_any_request_before_the_commit_rolls_back_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = seeded_server(dir.path());
     let n = reset_requests(&server);
     add_notes(&server);
-    // The commit is answered; every request after it fails.
-    server.faults(&format!(r#"{{"fail_after_requests": {n}}}"#));
-    let o = seedbake(&server, &["reset", "--json"]);
-    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
-    let said = text(&o);
-    assert!(
-        said.contains("was committed, but checking it afterwards failed"),
-        "{said}"
-    );
-    assert!(!said.contains("rolled back"), "{said}");
-    // One JSON object: the load's report, and the error.
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(v["ok"], false);
-    assert_eq!(v["rows"], 1309);
-    assert!(v["error"].as_str().unwrap().contains("was committed"));
-    server.faults("{}");
-    assert!(!has_notes(&server));
+    let before = dump_of(&server.db);
+    // Every request but the COMMIT's fails in turn; the proof's reads are
+    // among them.
+    let mut proof_failed = false;
+    for k in 1..n - 1 {
+        server.faults(&format!(r#"{{"fail_after_requests": {k}}}"#));
+        let o = seedbake(&server, &["reset", "--json"]);
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(4), "request {k}: {said}");
+        assert!(said.contains("rolled back"), "request {k}: {said}");
+        proof_failed |= said.contains("fingerprinting the loaded rows failed");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(v["ok"], false);
+        server.faults("{}");
+        server.settle();
+        assert_eq!(dump_of(&server.db), before, "request {k}");
+    }
+    assert!(proof_failed, "no failure hit the proof in {n} requests");
 }
 
 #[test]
-fn drift_found_after_the_commit_says_committed_and_what_differs_with_exit_1() {
+fn a_server_that_does_not_hold_what_it_was_sent_fails_the_proof_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // Streams outlive the stall below.
-    let server = seeded_server_expiring(dir.path(), "10000");
-    let n = reset_requests(&server);
-    let base = server.requests();
-    // The first request after the commit waits; meanwhile another client
-    // changes a row, which the check then finds.
-    server.faults(&format!(
-        r#"{{"stall_after_requests": {n}, "stall_ms": 2000}}"#
-    ));
-    let child = command(&server.url())
-        .args(["reset"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    while server.requests() < base + n + 1 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    server.faults("{}");
-    rt().block_on(common::execute(
-        &server.db,
-        "UPDATE figur SET name = 'Anders' WHERE id = 2",
-    ));
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let server = seeded_server(dir.path());
+    let before = dump_of(&server.db);
+    // Inside the load's transaction, before each request, the server
+    // changes a row it was sent (a trigger, a faulty replica).
+    server.faults(
+        r#"{"tamper_after_requests": 0, "tamper_sql": "UPDATE figur SET name = 'Anders' WHERE id = 2"}"#,
+    );
+    let o = seedbake(&server, &["reset"]);
     let said = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{said}");
     assert!(
-        said.contains("was committed, but the database differs from the build (in figur)"),
+        said.contains("does not match the build (differs in figur)"),
         "{said}"
     );
-    assert!(!said.contains("rolled back"), "{said}");
+    assert!(said.contains("rolled back"), "{said}");
+    server.faults("{}");
+    server.settle();
+    assert_eq!(dump_of(&server.db), before);
 }
 
 /// A socket that accepts connections and never answers.
@@ -339,7 +328,11 @@ fn ipv6_addresses_are_servers() {
     assert!(url.starts_with("http://[::1]:"), "{url}");
     let o = seedbake(&server, &["reset"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("matches the build"), "{}", text(&o));
+    assert!(
+        text(&o).contains("(verified before commit)"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(
         rt().block_on(query_i64(&server.db, "SELECT count(*) FROM kind")),
         50
@@ -413,7 +406,7 @@ fn answers_that_are_not_a_libsql_servers_are_one_line_errors_not_crashes() {
 }
 
 #[test]
-fn a_remote_reset_in_json_is_one_object_holding_its_check() {
+fn a_remote_reset_in_json_is_one_object_holding_its_proof() {
     let dir = tempfile::tempdir().unwrap();
     let server = seeded_server(dir.path());
     let o = seedbake(&server, &["reset", "--json"]);
@@ -423,5 +416,14 @@ fn a_remote_reset_in_json_is_one_object_holding_its_check() {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(v["rows"], 1309);
-    assert_eq!(v["verify"]["matches"], true);
+    assert_eq!(v["verified"], true);
+    let o = seedbake(&server, &["info", "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let full = info["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "full")
+        .unwrap();
+    assert_eq!(v["fingerprint"], full["fingerprint"], "{info}");
 }

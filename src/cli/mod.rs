@@ -21,8 +21,7 @@ use output::Output;
 /// Documented in the README and `--help`; scripts rely on them.
 pub mod exit {
     pub const OK: u8 = 0;
-    /// `verify` found the database differs from the build (also a reset
-    /// whose check after the commit found it).
+    /// `verify` found the database differs from the build.
     pub const DRIFT: u8 = 1;
     /// Bad arguments, URL or profile; nothing was touched.
     pub const USAGE: u8 = 2;
@@ -34,8 +33,7 @@ pub mod exit {
     /// `seed` refused a database that is not empty; nothing changed.
     pub const NOT_EMPTY: u8 = 5;
     /// The server got the commit but its answer was lost (it may or may
-    /// not have applied it), or the check after a committed change could
-    /// not run. `seedbake verify` tells.
+    /// not have applied it). `seedbake verify` tells.
     pub const OUTCOME_UNKNOWN: u8 = 6;
     /// Standard output could not be written (a full disk, an I/O error);
     /// a closed pipe is not an error.
@@ -66,10 +64,10 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
     name = "seedbake",
     version,
     about = "Reset and seed the Aquarius database from the seed compiled into this binary",
-    after_help = "Exit codes: 0 success; 1 verify found drift (also after a committed reset) or a production command \
+    after_help = "Exit codes: 0 success; 1 verify found drift or a production command \
                   was not confirmed; 2 usage error; 3 database unreachable, unreadable or locked; 4 failed and rolled \
                   back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
-                  the commit was lost, or the check after it could not run (run verify); 7 standard output could not \
+                  the commit was lost (run verify); 7 standard output could not \
                   be written; 8 the images could not be written to the static folder (after reset/seed the database \
                   WAS committed; `seedbake images` writes them); 9 migrate refused the database as it is \
                   (status says why); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
@@ -114,7 +112,7 @@ struct Cli {
     #[arg(long, default_value_t = database::remote::REQUEST_BYTES, global = true, value_name = "BYTES")]
     request_bytes: usize,
 
-    /// For servers: skip re-reading the rows after a reset to prove the fingerprint.
+    /// For servers: do not prove a load (by default every row is re-read inside its transaction and the fingerprint compared with the build's before the commit).
     #[arg(long, global = true)]
     no_verify: bool,
 
@@ -178,7 +176,7 @@ enum Command {
         #[arg(long)]
         password_only: bool,
     },
-    /// Recompute the fingerprint from the database's rows and compare it with the build's.
+    /// Recompute the fingerprint from every row of the database (a server's read in pages inside one snapshot) and compare it with the build's.
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
     Info,
@@ -255,8 +253,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
         // These say what was committed: a signal does not change that.
-        Error::OutcomeUnknown { .. } | Error::Unverified { .. } => return exit::OUTCOME_UNKNOWN,
-        Error::DriftAfterCommit { .. } => return exit::DRIFT,
+        Error::OutcomeUnknown { .. } => return exit::OUTCOME_UNKNOWN,
         Error::RolledBack { .. }
         | Error::Database { .. }
         | Error::Password(_)
@@ -344,6 +341,7 @@ async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
         request_bytes: cli.request_bytes.max(1024),
         create: create && writes && !url.must_exist,
         read_only: url.read_only,
+        prove: !cli.no_verify,
     };
     database::open(url.location, settings).await
 }
@@ -758,43 +756,5 @@ async fn load(
     } else {
         exit::OK
     };
-    if report.verified || cli.no_verify {
-        return Ok(done);
-    }
-    // A server's rows are proven after the commit, from what it returns.
-    // Whatever this check finds, the load stands: never "rolled back".
-    let what = if reset { "reset" } else { "seed" }.to_owned();
-    let shown = target.location().to_string();
-    match ops::verify(target, Some(opts.profile)).await {
-        Ok(check) => {
-            out.verify_after_load(&check);
-            if check.matches {
-                Ok(done)
-            } else {
-                Err(Error::DriftAfterCommit {
-                    what,
-                    target: shown,
-                    differing: check.differing,
-                })
-            }
-        }
-        Err(e) => Err(Error::Unverified {
-            what,
-            target: shown,
-            reason: reason_of(&e),
-        }),
-    }
-}
-
-/// What went wrong, without the sentence around it (which may say
-/// "nothing was changed", untrue once a load was committed).
-fn reason_of(e: &Error) -> String {
-    match e {
-        Error::Open { reason, .. }
-        | Error::Unreachable { reason, .. }
-        | Error::Interrupted { reason, .. } => reason.clone(),
-        Error::Database { step, reason, .. } => format!("{step}: {reason}"),
-        Error::Locked { .. } => "the database is locked by another client".into(),
-        other => other.to_string(),
-    }
+    Ok(done)
 }

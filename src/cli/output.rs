@@ -250,18 +250,6 @@ impl Output {
         say!(self, "  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
     }
 
-    /// The check after a load that was committed (servers): one JSON
-    /// object still, the load's report with the check inside.
-    pub fn verify_after_load(&self, r: &VerifyReport) {
-        if self.json {
-            if let Some(object) = self.object.borrow_mut().as_mut() {
-                object["verify"] = serde_json::to_value(r).unwrap_or(Value::Null);
-            }
-            return;
-        }
-        self.verify(r);
-    }
-
     pub fn verify(&self, r: &VerifyReport) {
         if self.json {
             return self.set(r);

@@ -7,6 +7,7 @@ pub mod dns;
 pub mod failure;
 mod ffi;
 pub mod local;
+mod pages;
 pub mod remote;
 mod statements;
 mod transport;
@@ -28,7 +29,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::schema::Rows;
+use crate::schema::{Rows, TableScan};
 use crate::seed::TableData;
 use crate::value::ValueRef;
 
@@ -64,6 +65,10 @@ pub struct Settings {
     pub create: bool,
     /// For local files: open read-only (`?mode=ro`).
     pub read_only: bool,
+    /// For servers: prove a load inside its transaction, before the commit,
+    /// by re-reading every row (`--no-verify` turns it off; a local file
+    /// always proves its load).
+    pub prove: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +80,7 @@ impl Default for Settings {
             request_bytes: remote::REQUEST_BYTES,
             create: true,
             read_only: false,
+            prove: true,
         }
     }
 }
@@ -88,6 +94,7 @@ impl fmt::Debug for Settings {
             .field("request_bytes", &self.request_bytes)
             .field("create", &self.create)
             .field("read_only", &self.read_only)
+            .field("prove", &self.prove)
             .finish()
     }
 }
@@ -127,12 +134,20 @@ pub trait Target {
         None
     }
 
-    /// Whether a load proves its rows inside its own transaction (cheap on
-    /// a local file), rather than after the commit.
+    /// Whether a load proves its rows inside its own transaction, before
+    /// the commit (always on a local file; on a server unless told not to).
     fn proves_in_transaction(&self) -> bool;
 
     /// Runs a query and hands every row to `f`.
     async fn query(&self, sql: &str, f: RowFn<'_>) -> std::result::Result<(), DbError>;
+
+    /// Reads a whole table, handing every row to `f`, in `scan.order` when
+    /// it names columns. A server reads it in short pages on the stream of
+    /// the open snapshot or transaction, so no request outlasts the
+    /// server's clocks and memory stays bounded by a page.
+    async fn scan(&self, scan: &TableScan<'_>, f: RowFn<'_>) -> std::result::Result<(), DbError> {
+        self.query(&scan.sql(), f).await
+    }
 
     /// Runs statements now, returning no rows.
     async fn execute(&self, sql: &str) -> std::result::Result<(), DbError>;
@@ -240,5 +255,13 @@ impl<'t> Rows for &'t (dyn Target + 't) {
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
         Box::pin(async move { self.query(sql, f).await.map_err(|e| e.message) })
+    }
+
+    fn each_table_row<'a>(
+        &'a self,
+        scan: &'a TableScan<'a>,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
+        Box::pin(async move { self.scan(scan, f).await.map_err(|e| e.message) })
     }
 }

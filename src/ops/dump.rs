@@ -12,7 +12,7 @@ use super::tx::{read_failed, sql_text};
 use crate::atomic_file::AtomicFile;
 use crate::database::{DbError, Kind, Location, Target};
 use crate::error::{Error, Result};
-use crate::schema::{is_internal, quote_ident};
+use crate::schema::{TableScan, is_internal, quote_ident};
 use crate::value::{ValueRef, write_sql_literal};
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,24 +107,29 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
         }
         let mut count = 0u64;
         let table = quote_ident(&o.name);
-        let (select, head) = match written_columns(target, &o.name)
+        let stored = written_columns(target, &o.name)
             .await
-            .map_err(|e| read_failed(target, &format!("reading the columns of {}", o.name), e))?
-        {
-            None => (
-                format!("SELECT * FROM {table}"),
-                format!("INSERT INTO {table} VALUES("),
-            ),
-            Some(columns) => (
-                format!("SELECT {columns} FROM {table}"),
-                format!("INSERT INTO {table}({columns}) VALUES("),
-            ),
+            .map_err(|e| read_failed(target, &format!("reading the columns of {}", o.name), e))?;
+        let head = match &stored {
+            None => format!("INSERT INTO {table} VALUES("),
+            Some(columns) => {
+                let quoted: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+                format!("INSERT INTO {table}({}) VALUES(", quoted.join(","))
+            }
         };
         // A failed write stops the query; its error is kept here, because
         // the query can only carry text.
         let mut write_error = None;
+        let scan = TableScan {
+            table: &o.name,
+            columns: stored
+                .as_ref()
+                .map(|c| c.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+            order: Vec::new(),
+        };
         let read = target
-            .query(&select, &mut |row| {
+            .scan(&scan, &mut |row| {
                 line.clear();
                 line.push_str(&head);
                 for (i, v) in row.iter().enumerate() {
@@ -167,14 +172,14 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
     })
 }
 
-/// The columns a dump writes for `table`, quoted and comma-separated:
+/// The columns a dump writes for `table`:
 /// `None` for all of them (`*`, as the sqlite3 shell writes them), or, when
 /// the table has generated columns, the others (an INSERT may not name a
 /// generated column; the engine computes it again).
 async fn written_columns(
     target: &dyn Target,
     table: &str,
-) -> std::result::Result<Option<String>, DbError> {
+) -> std::result::Result<Option<Vec<String>>, DbError> {
     let mut stored = Vec::new();
     let mut generated = false;
     target
@@ -188,7 +193,7 @@ async fn written_columns(
                     // 0: an ordinary column; 2 and 3: generated (virtual,
                     // stored); 1: hidden, which only virtual tables have.
                     if *hidden == 0 {
-                        stored.push(quote_ident(name));
+                        stored.push((*name).to_owned());
                     } else {
                         generated = true;
                     }
@@ -200,7 +205,7 @@ async fn written_columns(
             },
         )
         .await?;
-    Ok(generated.then(|| stored.join(",")))
+    Ok(generated.then_some(stored))
 }
 
 struct Counting<'a> {

@@ -308,7 +308,11 @@ impl Server {
     /// test server only).
     pub fn faults(&self, json: &str) {
         assert_eq!(self.kind, Kind::Test, "only the test server injects faults");
-        self.http("POST", "/_faults", json);
+        let (status, body) = self.http("POST", "/_faults", json);
+        assert_eq!(
+            status, 200,
+            "the test server refused the faults {json}: {body}"
+        );
     }
 
     /// Kills the server process (SIGKILL) and waits for it.

@@ -25,6 +25,15 @@ pub struct Faults {
     /// executed): a client that buffers answers grows without bound.
     #[serde(default)]
     pub endless_answer_after_requests: Option<u64>,
+    /// Pipeline requests after this many first run `tamper_sql` on their
+    /// stream's connection if it has a transaction open, inside it
+    /// (errors ignored: a statement on a table not yet there does
+    /// nothing): a server that does not hold what it was sent, which no
+    /// real server can be made to be on demand.
+    #[serde(default)]
+    pub tamper_after_requests: Option<u64>,
+    #[serde(default)]
+    pub tamper_sql: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -16,7 +16,9 @@ use crate::db::{Conn, SqlError, code_name};
 use crate::proto::{Batch, Cond, Stmt, StreamRequest, col_size, val_json, val_size};
 use crate::streams::{ConnSlot, LockMgr, Stream};
 
-/// sqld: at most 50 stored SQL texts per stream, each at most 5 kB.
+/// sqld: at most 50 stored SQL texts per stream, each at most 5 kB
+/// (libsql-server `src/hrana/http/request.rs`: `MAX_SQL_COUNT`,
+/// `MAX_STORED_SQL_SIZE`).
 const MAX_SQL_COUNT: usize = 50;
 const MAX_STORED_SQL_SIZE: usize = 5_000;
 
@@ -564,6 +566,27 @@ fn err(e: StmtErr) -> Json {
 }
 
 /// Handles the requests of one pipeline on `stream`, in order.
+/// Runs `sql` on the stream's connection inside its open transaction,
+/// outside the protocol (the `tamper` fault); a stream without a
+/// transaction is left alone.
+pub fn tamper(stream: &Stream, sql: &str) {
+    let Some(slot) = stream.slot.clone() else {
+        return;
+    };
+    let guard = slot.conn.lock().unwrap();
+    let Some(conn) = guard.as_ref() else { return };
+    if conn.is_autocommit() {
+        return;
+    }
+    let mut rest = sql;
+    while let Ok(Some((stmt, tail))) = conn.prepare(rest) {
+        while let Ok(true) = stmt.step() {}
+        drop(stmt);
+        rest = &rest[tail..];
+    }
+    slot.note_txn_state(conn);
+}
+
 pub fn pipeline(
     stream: &mut Stream,
     mgr: &Arc<LockMgr>,

@@ -260,8 +260,12 @@ impl App {
             v3: ctx_v3,
             max_response: self.args.max_response_bytes,
         };
+        let tamper = faults
+            .tamper_sql
+            .clone()
+            .filter(|_| faults.tamper_after_requests.is_some_and(|c| k > c));
         let r = tokio::task::spawn_blocking(move || match ep {
-            Endpoint::Pipeline { .. } => pipeline(&streams, &body, ctx),
+            Endpoint::Pipeline { .. } => pipeline(&streams, &body, ctx, tamper.as_deref()),
             Endpoint::Cursor => cursor(&streams, &body, ctx),
         })
         .await?;
@@ -312,7 +316,7 @@ fn bad_json(e: serde_json::Error) -> Resp {
     )
 }
 
-fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
+fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx, tamper: Option<&str>) -> Resp {
     let req: PipelineReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
@@ -321,6 +325,9 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx) -> Resp {
         Ok(s) => s,
         Err(e) => return acquire_error(e),
     };
+    if let Some(sql) = tamper {
+        exec::tamper(&stream, sql);
+    }
     match exec::pipeline(&mut stream, &streams.mgr, req.requests, ctx) {
         Ok(results) => {
             let baton = streams.release(stream);

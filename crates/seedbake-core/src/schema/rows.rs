@@ -19,6 +19,51 @@ pub trait Rows {
         sql: &'a str,
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+    /// Every row of a whole table, in the scan's order. A reader may read
+    /// it in pieces (a server does: in pages, inside one snapshot), so this
+    /// is the one way a whole table is read.
+    fn each_table_row<'a>(
+        &'a self,
+        scan: &'a TableScan<'a>,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(async move {
+            let sql = scan.sql();
+            self.each_row(&sql, f).await
+        })
+    }
+}
+
+/// A whole table, read row by row.
+#[derive(Debug, Clone)]
+pub struct TableScan<'a> {
+    pub table: &'a str,
+    /// The columns to read, in this order; empty: every column `SELECT *`
+    /// gives, in the table's order.
+    pub columns: Vec<&'a str>,
+    /// The columns that order the rows (their ties, if any, are identical
+    /// rows or are broken by the rowid); empty: any order.
+    pub order: Vec<&'a str>,
+}
+
+impl TableScan<'_> {
+    /// The scan as one query.
+    pub fn sql(&self) -> String {
+        let columns = if self.columns.is_empty() {
+            "*".to_owned()
+        } else {
+            let quoted: Vec<String> = self.columns.iter().map(|c| super::quote_ident(c)).collect();
+            quoted.join(", ")
+        };
+        let mut sql = format!("SELECT {columns} FROM {}", super::quote_ident(self.table));
+        if !self.order.is_empty() {
+            let order: Vec<String> = self.order.iter().map(|c| super::quote_ident(c)).collect();
+            sql.push_str(" ORDER BY ");
+            sql.push_str(&order.join(", "));
+        }
+        sql
+    }
 }
 
 /// The engine's message without libsql's wrapping (the compiler's errors and
