@@ -461,6 +461,8 @@ fn a_server_that_ends_the_transaction_after_the_backup_changes_nothing_and_keeps
         t.contains("Transaction timed out") && t.contains("the database is as it was before"),
         "{t}"
     );
+    // What to do next, for an operator whose app kept writing.
+    assert!(t.contains("Stop the app's writers while this runs"), "{t}");
     assert!(
         t.contains("the backup kept.sql was written before the failure"),
         "{t}"

@@ -283,6 +283,32 @@ async fn answers_over_ten_megabytes_are_refused_but_cursors_are_not(srv: &Server
     assert_eq!(n, 12);
 }
 
+on_both!(no_string_or_blob_is_longer_than_five_million_bytes);
+/// sqld's engine makes no string, blob or row longer than 5,000,000 bytes
+/// (measured: SQLITE_TOOBIG from 5,000,001 on; no flag changes it), which
+/// bounds a page of packed rows; the stream goes on after the refusal.
+async fn no_string_or_blob_is_longer_than_five_million_bytes(srv: &Server) {
+    let (status, v) = pipeline(
+        srv,
+        serde_json::json!({"baton": null, "requests": [
+            {"type": "execute", "stmt": {"sql": "SELECT length(randomblob(5000000))"}},
+            {"type": "execute", "stmt": {"sql": "SELECT length(randomblob(5000001))"}},
+            {"type": "execute", "stmt": {"sql": "SELECT length(hex(zeroblob(2500001)))"}},
+            {"type": "execute", "stmt": {"sql": "SELECT 1"}},
+            {"type": "close"}]}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["results"][0]["type"], "ok", "{v}");
+    for refused in [1, 2] {
+        assert_eq!(v["results"][refused]["type"], "error", "{v}");
+        assert_eq!(
+            v["results"][refused]["error"]["code"], "SQLITE_TOOBIG",
+            "{v}"
+        );
+    }
+    assert_eq!(v["results"][3]["type"], "ok", "{v}");
+}
+
 on_both!(a_killed_server_leaves_the_database_unchanged);
 async fn a_killed_server_leaves_the_database_unchanged(srv: &Server) {
     let conn = connect(srv).await;

@@ -215,6 +215,20 @@ impl Pager {
         sql
     }
 
+    /// The query for the one next row, its values as they are (no packing):
+    /// for a row whose page the server cannot make (its JSON text would be
+    /// longer than the server's longest string).
+    pub fn row_sql(&self, after: bool) -> String {
+        let order: Vec<&str> = self.keys.iter().map(|(e, _)| e.as_str()).collect();
+        let mut sql = format!("SELECT {} FROM {}", self.selected.join(", "), self.table);
+        if after {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.after_condition());
+        }
+        sql.push_str(&format!(" ORDER BY {} LIMIT 1", order.join(", ")));
+        sql
+    }
+
     /// Rows strictly after the bound position, in key order.
     fn after_condition(&self) -> String {
         let exprs: Vec<&str> = self.keys.iter().map(|(e, _)| e.as_str()).collect();

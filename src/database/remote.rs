@@ -210,10 +210,13 @@ impl Remote {
                  consistent state and is not used; nothing was changed: run the command again on a steadier link: \
                  {server_said}"
             ),
-            // Not "rolled back": after a committed reset, the session that
-            // expired is the check's, which wrote nothing.
+            // The caller says what became of the work (a write transaction
+            // is gone with the session: rolled back).
             Kind::Expired => format!(
-                "the server ended the session (idle too long, or it held the write lock too long while another client wanted it): {server_said}"
+                "the server ended the session: seedbake held the write lock longer than the server allows while \
+                 another client wanted to write (5 s on sqld), or no request reached the server within its stream \
+                 clock (10 s on sqld). Stop the app's writers while this runs (a big database takes longer than \
+                 5 s), then run it again: {server_said}"
             ),
             Kind::ServerFailed => format!(
                 "the server failed (HTTP {})",
@@ -338,6 +341,34 @@ impl Remote {
         Ok((last, n, text.len()))
     }
 
+    /// The next row alone, through a plain query (no page to make): its
+    /// values go to `f`; its keys come back, or nothing at the table's end.
+    async fn one_row(
+        &self,
+        pager: &Pager,
+        after: Option<&[libsql::Value]>,
+        f: RowFn<'_>,
+    ) -> Result<Option<Vec<libsql::Value>>, DbError> {
+        let sql = pager.row_sql(after.is_some());
+        let params = after.map(<[_]>::to_vec).unwrap_or_default();
+        let mut rows = self.call(self.conn.query(&sql, params)).await?;
+        let Some(row) = self.call(rows.next()).await? else {
+            return Ok(None);
+        };
+        let width = rows.column_count().max(0);
+        let mut owned = Vec::with_capacity(width as usize);
+        for i in 0..width {
+            owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
+        }
+        drop(row);
+        while self.call(rows.next()).await?.is_some() {}
+        let values: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
+        f(&values[..pager.width()]).map_err(|why| DbError::new(Kind::Engine, why))?;
+        Ok(Some(
+            pager.key_positions().map(|i| owned[i].clone()).collect(),
+        ))
+    }
+
     /// Sends the write transaction's pending statements.
     async fn flush(&self) -> Result<(), DbError> {
         let batch = std::mem::take(&mut *self.pending.borrow_mut());
@@ -398,7 +429,26 @@ impl Target for Remote {
         let mut limit = FIRST_PAGE_ROWS;
         loop {
             let started = Instant::now();
-            let (last, n, bytes) = self.page(&pager, after.as_deref(), limit, f).await?;
+            let (last, n, bytes) = match self.page(&pager, after.as_deref(), limit, f).await {
+                // Rows far larger than the last ones (or the first page of
+                // a table of big rows): the server refused to make the page
+                // (sqld's engine makes no string over 5,000,000 bytes, and
+                // answers no more than 10 MB) before sending any row, and
+                // the stream goes on. Smaller pages, down to one row; a row
+                // whose page alone is too big is read as it is.
+                Err(e) if e.kind == Kind::TooLarge && limit > 1 => {
+                    limit = (limit / 8).max(1);
+                    continue;
+                }
+                Err(e) if e.kind == Kind::TooLarge => {
+                    match self.one_row(&pager, after.as_deref(), f).await? {
+                        Some(keys) => after = Some(keys),
+                        None => return Ok(()),
+                    }
+                    continue;
+                }
+                page => page?,
+            };
             let Some(last) = last.filter(|_| n == limit) else {
                 return Ok(());
             };

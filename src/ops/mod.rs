@@ -489,12 +489,27 @@ impl crate::schema::Rows for Keeping<'_> {
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
     {
-        Box::pin(async move {
-            self.target.query(sql, f).await.map_err(|e| {
-                let message = e.message.clone();
-                *self.failure.borrow_mut() = Some(e);
-                message
-            })
+        Box::pin(async move { self.kept(self.target.query(sql, f).await) })
+    }
+
+    // A whole table goes through the target's scan: a server's in pages
+    // inside the snapshot's clock, not one cursor that outlives it.
+    fn each_table_row<'a>(
+        &'a self,
+        scan: &'a crate::schema::TableScan<'a>,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
+    {
+        Box::pin(async move { self.kept(self.target.scan(scan, f).await) })
+    }
+}
+
+impl Keeping<'_> {
+    fn kept(&self, read: std::result::Result<(), DbError>) -> std::result::Result<(), String> {
+        read.map_err(|e| {
+            let message = e.message.clone();
+            *self.failure.borrow_mut() = Some(e);
+            message
         })
     }
 }

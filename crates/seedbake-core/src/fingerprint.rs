@@ -150,21 +150,108 @@ async fn table_digest(
         columns: columns.iter().map(|c| c.name.as_str()).collect(),
         order: table.order_columns(),
     };
-    // Rows are hashed in blocks: the digest is the same as row by row, for
-    // less work per row.
-    const BLOCK: usize = 64 << 10;
-    let mut buf = Vec::with_capacity(BLOCK + 256);
-    conn.each_table_row(&scan, &mut |r| {
-        for v in r {
-            encode_value(&mut buf, *v);
-        }
-        if buf.len() >= BLOCK {
-            h.update(&buf);
-            buf.clear();
-        }
-        Ok(())
-    })
-    .await?;
-    h.update(&buf);
+    let mut blocks = Blocks::new(h);
+    let mut buf = Vec::with_capacity(Blocks::SIZE + 256);
+    let read = conn
+        .each_table_row(&scan, &mut |r| {
+            for v in r {
+                encode_value(&mut buf, *v);
+            }
+            if buf.len() >= Blocks::SIZE {
+                blocks.hash(&mut buf);
+            }
+            Ok(())
+        })
+        .await;
+    let h = blocks.finish(&buf);
+    read?;
     Ok(hex(&h.finalize()))
+}
+
+/// Rows hashed in blocks (the digest is the same as row by row), and a big
+/// table's blocks on a thread of their own, so the engine reads the next
+/// rows while the last ones are hashed. A table of less than one block
+/// never starts the thread.
+struct Blocks {
+    hasher: Option<Sha256>,
+    worker: Option<Worker>,
+    /// No thread could be started: every block is hashed here.
+    inline: bool,
+}
+
+struct Worker {
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    done: std::thread::JoinHandle<Sha256>,
+}
+
+impl Blocks {
+    const SIZE: usize = 64 << 10;
+
+    fn new(hasher: Sha256) -> Blocks {
+        Blocks {
+            hasher: Some(hasher),
+            worker: None,
+            inline: false,
+        }
+    }
+
+    /// Hands a full block over and leaves an empty buffer in its place.
+    fn hash(&mut self, buf: &mut Vec<u8>) {
+        if self.worker.is_none() && !self.inline {
+            self.start();
+        }
+        let Some(worker) = &self.worker else {
+            self.hasher.as_mut().expect("hashing here").update(&*buf);
+            buf.clear();
+            return;
+        };
+        let next = worker
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(Self::SIZE + 256));
+        let block = std::mem::replace(buf, next);
+        buf.clear();
+        // A send fails only if the thread died; `finish` reports it.
+        let _ = worker.full.send(block);
+    }
+
+    fn start(&mut self) {
+        let mut h = self
+            .hasher
+            .take()
+            .expect("a hasher until the worker has it");
+        let kept = h.clone();
+        let (full, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (give_back, empty) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("fingerprint".into())
+            .spawn(move || {
+                for block in blocks {
+                    h.update(&block);
+                    let _ = give_back.send(block);
+                }
+                h
+            });
+        match spawned {
+            Ok(done) => self.worker = Some(Worker { full, empty, done }),
+            Err(_) => {
+                self.hasher = Some(kept);
+                self.inline = true;
+            }
+        }
+    }
+
+    /// The hasher, with the last partial block added.
+    fn finish(self, rest: &[u8]) -> Sha256 {
+        let mut h = match self.worker {
+            None => self.hasher.expect("a hasher without a worker"),
+            Some(Worker { full, done, .. }) => {
+                drop(full);
+                done.join().expect("the hasher thread panicked")
+            }
+        };
+        h.update(rest);
+        h
+    }
 }

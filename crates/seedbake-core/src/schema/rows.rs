@@ -22,17 +22,14 @@ pub trait Rows {
 
     /// Every row of a whole table, in the scan's order. A reader may read
     /// it in pieces (a server does: in pages, inside one snapshot), so this
-    /// is the one way a whole table is read.
+    /// is the one way a whole table is read. No default: a reader that
+    /// wraps another must pass scans on, or a server's big table would be
+    /// read as one cursor that outlives the server's stream clock.
     fn each_table_row<'a>(
         &'a self,
         scan: &'a TableScan<'a>,
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
-        Box::pin(async move {
-            let sql = scan.sql();
-            self.each_row(&sql, f).await
-        })
-    }
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 }
 
 /// A whole table, read row by row.
@@ -94,6 +91,19 @@ impl Rows for Connection {
                 f(&refs)?;
             }
             Ok(())
+        })
+    }
+
+    /// One query for the whole table: what the build's in-memory database
+    /// needs (a server target is read through `Target::scan`, in pages).
+    fn each_table_row<'a>(
+        &'a self,
+        scan: &'a TableScan<'a>,
+        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(async move {
+            let sql = scan.sql();
+            self.each_row(&sql, f).await
         })
     }
 }

@@ -16,7 +16,7 @@ mod literal;
 use std::fmt;
 
 pub use date::{is_iso_date, is_iso_datetime};
-pub use encoding::{Decoder, encode_value};
+pub use encoding::{Decoder, encode_value, utf8};
 pub use engine::{from_libsql, to_libsql};
 pub use kind::ColumnKind;
 pub use literal::write_sql_literal;
