@@ -146,13 +146,7 @@ pub async fn table_columns(conn: &dyn Rows) -> Result<Vec<Table>, String> {
                 });
             }
             let t = tables.last_mut().expect("just pushed");
-            t.columns.push(Column {
-                name: text(&r[1]),
-                declared_type: text(&r[2]),
-                not_null: int(&r[3]) != 0,
-                has_default: r[4] != ValueRef::Null,
-                pk: int(&r[5]),
-            });
+            t.columns.push(column(r));
             Ok(())
         },
     )
@@ -160,17 +154,24 @@ pub async fn table_columns(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     Ok(tables)
 }
 
+/// A column from a row whose values 1 to 5 are `pragma_table_info`'s
+/// name, type, notnull, dflt_value and pk (the pragma's own row, or one
+/// joined after the table's name).
+fn column(r: &[ValueRef<'_>]) -> Column {
+    Column {
+        name: text(&r[1]),
+        declared_type: text(&r[2]),
+        not_null: int(&r[3]) != 0,
+        has_default: r[4] != ValueRef::Null,
+        pk: int(&r[5]),
+    }
+}
+
 pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
     let q = quote_ident(name);
     let mut columns = Vec::new();
     conn.each_row(&format!("PRAGMA table_info({q})"), &mut |r| {
-        columns.push(Column {
-            name: text(&r[1]),
-            declared_type: text(&r[2]),
-            not_null: int(&r[3]) != 0,
-            has_default: r[4] != ValueRef::Null,
-            pk: int(&r[5]),
-        });
+        columns.push(column(r));
         Ok(())
     })
     .await?;
