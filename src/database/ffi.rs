@@ -292,7 +292,10 @@ unsafe fn column<'a>(stmt: *mut ffi::sqlite3_stmt, i: c_int) -> ValueRef<'a> {
                 } else {
                     std::slice::from_raw_parts(p, n)
                 };
-                ValueRef::Text(crate::value::utf8(bytes).unwrap_or("\u{fffd}"))
+                match crate::value::utf8(bytes) {
+                    Some(text) => ValueRef::Text(text),
+                    None => ValueRef::RawText(bytes),
+                }
             }
             ffi::SQLITE_BLOB => {
                 let p = ffi::sqlite3_value_blob(v) as *const u8;
@@ -328,7 +331,7 @@ impl RawStmt<'_> {
     pub fn bind_static(&mut self, index: c_int, value: ValueRef<'static>) -> Result<(), DbError> {
         let len = match value {
             ValueRef::Text(t) => c_len(t.len())?,
-            ValueRef::Blob(b) => c_len(b.len())?,
+            ValueRef::RawText(b) | ValueRef::Blob(b) => c_len(b.len())?,
             _ => 0,
         };
         // SAFETY: `SQLITE_STATIC` promises the bytes outlive the statement's
@@ -343,6 +346,13 @@ impl RawStmt<'_> {
                     self.stmt,
                     index,
                     t.as_ptr() as *const c_char,
+                    len,
+                    ffi::SQLITE_STATIC(),
+                ),
+                ValueRef::RawText(b) => ffi::sqlite3_bind_text(
+                    self.stmt,
+                    index,
+                    b.as_ptr() as *const c_char,
                     len,
                     ffi::SQLITE_STATIC(),
                 ),

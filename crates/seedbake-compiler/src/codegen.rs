@@ -269,6 +269,11 @@ fn value_tokens(v: &Value) -> TokenStream {
             let b = proc_macro2::Literal::byte_string(b);
             quote! { crate::value::ValueRef::Blob(#b) }
         }
+        // Seed text comes from UTF-8 files; this is for completeness.
+        Value::RawText(b) => {
+            let b = proc_macro2::Literal::byte_string(b);
+            quote! { crate::value::ValueRef::RawText(#b) }
+        }
     }
 }
 

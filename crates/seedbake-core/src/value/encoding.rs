@@ -51,6 +51,13 @@ pub fn encode_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
             put_varint(out, t.len() as u64);
             out.extend_from_slice(t.as_bytes());
         }
+        // TEXT as stored: a fingerprint of bytes that are not UTF-8 never
+        // equals one of a valid text.
+        ValueRef::RawText(b) => {
+            out.push(TAG_TEXT);
+            put_varint(out, b.len() as u64);
+            out.extend_from_slice(b);
+        }
         ValueRef::Blob(b) => {
             out.push(TAG_BLOB);
             put_varint(out, b.len() as u64);
@@ -134,6 +141,23 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_encodes_as_its_bytes() {
+        let enc = |v| {
+            let mut out = Vec::new();
+            encode_value(&mut out, v);
+            out
+        };
+        let raw = enc(ValueRef::RawText(b"a\xffb"));
+        assert_eq!(raw, [&[TAG_TEXT, 3][..], b"a\xffb"].concat());
+        // Never what the replacement character would be.
+        assert_ne!(raw, enc(ValueRef::Text("a\u{fffd}b")));
+        assert_ne!(
+            enc(ValueRef::RawText(b"\xff")),
+            enc(ValueRef::Text("\u{fffd}"))
+        );
+    }
     use crate::value::Value;
 
     #[test]

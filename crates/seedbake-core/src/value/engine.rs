@@ -22,6 +22,9 @@ pub fn to_libsql(v: ValueRef<'_>) -> libsql::Value {
         ValueRef::Real(r) => libsql::Value::Real(r),
         ValueRef::Text(t) => libsql::Value::Text(t.to_owned()),
         ValueRef::Blob(b) => libsql::Value::Blob(b.to_vec()),
+        // libsql has no TEXT of bytes that are not UTF-8. Only seed values
+        // come here, and the build made every one of them from UTF-8.
+        ValueRef::RawText(b) => libsql::Value::Blob(b.to_vec()),
     }
 }
 

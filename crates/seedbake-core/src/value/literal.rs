@@ -40,6 +40,12 @@ pub fn write_sql_literal(out: &mut String, value: ValueRef<'_>) {
             hex::push(out, b);
             out.push('\'');
         }
+        // The bytes as they are, read back as TEXT.
+        ValueRef::RawText(b) => {
+            out.push_str("CAST(X'");
+            hex::push(out, b);
+            out.push_str("' AS TEXT)");
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Value {
     Integer(i64),
     Real(f64),
     Text(String),
+    /// TEXT whose bytes are not UTF-8 (see [`ValueRef::RawText`]).
+    RawText(Vec<u8>),
     Blob(Vec<u8>),
 }
 
@@ -38,6 +40,11 @@ pub enum ValueRef<'a> {
     Integer(i64),
     Real(f64),
     Text(&'a str),
+    /// TEXT whose bytes are not UTF-8: a database may hold it (the engine
+    /// does not check), a seed never does. Kept as bytes so that a dump
+    /// restores it exactly and a fingerprint sees what is stored, never a
+    /// replacement character that a valid text could also be.
+    RawText(&'a [u8]),
     Blob(&'a [u8]),
 }
 
@@ -48,6 +55,7 @@ impl Value {
             Value::Integer(i) => ValueRef::Integer(*i),
             Value::Real(r) => ValueRef::Real(*r),
             Value::Text(t) => ValueRef::Text(t),
+            Value::RawText(b) => ValueRef::RawText(b),
             Value::Blob(b) => ValueRef::Blob(b),
         }
     }
@@ -60,6 +68,7 @@ impl From<ValueRef<'_>> for Value {
             ValueRef::Integer(i) => Value::Integer(i),
             ValueRef::Real(r) => Value::Real(r),
             ValueRef::Text(t) => Value::Text(t.to_owned()),
+            ValueRef::RawText(b) => Value::RawText(b.to_vec()),
             ValueRef::Blob(b) => Value::Blob(b.to_vec()),
         }
     }
@@ -72,6 +81,7 @@ impl fmt::Display for ValueRef<'_> {
             ValueRef::Integer(i) => write!(f, "{i}"),
             ValueRef::Real(r) => write!(f, "{r:?}"),
             ValueRef::Text(t) => write!(f, "{t:?}"),
+            ValueRef::RawText(b) => write!(f, "{:?} (not UTF-8)", String::from_utf8_lossy(b)),
             ValueRef::Blob(b) => write!(f, "<{} bytes>", b.len()),
         }
     }
