@@ -466,7 +466,10 @@ impl Target for Remote {
             );
             let by_bytes = PAGE_BYTES * n / bytes.max(1);
             let took = started.elapsed().as_secs_f64().max(1e-3);
-            let by_time = (PAGE_TIME.as_secs_f64() / took * n as f64) as usize;
+            // A short --timeout shortens the pages too: a page must never
+            // be what runs into it.
+            let aim = PAGE_TIME.min(self.settings.request_timeout / 4);
+            let by_time = (aim.as_secs_f64() / took * n as f64) as usize;
             limit = by_bytes.min(by_time).clamp(1, MAX_PAGE_ROWS);
         }
     }
