@@ -624,6 +624,40 @@ mod tests {
     }
 
     #[test]
+    fn tables_a_page_cannot_be_keyed_on_are_refused_by_name() {
+        let scan = TableScan {
+            table: "t",
+            columns: vec![],
+            order: vec![],
+        };
+        let refused = |shape: Shape| Pager::new(&scan, &shape).unwrap_err();
+        // Every name of the rowid taken by a column, and no key of its own.
+        let shadowed = Shape {
+            columns: vec![
+                col("rowid", "TEXT", false, 0),
+                col("_rowid_", "TEXT", false, 0),
+                col("oid", "TEXT", false, 0),
+            ],
+            has_rowid: true,
+        };
+        assert!(refused(shadowed).contains("t has columns named rowid, _rowid_ and oid"),);
+        assert!(
+            refused(Shape {
+                columns: vec![],
+                has_rowid: true
+            })
+            .contains("t has no columns to read")
+        );
+        assert!(
+            refused(Shape {
+                columns: vec![col("a", "TEXT", false, 0)],
+                has_rowid: false
+            })
+            .contains("t has no key to read it by")
+        );
+    }
+
+    #[test]
     fn a_without_rowid_table_pages_by_its_primary_key() {
         let shape = Shape {
             columns: vec![col("a", "TEXT", false, 2), col("b", "INT", false, 1)],

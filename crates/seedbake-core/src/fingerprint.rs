@@ -255,3 +255,39 @@ impl Blocks {
         h
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks on the thread, blocks hashed here (what happens when no thread
+    /// can be had) and one plain hasher give the same digest.
+    #[test]
+    fn blocks_hash_as_one_stream_on_a_thread_or_here() {
+        let rows: Vec<Vec<u8>> = (0..40_000u32)
+            .map(|i| format!("row {i} {}", "x".repeat((i % 17) as usize)).into_bytes())
+            .collect();
+        let digest = |mut blocks: Blocks| {
+            let mut buf = Vec::new();
+            for r in &rows {
+                buf.extend_from_slice(r);
+                if buf.len() >= Blocks::SIZE {
+                    blocks.hash(&mut buf);
+                }
+            }
+            blocks.finish(&buf).finalize()
+        };
+        let mut plain = Sha256::new();
+        for r in &rows {
+            plain.update(r);
+        }
+        let plain = plain.finalize();
+        let threaded = Blocks::new(Sha256::new());
+        let here = Blocks {
+            inline: true,
+            ..Blocks::new(Sha256::new())
+        };
+        assert_eq!(digest(threaded), plain);
+        assert_eq!(digest(here), plain);
+    }
+}
