@@ -48,12 +48,7 @@ const APP_DEFAULTS: &[(&str, &str, &str)] = &[
 
 const PASSWORD: &str = "Wasserball-Finale-2026";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// A freshly reset ./aquarius.db in a new folder.
 fn seeded() -> (tempfile::TempDir, std::path::PathBuf) {

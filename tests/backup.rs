@@ -33,12 +33,7 @@ fn seedbake(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     seedbake_cmd(dir, args, env).output().unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// Where the writer sends its rows.
 #[derive(Clone)]

@@ -11,7 +11,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
@@ -359,15 +358,7 @@ fn remote_classes(json: bool) {
     failed.extend(cells("refused", &s, &every([3, 3, 3, 3, 3, 3, 0]), |_| {}));
 
     // A socket that takes the connection and never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming() {
-            held.push(conn);
-        }
-    });
-    let s = remote_setup(dir.path(), &dump, silent, json);
+    let s = remote_setup(dir.path(), &dump, common::silent_socket(), json);
     failed.extend(cells(
         "silent socket",
         &s,

@@ -38,12 +38,7 @@ fn assert_exit(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "{}", text(o));
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// The catalogue's pictures: file name and bytes, from `seed-data/`.
 fn catalogue_images() -> Vec<(String, Vec<u8>)> {

@@ -233,12 +233,7 @@ fn build_of(c: &Compiled) -> Build {
 // ---------------------------------------------------------------------------
 // Databases and what they hold.
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// Every row a query returns, as text.
 async fn rows(path: &Path, sql: &str) -> Vec<String> {

@@ -26,12 +26,7 @@ fn seedbake(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 const FLY: &[(&str, &str)] = &[("FLY_APP_NAME", "aquarius")];
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// A seeded ./aquarius.db with some of the operator's own data in it.
 fn production_db(dir: &Path) -> Vec<String> {

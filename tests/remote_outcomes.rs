@@ -35,11 +35,7 @@ fn seedbake(server: &TestServer, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 fn dump_of(db: &Path) -> Vec<String> {
     rt().block_on(dump(db))
@@ -178,25 +174,12 @@ fn a_server_that_does_not_hold_what_it_was_sent_fails_the_proof_and_commits_noth
     assert_eq!(dump_of(&server.db), before);
 }
 
-/// A socket that accepts connections and never answers.
-fn silent_socket() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming() {
-            held.push(conn);
-        }
-    });
-    url
-}
-
 #[test]
 fn every_remote_command_is_bounded_by_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let server = seeded_server(dir.path());
     let before = dump_of(&server.db);
-    let silent = silent_socket();
+    let silent = common::silent_socket();
     let commands: [&[&str]; 4] = [
         &["verify"],
         &["reset", "--dry-run"],

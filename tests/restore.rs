@@ -23,12 +23,7 @@ fn seedbake(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// Everything a database holds, exactly: each schema object with its SQL
 /// (when `with_sql`), and each table's rows, generated columns and

@@ -34,12 +34,7 @@ fn seedbake(server: &Server, dir: &Path, args: &[&str], env: &[(&str, &str)]) ->
         .unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::rt;
 
 /// Every table's rows in a local database file, as text, sorted: two
 /// databases with equal maps hold the same rows (in any order, with or

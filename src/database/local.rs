@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use super::failure::{DbError, Kind};
 use super::ffi::{OpenMode, RawConn};
+use super::not_interrupted;
 use super::{Location, Observer, RowFn, Settings, Target};
 use crate::schema::quote_ident;
 use crate::seed::TableData;
@@ -203,18 +204,9 @@ impl Target for Local {
             }
             stmt.run().map_err(fail)?;
             done += n;
-            observer.rows_loaded(table.name, n).map_err(|reason| {
-                DbError::new(Kind::Engine, format!("loading {}: {reason}", table.name))
-            })?;
+            super::rows_loaded(observer, table.name, n)?;
         }
         Ok(())
-    }
-}
-
-fn not_interrupted() -> Result<(), DbError> {
-    match crate::interrupt::requested() {
-        Some(signal) => Err(DbError::interrupted(signal)),
-        None => Ok(()),
     }
 }
 

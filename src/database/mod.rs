@@ -42,6 +42,26 @@ pub trait Observer {
     }
 }
 
+/// Tells the observer that `rows` more rows of `table` are in; its refusal
+/// stops the load.
+fn rows_loaded(
+    observer: &mut dyn Observer,
+    table: &str,
+    rows: usize,
+) -> std::result::Result<(), DbError> {
+    observer
+        .rows_loaded(table, rows)
+        .map_err(|reason| DbError::new(failure::Kind::Engine, format!("loading {table}: {reason}")))
+}
+
+/// Stops before the next step once a signal came.
+fn not_interrupted() -> std::result::Result<(), DbError> {
+    match crate::interrupt::requested() {
+        Some(signal) => Err(DbError::interrupted(signal)),
+        None => Ok(()),
+    }
+}
+
 /// Observes nothing.
 pub struct Quiet;
 impl Observer for Quiet {}

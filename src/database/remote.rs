@@ -18,7 +18,7 @@ use super::transport::{self, Refused, Traffic};
 use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
 use crate::schema::TableScan;
 use crate::seed::TableData;
-use crate::value::{ValueRef, from_libsql};
+use crate::value::{ValueRef, from_libsql, to_libsql};
 
 /// The most SQL text one statement carries. sqld reads a request body whole
 /// and caps an answer at 10 MB; Turso's edge has its own body limits.
@@ -102,9 +102,7 @@ impl Remote {
         &self,
         call: impl std::future::Future<Output = libsql::Result<T>>,
     ) -> Result<T, DbError> {
-        if let Some(signal) = crate::interrupt::requested() {
-            return Err(DbError::interrupted(signal));
-        }
+        super::not_interrupted()?;
         tokio::select! {
             result = self.call_to_the_end(call) => result,
             // Abandoning a request that carries no COMMIT abandons the
@@ -256,31 +254,31 @@ impl Remote {
     /// read at once, in one query, and kept until the next write.
     async fn shape(&self, table: &str) -> Result<Shape, DbError> {
         if self.shapes.borrow().is_none() {
-            let mut rows = self.call(self.conn.query(pages::SHAPES_SQL, ())).await?;
             let mut shapes: HashMap<String, Shape> = HashMap::new();
-            while let Some(row) = self.call(rows.next()).await? {
-                let value = |i| row.get_value(i).map_err(|e| self.classify(&e, false));
-                let text = |v: libsql::Value| match v {
-                    libsql::Value::Text(t) => t,
-                    _ => String::new(),
-                };
-                let int = |v: libsql::Value| match v {
-                    libsql::Value::Integer(i) => i,
-                    _ => 0,
-                };
-                let shape = shapes.entry(text(value(0)?)).or_insert_with(|| Shape {
+            let text = |v: &ValueRef<'_>| match v {
+                ValueRef::Text(t) => (*t).to_owned(),
+                _ => String::new(),
+            };
+            let int = |v: &ValueRef<'_>| match v {
+                ValueRef::Integer(i) => *i,
+                _ => 0,
+            };
+            self.query(pages::SHAPES_SQL, &mut |r| {
+                let shape = shapes.entry(text(&r[0])).or_insert_with(|| Shape {
                     columns: Vec::new(),
                     has_rowid: true,
                 });
                 shape.columns.push(ColumnInfo {
-                    name: text(value(1)?),
-                    declared_type: text(value(2)?),
-                    not_null: int(value(3)?) != 0,
-                    pk: int(value(4)?),
-                    hidden: int(value(5)?),
+                    name: text(&r[1]),
+                    declared_type: text(&r[2]),
+                    not_null: int(&r[3]) != 0,
+                    pk: int(&r[4]),
+                    hidden: int(&r[5]),
                 });
-                shape.has_rowid = int(value(6)?) == 0;
-            }
+                shape.has_rowid = int(&r[6]) == 0;
+                Ok(())
+            })
+            .await?;
             *self.shapes.borrow_mut() = Some(shapes);
         }
         self.shapes
@@ -455,13 +453,7 @@ impl Target for Remote {
             after = Some(
                 pager
                     .key_positions()
-                    .map(|i| match &last[i] {
-                        Cell::Null => libsql::Value::Null,
-                        Cell::Integer(v) => libsql::Value::Integer(*v),
-                        Cell::Real(v) => libsql::Value::Real(*v),
-                        Cell::Text(v) => libsql::Value::Text(v.to_string()),
-                        Cell::Blob(v) => libsql::Value::Blob(v.clone()),
-                    })
+                    .map(|i| to_libsql(last[i].as_ref()))
                     .collect(),
             );
             let by_bytes = PAGE_BYTES * n / bytes.max(1);
@@ -516,9 +508,7 @@ impl Target for Remote {
 
     async fn commit(&self) -> Result<(), DbError> {
         self.changing();
-        if let Some(signal) = crate::interrupt::requested() {
-            return Err(DbError::interrupted(signal));
-        }
+        super::not_interrupted()?;
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
         batch.push_str("COMMIT");
         // Once the COMMIT leaves, its answer is awaited even after a signal.
@@ -563,13 +553,7 @@ impl Target for Remote {
         // server works on this one.
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let maker = std::thread::spawn(move || {
-            let probe = Statements::new(table, max_statement);
-            let statements = if probe.bound() {
-                Statements::new(table, max_bound)
-            } else {
-                probe
-            };
-            for statement in statements {
+            for statement in Statements::new(table, max_statement, max_bound) {
                 if tx.blocking_send(statement).is_err() {
                     return;
                 }
@@ -577,34 +561,21 @@ impl Target for Remote {
         });
         let mut outcome = Ok(());
         while let Some(statement) = rx.recv().await {
-            let sent = match statement.rows_json {
+            let sent = match &statement.rows_json {
                 // Small tables' rows ride along with the other statements
                 // of a request, as a literal; bound JSON needs a request
                 // of its own.
-                Some(json) if json.len() < BIND_FROM => {
-                    let head = statement
-                        .sql
-                        .strip_suffix("?1)")
-                        .expect("a bound statement");
-                    let sql = format!("{head}'{}')", json.replace('\'', "''"));
-                    self.write(&sql).await
-                }
+                Some(json) if json.len() < BIND_FROM => self.write(&statement.inlined()).await,
                 Some(json) => match self.flush().await {
                     Ok(()) => self
-                        .call(self.conn.execute(&statement.sql, [json]))
+                        .call(self.conn.execute(&statement.sql, [json.as_str()]))
                         .await
                         .map(|_| ()),
                     Err(e) => Err(e),
                 },
                 None => self.write(&statement.sql).await,
             };
-            outcome = sent.and_then(|()| {
-                observer
-                    .rows_loaded(table.name, statement.rows)
-                    .map_err(|reason| {
-                        DbError::new(Kind::Engine, format!("loading {}: {reason}", table.name))
-                    })
-            });
+            outcome = sent.and_then(|()| super::rows_loaded(observer, table.name, statement.rows));
             if outcome.is_err() {
                 break;
             }

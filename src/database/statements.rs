@@ -30,7 +30,10 @@ pub struct Statements {
 }
 
 impl Statements {
-    pub fn new(table: &'static TableData, max_statement: usize) -> Self {
+    /// Statements of at most `max_literal` bytes when the rows travel as
+    /// literals, `max_bound` when they travel as bound JSON (one pass over
+    /// the table decides which).
+    pub fn new(table: &'static TableData, max_literal: usize, max_bound: usize) -> Self {
         let cols = table.quoted_columns();
         let mut scan = table.decoder();
         let json = !(0..table.row_count * table.columns.len())
@@ -52,15 +55,10 @@ impl Statements {
             decoder: table.decoder(),
             head,
             json,
-            max_statement,
+            max_statement: if json { max_bound } else { max_literal },
             left: table.row_count,
             carry: None,
         }
-    }
-
-    /// Whether the rows travel as JSON bound to the statement.
-    pub fn bound(&self) -> bool {
-        self.json
     }
 
     fn render_row(&mut self) -> String {
@@ -119,6 +117,26 @@ pub struct Statement {
     /// The rows as JSON, bound to `?1`; none when `sql` holds them.
     pub rows_json: Option<String>,
     pub rows: usize,
+}
+
+impl Statement {
+    /// The statement with its bound JSON written in as a literal, to travel
+    /// packed with others.
+    pub fn inlined(&self) -> String {
+        match &self.rows_json {
+            Some(json) => {
+                let head = self
+                    .sql
+                    .strip_suffix("?1)")
+                    .expect("a bound statement ends so");
+                let mut sql = head.to_owned();
+                crate::value::write_sql_literal(&mut sql, ValueRef::Text(json));
+                sql.push(')');
+                sql
+            }
+            None => self.sql.clone(),
+        }
+    }
 }
 
 impl Iterator for Statements {
@@ -222,7 +240,7 @@ mod tests {
         let conn = db.connect().unwrap();
         conn.execute("CREATE TABLE t (a, b)", ()).await.unwrap();
         // Small statements, to cross statement boundaries.
-        for st in Statements::new(t, 60) {
+        for st in Statements::new(t, 60, 60) {
             assert_eq!(st.rows_json.is_some(), expect_json, "{}", st.sql);
             match st.rows_json {
                 Some(json) => conn.execute(&st.sql, [json]).await.unwrap(),

@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::reference::{self, LiveTables, TableSync};
 use super::tx::{Failure, Tx, read_failed, sql_text, step};
-use super::{TrafficReport, as_millis, engine, foreign_key_violations};
-use crate::database::{DbError, Kind, Target};
+use super::{TrafficReport, as_millis, check_foreign_keys, engine, foreign_key_violations};
+use crate::database::{DbError, Target};
 use crate::error::{Error, Result};
 use crate::fingerprint::{MIGRATIONS_TABLE, canonical_objects};
 use crate::schema::{self, SchemaObject, first_difference};
@@ -617,16 +617,7 @@ async fn run(
 
     if writes {
         if target.proves_in_transaction() {
-            let violations = foreign_key_violations(target)
-                .await
-                .map_err(step("checking foreign keys"))?;
-            if !violations.is_empty() {
-                return Err(Failure::Step(
-                    "checking foreign keys".into(),
-                    DbError::new(Kind::Constraint, violations.join("; ")),
-                )
-                .into());
-            }
+            check_foreign_keys(target).await?;
         }
         tx.exec(&format!(
             "UPDATE {MIGRATIONS_TABLE} SET fk_violations = (SELECT count(*) FROM pragma_foreign_key_check) \

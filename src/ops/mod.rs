@@ -342,15 +342,7 @@ async fn load_in_transaction(
         .await
         .map_err(step("checking foreign keys"))?
     {
-        let violations = foreign_key_violations(tx.target)
-            .await
-            .map_err(step("checking foreign keys"))?;
-        if !violations.is_empty() {
-            return Err(Failure::Step(
-                "checking foreign keys".into(),
-                DbError::new(crate::database::Kind::Constraint, violations.join("; ")),
-            ));
-        }
+        check_foreign_keys(tx.target).await?;
     }
     phases.mark("check");
     tx.exec(&record("0"))
@@ -391,6 +383,20 @@ async fn credentials_in_foreign_keys(target: &dyn Target) -> std::result::Result
 /// A failure with no kind of its own: the text says what.
 fn engine(message: String) -> DbError {
     DbError::new(crate::database::Kind::Engine, message)
+}
+
+/// Fails the step when any foreign key dangles, naming the first ones.
+async fn check_foreign_keys(target: &dyn Target) -> std::result::Result<(), Failure> {
+    let violations = foreign_key_violations(target)
+        .await
+        .map_err(step("checking foreign keys"))?;
+    if violations.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Step(
+        "checking foreign keys".into(),
+        DbError::new(crate::database::Kind::Constraint, violations.join("; ")),
+    ))
 }
 
 async fn foreign_key_violations(target: &dyn Target) -> std::result::Result<Vec<String>, DbError> {

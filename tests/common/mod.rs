@@ -11,6 +11,27 @@ use seedbake::database::{self, Target};
 use seedbake::ops::{self, LoadOptions, Observer, Quiet};
 use seedbake::seed::SEED;
 
+/// A runtime for a test's blocking calls into async code.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A socket that accepts connections and never answers.
+pub fn silent_socket() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    url
+}
+
 /// The real binary with none of the caller's settings leaking in (the
 /// database, the token, the environment markers, the static folder), the
 /// images going to [`shared_static_dir`], then `env` applied.

@@ -515,6 +515,11 @@ fn sequence(conn: &Conn, slot: &ConnSlot, sql: &str) -> Result<(), StmtErr> {
     if slot.timed_out.swap(false, Ordering::SeqCst) {
         return Err(StmtErr::new("Transaction timed out", "TRANSACTION_TIMEOUT"));
     }
+    run_all(conn, slot, sql)
+}
+
+/// Runs every statement of `sql` in turn, stopping at the first failure.
+fn run_all(conn: &Conn, slot: &ConnSlot, sql: &str) -> Result<(), StmtErr> {
     let mut rest = sql;
     let res = loop {
         match conn.prepare(rest) {
@@ -565,7 +570,6 @@ fn err(e: StmtErr) -> Json {
     json!({"type": "error", "error": e.json()})
 }
 
-/// Handles the requests of one pipeline on `stream`, in order.
 /// Runs `sql` on the stream's connection inside its open transaction,
 /// outside the protocol (the `tamper` fault); a stream without a
 /// transaction is left alone.
@@ -578,15 +582,11 @@ pub fn tamper(stream: &Stream, sql: &str) {
     if conn.is_autocommit() {
         return;
     }
-    let mut rest = sql;
-    while let Ok(Some((stmt, tail))) = conn.prepare(rest) {
-        while let Ok(true) = stmt.step() {}
-        drop(stmt);
-        rest = &rest[tail..];
-    }
-    slot.note_txn_state(conn);
+    // A statement on a table not there yet does nothing.
+    let _ = run_all(conn, &slot, sql);
 }
 
+/// Handles the requests of one pipeline on `stream`, in order.
 pub fn pipeline(
     stream: &mut Stream,
     mgr: &Arc<LockMgr>,

@@ -266,7 +266,7 @@ impl App {
             .filter(|_| faults.tamper_after_requests.is_some_and(|c| k > c));
         let r = tokio::task::spawn_blocking(move || match ep {
             Endpoint::Pipeline { .. } => pipeline(&streams, &body, ctx, tamper.as_deref()),
-            Endpoint::Cursor => cursor(&streams, &body, ctx),
+            Endpoint::Cursor => cursor(&streams, &body),
         })
         .await?;
         if faults.stall_after_requests.is_some_and(|c| k > c) {
@@ -343,7 +343,7 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx, tamper: Option<&str>) -> R
     }
 }
 
-fn cursor(streams: &Streams, body: &[u8], _ctx: Ctx) -> Resp {
+fn cursor(streams: &Streams, body: &[u8]) -> Resp {
     let req: CursorReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
