@@ -521,3 +521,54 @@ fn the_readme_and_help_name_every_exit_code_and_no_other() {
     assert!(used.is_subset(&named), "{named:?}\n{help}");
     assert!(named.is_subset(&used), "{named:?}\n{help}");
 }
+
+/// The commands outside the matrix above that print reports (migrate, its
+/// dry run, status, images): a closed standard output is not an error, a
+/// full one is exit 7 with one line saying so; never a panic.
+#[test]
+fn reports_outside_the_matrix_survive_a_closed_or_full_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aquarius.db");
+    common::rt().block_on(common::reset(&db));
+    let url = db.display().to_string();
+    let static_dir = dir.path().join("static");
+    let commands: [&[&str]; 4] = [
+        &["migrate"],
+        &["migrate", "--dry-run"],
+        &["status"],
+        &["images", "--static-dir", static_dir.to_str().unwrap()],
+    ];
+    for args in commands {
+        for (sink, expected) in [("closed", 0), ("full", 7)] {
+            let stdout = if sink == "closed" {
+                let (reader, writer) = std::io::pipe().unwrap();
+                drop(reader);
+                Stdio::from(writer)
+            } else {
+                Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open("/dev/full")
+                        .unwrap(),
+                )
+            };
+            let o = common::seedbake_command(&[])
+                .args(args)
+                .args(["--database-url", &url])
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(expected), "{args:?} {sink}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{args:?} {sink}: {stderr}");
+            if expected == 7 {
+                assert!(
+                    stderr.contains("cannot write to standard output"),
+                    "{args:?} {sink}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -101,14 +101,16 @@ impl Output {
 
     /// One line on standard output; after a failure, nothing more.
     fn line(&self, args: std::fmt::Arguments<'_>) {
+        self.raw(format_args!("{args}\n"));
+    }
+
+    /// Text on standard output as it is (lines of its own), its failure
+    /// kept like a line's.
+    fn raw(&self, args: std::fmt::Arguments<'_>) {
         if self.stdout_error.borrow().is_some() {
             return;
         }
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout
-            .write_fmt(args)
-            .and_then(|()| stdout.write_all(b"\n"))
-        {
+        if let Err(e) = std::io::stdout().lock().write_fmt(args) {
             *self.stdout_error.borrow_mut() = Some(e);
         }
     }
@@ -670,10 +672,10 @@ impl Output {
         }
         let text = self.migrate_text(r, true);
         if dry_run {
-            print!("{text}");
+            self.raw(format_args!("{text}"));
             say!(self, "dry run: nothing was changed");
         } else {
-            eprint!("{text}");
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
         }
     }
 
@@ -683,7 +685,7 @@ impl Output {
         if self.json {
             return self.set(r);
         }
-        print!("{}", self.migrate_text(r, false));
+        self.raw(format_args!("{}", self.migrate_text(r, false)));
     }
 
     fn migrate_text(&self, r: &seedbake::ops::MigrateReport, plan: bool) -> String {
