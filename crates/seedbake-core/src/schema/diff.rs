@@ -135,7 +135,8 @@ fn columns(sql: &str) -> Option<Vec<(String, String)>> {
     )
 }
 
-struct Rendered<'a>(&'a ColumnDefinition);
+/// A column's definition as the parser renders it.
+pub(super) struct Rendered<'a>(pub(super) &'a ColumnDefinition);
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

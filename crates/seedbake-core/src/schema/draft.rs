@@ -193,22 +193,7 @@ fn added_columns(old: &str, new: &str) -> Option<Vec<Added>> {
         extra
             .iter()
             .map(|c| {
-                let definition = Cmd::Stmt(Stmt::CreateTable {
-                    temporary: false,
-                    if_not_exists: false,
-                    tbl_name: libsql_sqlite3_parser::ast::QualifiedName::single(Name("x".into())),
-                    body: CreateTableBody::ColumnsAndConstraints {
-                        columns: vec![c.clone()],
-                        constraints: None,
-                        options: libsql_sqlite3_parser::ast::TableOptions::NONE,
-                    },
-                })
-                .to_string();
-                let definition = definition
-                    .trim_end_matches(';')
-                    .trim_start_matches("CREATE TABLE x (")
-                    .trim_end_matches(')')
-                    .to_owned();
+                let definition = super::diff::Rendered(c).to_string();
                 let not_null = c.constraints.iter().any(|k| {
                     matches!(
                         k.constraint,
@@ -373,6 +358,21 @@ mod tests {
              CREATE INDEX ix_kind_vorname ON kind (vorname);\n"
         );
         assert!(d.notes.is_empty());
+    }
+
+    /// A column whose definition ends in a parenthesis keeps it.
+    #[test]
+    fn an_added_column_keeps_its_closing_parentheses() {
+        let v2 = "CREATE TABLE kind (id INTEGER NOT NULL, vorname VARCHAR NOT NULL, \
+            notiz VARCHAR(20), stufe INTEGER DEFAULT (1), PRIMARY KEY (id));
+            CREATE INDEX ix_kind_id ON kind (id);
+            CREATE TABLE alt (id INTEGER PRIMARY KEY);";
+        let d = draft_migration(&objects(V1), &objects(v2));
+        assert_eq!(
+            d.sql,
+            "ALTER TABLE \"kind\" ADD COLUMN notiz VARCHAR (20);\n\
+             ALTER TABLE \"kind\" ADD COLUMN stufe INTEGER DEFAULT (1);\n"
+        );
     }
 
     #[test]
