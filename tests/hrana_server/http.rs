@@ -196,6 +196,7 @@ impl App {
                     "bytes_in": self.stats.bytes_in.load(Ordering::SeqCst),
                     "bytes_out": self.stats.bytes_out.load(Ordering::SeqCst),
                     "open_streams": self.streams.open_count(),
+                    "open_connections": self.streams.mgr.open_connections(),
                 }),
             ),
             (&Method::POST, "/_faults") => {

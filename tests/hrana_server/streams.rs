@@ -82,6 +82,19 @@ impl LockMgr {
         self.slots.lock().unwrap().remove(&id);
     }
 
+    /// Connections not yet closed. An expired stream stops counting as a
+    /// stream at once, but its connection (and so its transaction and the
+    /// write lock) lives on until a cursor still holding it lets go.
+    pub fn open_connections(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|slot| slot.conn.try_lock().map_or(true, |c| c.is_some()))
+            .count()
+    }
+
     /// Called from the busy handler of connection `me`. Returns whether to retry.
     fn on_busy(&self, me: u64, waited: Duration) -> bool {
         let holders: Vec<Arc<ConnSlot>> = {
