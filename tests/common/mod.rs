@@ -122,6 +122,12 @@ pub async fn reset_with(
 pub async fn dump(path: &Path) -> Vec<String> {
     let db = libsql::Builder::new_local(path).build().await.unwrap();
     let conn = db.connect().unwrap();
+    // The file may be a server's (WAL): its last connection to close
+    // checkpoints under an exclusive lock, which a reader must wait out. An
+    // open write transaction never blocks a WAL reader, so waiting hides
+    // nothing the dump is meant to see.
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
     let mut out = Vec::new();
     let mut tables = Vec::new();
     let mut rows = conn
