@@ -194,12 +194,26 @@ fn a_migration_may_not_run_its_own_transaction() {
         ErrorKind::MigrationSql,
         "seed-data/migrations/0004_tx.sql:1: migration 0004: a migration must not begin or end a transaction",
     );
-    let e = fails(|d| write(d, "migrations/0004_fk.sql", "\nPRAGMA foreign_keys = ON;\n"));
-    assert_error(
-        &e,
-        ErrorKind::MigrationSql,
-        "seed-data/migrations/0004_fk.sql:2: migration 0004: PRAGMA foreign_keys has no effect",
-    );
+    // However the name is quoted: the engine reads each as foreign_keys.
+    for pragma in [
+        "foreign_keys = ON",
+        "\"foreign_keys\" = ON",
+        "main.[Foreign_Keys]=1",
+        "`FOREIGN_KEYS`",
+    ] {
+        let e = fails(|d| {
+            write(
+                d,
+                "migrations/0004_fk.sql",
+                &format!("\nPRAGMA {pragma};\n"),
+            )
+        });
+        assert_error(
+            &e,
+            ErrorKind::MigrationSql,
+            "seed-data/migrations/0004_fk.sql:2: migration 0004: PRAGMA foreign_keys has no effect",
+        );
+    }
     let e = fails(|d| {
         write(
             d,

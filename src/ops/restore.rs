@@ -27,6 +27,7 @@ use super::tx::{Failure, Tx, step};
 use super::{BackupReport, SchemaObject, TrafficReport};
 use crate::database::{Target, is_complete_statement};
 use crate::error::{Error, Result};
+use crate::schema::unquoted;
 
 /// The largest statement a dump may hold (one row, as SQL text).
 pub const MAX_STATEMENT_BYTES: usize = 256 << 20;
@@ -633,25 +634,8 @@ fn parse_problem(e: &ParseError, first_line: usize) -> String {
     }
 }
 
-/// A name as the engine reads it: without its quotes.
-fn unquoted(name: &str) -> String {
-    let b = name.as_bytes();
-    let (open, close) = match (b.first(), b.last()) {
-        (Some(&o), Some(&c)) if b.len() >= 2 => (o, c),
-        _ => return name.to_owned(),
-    };
-    let quote = match (open, close) {
-        (b'"', b'"') | (b'`', b'`') | (b'\'', b'\'') => open as char,
-        (b'[', b']') => return name[1..name.len() - 1].to_owned(),
-        _ => return name.to_owned(),
-    };
-    let doubled: String = [quote, quote].iter().collect();
-    name[1..name.len() - 1].replace(&doubled, &quote.to_string())
-}
-
 fn is(name: &Name, wanted: &[&str]) -> bool {
-    let n = unquoted(&name.0);
-    wanted.iter().any(|w| n.eq_ignore_ascii_case(w))
+    crate::schema::name_is(&name.0, wanted)
 }
 
 /// The object is in the database being restored (`main`), not in another
@@ -1054,15 +1038,5 @@ mod tests {
         assert!(e.starts_with("line 7: "), "{e}");
         let e = role_of("CREATE TABLE t (a);\nINSERT INTO t VALUES (1,;").unwrap_err();
         assert!(e.starts_with("line 8: "), "{e}");
-    }
-
-    #[test]
-    fn names_are_read_without_their_quotes() {
-        assert_eq!(unquoted("\"a\"\"b\""), "a\"b");
-        assert_eq!(unquoted("[a b]"), "a b");
-        assert_eq!(unquoted("`a``b`"), "a`b");
-        assert_eq!(unquoted("'a''b'"), "a'b");
-        assert_eq!(unquoted("plain"), "plain");
-        assert_eq!(unquoted("\""), "\"");
     }
 }

@@ -20,7 +20,7 @@ use quote::quote;
 use sha2::{Digest, Sha256};
 
 use seedbake_core::fingerprint::{self, is_seedbake_table};
-use seedbake_core::schema::{self, SchemaObject};
+use seedbake_core::schema::{self, SchemaObject, name_is};
 
 use crate::engine::memory_db;
 use crate::error::{ErrorKind, Origin, SeedError};
@@ -302,7 +302,7 @@ fn forbidden(cmd: &Cmd) -> Option<&'static str> {
         Stmt::Attach { .. } | Stmt::Detach(..) => {
             Some("a migration changes this database only; ATTACH and DETACH have no place in it")
         }
-        Stmt::Pragma(name, _) if name.name.0.eq_ignore_ascii_case("foreign_keys") => Some(
+        Stmt::Pragma(name, _) if name_is(&name.name.0, &["foreign_keys"]) => Some(
             "PRAGMA foreign_keys has no effect inside the transaction: seedbake runs migrations with \
              foreign keys off and checks every key once before it commits",
         ),

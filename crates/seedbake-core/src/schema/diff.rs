@@ -128,7 +128,7 @@ fn columns(sql: &str) -> Option<Vec<(String, String)>> {
         columns
             .iter()
             .map(|c| {
-                let name = canonical_sql(&c.col_name.0);
+                let name = super::unquoted(&c.col_name.0);
                 (name, canonical_sql(&Rendered(c).to_string()))
             })
             .collect(),

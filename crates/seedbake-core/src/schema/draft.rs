@@ -12,7 +12,7 @@ use libsql_sqlite3_parser::ast::{Cmd, ColumnConstraint, CreateTableBody, Name, S
 use libsql_sqlite3_parser::lexer::sql::Parser;
 
 use super::canonical::canonical_sql;
-use super::{SchemaObject, quote_ident};
+use super::{SchemaObject, quote_ident, unquoted};
 
 /// A draft and what the developer must look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +208,7 @@ fn added_columns(old: &str, new: &str) -> Option<Vec<Added>> {
                     .iter()
                     .any(|k| matches!(k.constraint, ColumnConstraint::Default(_)));
                 Added {
-                    name: c.col_name.0.clone(),
+                    name: unquoted(&c.col_name.0),
                     definition,
                     not_null_without_default: not_null && !default,
                 }
@@ -241,7 +241,7 @@ fn rebuild(
             ..
         } => columns
             .iter()
-            .map(|c| canonical_sql(&c.col_name.0))
+            .map(|c| unquoted(&c.col_name.0))
             .collect::<Vec<_>>(),
         _ => Vec::new(),
     };
@@ -256,7 +256,9 @@ fn rebuild(
         .filter(|o| !new_names.iter().any(|n| n.eq_ignore_ascii_case(o)))
         .collect();
     if let Stmt::CreateTable { tbl_name, .. } = &mut stmt {
-        tbl_name.name = Name(temporary.clone());
+        // The name as SQL: a table's name may need quotes, and the parser
+        // renders a name token exactly as it holds it.
+        tbl_name.name = Name(quote_ident(&temporary));
     }
     let mut steps = String::new();
     statement(
@@ -380,7 +382,7 @@ mod tests {
         let v2 = "CREATE TABLE kind (id INTEGER NOT NULL, vorname VARCHAR(40) NOT NULL, PRIMARY KEY (id));
             CREATE INDEX ix_kind_id ON kind (id);";
         let d = draft_migration(&objects(V1), &objects(v2));
-        assert!(d.sql.contains("CREATE TABLE kind_new (id INTEGER NOT NULL, vorname VARCHAR (40) NOT NULL, PRIMARY KEY (id));"), "{}", d.sql);
+        assert!(d.sql.contains("CREATE TABLE \"kind_new\" (id INTEGER NOT NULL, vorname VARCHAR (40) NOT NULL, PRIMARY KEY (id));"), "{}", d.sql);
         assert!(d.sql.contains("INSERT INTO \"kind_new\" (\"id\", \"vorname\") SELECT \"id\", \"vorname\" FROM \"kind\";"), "{}", d.sql);
         assert!(d.sql.contains("DROP TABLE \"kind\";\nALTER TABLE \"kind_new\" RENAME TO \"kind\";\nCREATE INDEX ix_kind_id ON kind (id);"), "{}", d.sql);
         // The table schema.sql dropped is not dropped by the draft.
@@ -408,5 +410,61 @@ mod tests {
             "{}",
             d.sql
         );
+    }
+
+    /// Each draft, run on the old schema, makes the new one and keeps the
+    /// rows, whatever quotes the names need.
+    #[tokio::test]
+    async fn a_draft_runs_and_makes_the_new_schema_whatever_its_names() {
+        let old = r#"CREATE TABLE "my kind" (id INTEGER PRIMARY KEY, "first name" TEXT NOT NULL, [a"b] TEXT);
+            CREATE INDEX "ix my kind" ON "my kind" ("first name");"#;
+        let appended = r#"CREATE TABLE "my kind" (id INTEGER PRIMARY KEY, "first name" TEXT NOT NULL, [a"b] TEXT, "last name" VARCHAR(20));
+            CREATE INDEX "ix my kind" ON "my kind" ("first name");"#;
+        let retyped = r#"CREATE TABLE "my kind" (id INTEGER PRIMARY KEY, "first name" VARCHAR(40) NOT NULL, [a"b] TEXT);
+            CREATE INDEX "ix my kind" ON "my kind" ("first name");"#;
+        async fn engine(sql: &str) -> libsql::Connection {
+            let db = libsql::Builder::new_local(":memory:")
+                .build()
+                .await
+                .unwrap();
+            let conn = db.connect().unwrap();
+            conn.execute_batch(sql).await.unwrap();
+            conn
+        }
+        async fn shape(conn: &libsql::Connection) -> Vec<(String, String)> {
+            let mut out: Vec<(String, String)> = super::super::objects(conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|o| !o.sql.is_empty())
+                .map(|o| (o.kind, canonical_sql(&o.sql)))
+                .collect();
+            out.sort();
+            out
+        }
+        for new in [appended, retyped] {
+            let conn = engine(old).await;
+            conn.execute(r#"INSERT INTO "my kind" VALUES (7, 'Ada', 'x')"#, ())
+                .await
+                .unwrap();
+            let target = engine(new).await;
+            let d = draft_migration(
+                &super::super::objects(&conn).await.unwrap(),
+                &super::super::objects(&target).await.unwrap(),
+            );
+            assert!(d.notes.is_empty(), "{:?}", d.notes);
+            conn.execute_batch(&d.sql)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{}", d.sql));
+            assert_eq!(shape(&conn).await, shape(&target).await, "{}", d.sql);
+            let mut rows = conn
+                .query(r#"SELECT id, "first name", [a"b] FROM "my kind""#, ())
+                .await
+                .unwrap();
+            let row = rows.next().await.unwrap().unwrap();
+            assert_eq!(row.get::<i64>(0).unwrap(), 7);
+            assert_eq!(row.get::<String>(1).unwrap(), "Ada");
+            assert_eq!(row.get::<String>(2).unwrap(), "x");
+        }
     }
 }

@@ -90,6 +90,31 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A name as the engine reads it, without its quotes: the parser keeps a
+/// name token as written (`"a b"`, `[a b]`, `` `a``b` ``), so a name is
+/// compared, quoted again or shown only after this.
+pub fn unquoted(name: &str) -> String {
+    let b = name.as_bytes();
+    let (open, close) = match (b.first(), b.last()) {
+        (Some(&o), Some(&c)) if b.len() >= 2 => (o, c),
+        _ => return name.to_owned(),
+    };
+    let quote = match (open, close) {
+        (b'"', b'"') | (b'`', b'`') | (b'\'', b'\'') => open as char,
+        (b'[', b']') => return name[1..name.len() - 1].to_owned(),
+        _ => return name.to_owned(),
+    };
+    let doubled: String = [quote, quote].iter().collect();
+    name[1..name.len() - 1].replace(&doubled, &quote.to_string())
+}
+
+/// Whether a name token, read without its quotes, is one of `wanted` (as
+/// the engine compares names: ASCII case folded).
+pub fn name_is(name: &str, wanted: &[&str]) -> bool {
+    let n = unquoted(name);
+    wanted.iter().any(|w| n.eq_ignore_ascii_case(w))
+}
+
 /// Whether a schema object belongs to the engine (or to libSQL) rather than
 /// to the application, and so must never be dropped.
 pub fn is_internal(name: &str) -> bool {
@@ -222,4 +247,32 @@ pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
         foreign_keys,
         unique,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_read_without_their_quotes() {
+        assert_eq!(unquoted("\"a\"\"b\""), "a\"b");
+        assert_eq!(unquoted("[a b]"), "a b");
+        assert_eq!(unquoted("`a``b`"), "a`b");
+        assert_eq!(unquoted("'a''b'"), "a'b");
+        assert_eq!(unquoted("plain"), "plain");
+        assert_eq!(unquoted("\""), "\"");
+    }
+
+    #[test]
+    fn a_name_is_what_it_reads_as_whatever_its_quotes() {
+        for n in [
+            "foreign_keys",
+            "\"foreign_keys\"",
+            "[FOREIGN_KEYS]",
+            "`Foreign_Keys`",
+        ] {
+            assert!(name_is(n, &["foreign_keys"]), "{n}");
+        }
+        assert!(!name_is("\"foreign keys\"", &["foreign_keys"]));
+    }
 }
