@@ -471,3 +471,57 @@ fn a_server_is_production_backed_up_and_restorable(server: &Server) {
         .collect();
     assert_eq!(restored, wanted);
 }
+
+/// A Hrana answer may name a `base_url` for the stream's next requests,
+/// and the libsql client follows it with the auth token. The URL's own
+/// origin is followed; another is never contacted: the command stops with
+/// one clear line, and nothing changes.
+#[test]
+fn a_server_that_sends_the_client_elsewhere_gets_nothing_sent_there() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path(), &["--stream-expiry-ms", "500"]);
+    let before = dump_of(&server.db);
+    // Whatever reaches this listener is kept.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
+    let reached = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = reached.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            conn.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let mut got = Vec::new();
+            let _ = conn.read_to_end(&mut got);
+            kept.lock().unwrap().push(got);
+        }
+    });
+    server.faults(&serde_json::json!({ "base_url": server.url() }).to_string());
+    let out = dir.path().join("followed.sql");
+    let o = seedbake(&["dump", "--output", out.to_str().unwrap()], &server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("keep me"));
+    server.faults(&serde_json::json!({ "base_url": elsewhere }).to_string());
+    for (args, code) in [(&["verify"][..], 3), (&["reset"][..], 4)] {
+        let o = seedbake(args, &server, &[]);
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {said}");
+        assert!(
+            said.contains(&format!(
+                "the server told the client to go on at {elsewhere}"
+            )),
+            "{args:?}: {said}"
+        );
+        assert!(said.contains("sent nothing to it"), "{args:?}: {said}");
+        assert_no_token(&o, TOKEN);
+    }
+    server.faults("{}");
+    server.settle();
+    assert_eq!(dump_of(&server.db), before);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        reached.lock().unwrap().is_empty(),
+        "a connection reached the other origin"
+    );
+}

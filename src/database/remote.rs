@@ -153,7 +153,9 @@ impl Remote {
     fn classify(&self, e: &libsql::Error, sent: bool) -> DbError {
         let seen = self.traffic.seen();
         let report = client_report(e);
-        let kind = if let Some(why) = seen.unreachable {
+        let kind = if seen.sent_elsewhere.is_some() {
+            Kind::BadAnswer
+        } else if let Some(why) = seen.unreachable {
             Kind::Unreachable(why)
         } else if seen.tls_answer {
             Kind::Unreachable(Unreachable::Tls)
@@ -222,6 +224,12 @@ impl Remote {
             ),
             Kind::Broken => format!("the connection to {host} broke mid-request"),
             Kind::NoAnswer => "the server did not answer".into(),
+            Kind::BadAnswer if seen.sent_elsewhere.is_some() => format!(
+                "the server told the client to go on at {}, not at {host} where the database URL points; \
+                 seedbake sends the auth token nowhere else, so it stopped there and sent nothing to it. \
+                 Is {host} the database's own server, and is nothing in between rewriting its answers?",
+                seen.sent_elsewhere.as_deref().unwrap_or_default()
+            ),
             Kind::BadAnswer => match seen.refused {
                 Some(refused @ Refused::TooLarge { .. }) => format!(
                     "{refused}, far more than a libSQL server sends (sqld: at most 10 MB); seedbake refused it. \

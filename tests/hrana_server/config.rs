@@ -34,6 +34,10 @@ pub struct Faults {
     pub tamper_after_requests: Option<u64>,
     #[serde(default)]
     pub tamper_sql: Option<String>,
+    /// Every answer names this `base_url`: the Hrana field that sends the
+    /// client's next requests on the stream elsewhere (sqld sends null).
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]

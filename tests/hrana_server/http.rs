@@ -265,9 +265,12 @@ impl App {
             .tamper_sql
             .clone()
             .filter(|_| faults.tamper_after_requests.is_some_and(|c| k > c));
+        let base_url = faults.base_url.clone();
         let r = tokio::task::spawn_blocking(move || match ep {
-            Endpoint::Pipeline { .. } => pipeline(&streams, &body, ctx, tamper.as_deref()),
-            Endpoint::Cursor => cursor(&streams, &body),
+            Endpoint::Pipeline { .. } => {
+                pipeline(&streams, &body, ctx, tamper.as_deref(), base_url.as_deref())
+            }
+            Endpoint::Cursor => cursor(&streams, &body, base_url.as_deref()),
         })
         .await?;
         if faults.stall_after_requests.is_some_and(|c| k > c) {
@@ -317,7 +320,13 @@ fn bad_json(e: serde_json::Error) -> Resp {
     )
 }
 
-fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx, tamper: Option<&str>) -> Resp {
+fn pipeline(
+    streams: &Streams,
+    body: &[u8],
+    ctx: Ctx,
+    tamper: Option<&str>,
+    base_url: Option<&str>,
+) -> Resp {
     let req: PipelineReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
@@ -334,7 +343,7 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx, tamper: Option<&str>) -> R
             let baton = streams.release(stream);
             json_resp(
                 StatusCode::OK,
-                json!({"baton": baton, "base_url": null, "results": results}),
+                json!({"baton": baton, "base_url": base_url, "results": results}),
             )
         }
         Err(msg) => {
@@ -344,7 +353,7 @@ fn pipeline(streams: &Streams, body: &[u8], ctx: Ctx, tamper: Option<&str>) -> R
     }
 }
 
-fn cursor(streams: &Streams, body: &[u8]) -> Resp {
+fn cursor(streams: &Streams, body: &[u8], base_url: Option<&str>) -> Resp {
     let req: CursorReq = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return bad_json(e),
@@ -356,7 +365,8 @@ fn cursor(streams: &Streams, body: &[u8]) -> Resp {
     match exec::open_cursor(&stream, &req.batch) {
         Ok(cursor) => {
             let baton = streams.release(stream);
-            let mut first = serde_json::to_vec(&json!({"baton": baton, "base_url": null})).unwrap();
+            let mut first =
+                serde_json::to_vec(&json!({"baton": baton, "base_url": base_url})).unwrap();
             first.push(b'\n');
             Response::builder()
                 .status(StatusCode::OK)
