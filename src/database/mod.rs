@@ -169,6 +169,13 @@ pub trait Target {
         self.query(&scan.sql(), f).await
     }
 
+    /// The tables `scan` reads next, in this order: a server fetches their
+    /// first pages together, a few tables a request, and `scan` takes each
+    /// from there (until anything is written). A local file gains nothing.
+    async fn prefetch(&self, _scans: &[TableScan<'_>]) -> std::result::Result<(), DbError> {
+        Ok(())
+    }
+
     /// Runs statements now, returning no rows.
     async fn execute(&self, sql: &str) -> std::result::Result<(), DbError>;
 
@@ -283,5 +290,12 @@ impl<'t> Rows for &'t (dyn Target + 't) {
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
         Box::pin(async move { self.scan(scan, f).await.map_err(|e| e.message) })
+    }
+
+    fn prefetch<'a>(
+        &'a self,
+        scans: &'a [TableScan<'a>],
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
+        Box::pin(async move { Target::prefetch(*self, scans).await.map_err(|e| e.message) })
     }
 }

@@ -176,6 +176,16 @@ impl Pager {
     /// bound to `?1…?n` (one per key) when `after` is true. It answers one
     /// row: the page's row count and the rows as one JSON array.
     pub fn page_sql(&self, after: bool, limit: usize) -> String {
+        format!(
+            "{}SELECT count(*), {}",
+            self.powers(),
+            self.packed_page(after, limit)
+        )
+    }
+
+    /// `json_group_array(…) FROM (…)`: a page packed, less what it is
+    /// selected with.
+    fn packed_page(&self, after: bool, limit: usize) -> String {
         let inner: Vec<String> = self
             .selected
             .iter()
@@ -196,13 +206,8 @@ impl Pager {
                 )
             })
             .collect();
-        let powers = if self.may_real.iter().any(|r| *r) {
-            powers_cte()
-        } else {
-            String::new()
-        };
         let mut sql = format!(
-            "{powers}SELECT count(*), json_group_array(json_array({})) FROM (SELECT {} FROM {}",
+            "json_group_array(json_array({})) FROM (SELECT {} FROM {}",
             packed.join(", "),
             inner.join(", "),
             self.table
@@ -213,6 +218,15 @@ impl Pager {
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT {limit})", order.join(", ")));
         sql
+    }
+
+    /// The tables `real_sql` reads, when a column may hold a REAL.
+    fn powers(&self) -> String {
+        if self.may_real.iter().any(|r| *r) {
+            powers_cte()
+        } else {
+            String::new()
+        }
     }
 
     /// The query for the one next row, its values as they are (no packing):
@@ -265,6 +279,35 @@ impl Pager {
     pub fn key_positions(&self) -> impl Iterator<Item = usize> + '_ {
         self.keys.iter().map(|(_, p)| *p)
     }
+}
+
+/// The first pages of several tables in one statement: one row, a column
+/// per pager, each the page's row count, a space, and its rows as
+/// [`Pager::page_sql`] packs them ([`split_first_page`] takes it apart). A
+/// server charges a request (two, with the client's describe) per query,
+/// so a database of many small tables is read in a few.
+pub fn first_pages_sql(pagers: &[&Pager], limit: usize) -> String {
+    let powers = if pagers.iter().any(|p| p.may_real.iter().any(|r| *r)) {
+        powers_cte()
+    } else {
+        String::new()
+    };
+    let pages: Vec<String> = pagers
+        .iter()
+        .map(|p| {
+            format!(
+                "(SELECT count(*) || ' ' || {})",
+                p.packed_page(false, limit)
+            )
+        })
+        .collect();
+    format!("{powers}SELECT {}", pages.join(", "))
+}
+
+/// A first page of [`first_pages_sql`]: its row count and its rows.
+pub fn split_first_page(text: &str) -> Option<(i64, &str)> {
+    let (count, rows) = text.split_once(' ')?;
+    Some((count.parse().ok()?, rows))
 }
 
 /// Whether a declared type gives a column TEXT affinity (SQLite's rules, in
@@ -621,6 +664,17 @@ mod tests {
         assert!(sql.contains("ORDER BY \"code\", _rowid_"), "{sql}");
         assert!(sql.contains("?1 IS NULL"), "{sql}");
         assert_eq!(p.key_positions().collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn first_pages_are_split_into_their_count_and_rows() {
+        assert_eq!(split_first_page("0 []"), Some((0, "[]")));
+        assert_eq!(
+            split_first_page("2 [[1,\"a b\"],[2,null]]"),
+            Some((2, "[[1,\"a b\"],[2,null]]"))
+        );
+        assert_eq!(split_first_page("[]"), None);
+        assert_eq!(split_first_page("x []"), None);
     }
 
     #[test]

@@ -45,6 +45,15 @@ const FIRST_PAGE_ROWS: usize = 512;
 const BIND_FROM: usize = 256 << 10;
 const MAX_PAGE_ROWS: usize = 1 << 20;
 
+/// First pages fetched together ([`Target::prefetch`]): this many tables a
+/// statement, so that one answer's row stays far inside what the transport
+/// takes in one line (each page is at most sqld's 5,000,000-byte string,
+/// at most twice that as JSON text: 60 MB against `MAX_LINE_BYTES`' 64
+/// MiB); and no more groups once this much is held, the rest being read
+/// by their own scans.
+const PREFETCH_TABLES: usize = 6;
+const PREFETCH_BYTES: usize = 16 << 20;
+
 pub struct Remote {
     location: Location,
     host: String,
@@ -57,6 +66,9 @@ pub struct Remote {
     snapshot: std::cell::Cell<bool>,
     /// Every table's shape, for reading in pages; none after a write.
     shapes: RefCell<Option<HashMap<String, Shape>>>,
+    /// First pages fetched ahead, by the query that would have fetched
+    /// each: its row count and its rows. None after a write.
+    first_pages: RefCell<HashMap<String, (i64, String)>>,
     // Keeps the client's database handle alive as long as the connection.
     _db: libsql::Database,
 }
@@ -92,6 +104,7 @@ impl Remote {
             pending: RefCell::new(String::new()),
             snapshot: std::cell::Cell::new(false),
             shapes: RefCell::new(None),
+            first_pages: RefCell::new(HashMap::new()),
             _db: db,
         })
     }
@@ -299,6 +312,7 @@ impl Remote {
     /// Forgets what the tables looked like: something may change them.
     fn changing(&self) {
         self.shapes.borrow_mut().take();
+        self.first_pages.borrow_mut().clear();
     }
 
     /// One page: its rows handed to `f`; the last row's values and the
@@ -311,8 +325,38 @@ impl Remote {
         f: RowFn<'_>,
     ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize), DbError> {
         let sql = pager.page_sql(after.is_some(), limit);
+        let fetched = match after {
+            None => self.first_pages.borrow_mut().remove(&sql),
+            Some(_) => None,
+        };
+        let (counted, text) = match fetched {
+            Some(page) => page,
+            None => self.fetch_page(&sql, after).await?,
+        };
+        let (last, n) = pages::each_row(&text, pager.width(), &mut |cells| {
+            let values: Vec<ValueRef<'_>> = cells.iter().map(Cell::as_ref).collect();
+            f(&values)
+        })
+        .map_err(|e| match e {
+            PageError::Stopped(why) | PageError::Unreadable(why) => DbError::new(Kind::Engine, why),
+        })?;
+        if counted != n as i64 {
+            return Err(DbError::new(
+                Kind::Engine,
+                format!("the server counted {counted} rows in a page of {n}"),
+            ));
+        }
+        Ok((last, n, text.len()))
+    }
+
+    /// A page from the server: its row count and its rows.
+    async fn fetch_page(
+        &self,
+        sql: &str,
+        after: Option<&[libsql::Value]>,
+    ) -> Result<(i64, String), DbError> {
         let params = after.map(<[_]>::to_vec).unwrap_or_default();
-        let mut rows = self.call(self.conn.query(&sql, params)).await?;
+        let mut rows = self.call(self.conn.query(sql, params)).await?;
         let Some(row) = self.call(rows.next()).await? else {
             return Err(DbError::new(
                 Kind::Engine,
@@ -331,20 +375,7 @@ impl Remote {
         // The rest of the answer (the step's end), so the connection is
         // free for the next request.
         while self.call(rows.next()).await?.is_some() {}
-        let (last, n) = pages::each_row(&text, pager.width(), &mut |cells| {
-            let values: Vec<ValueRef<'_>> = cells.iter().map(Cell::as_ref).collect();
-            f(&values)
-        })
-        .map_err(|e| match e {
-            PageError::Stopped(why) | PageError::Unreadable(why) => DbError::new(Kind::Engine, why),
-        })?;
-        if counted != n as i64 {
-            return Err(DbError::new(
-                Kind::Engine,
-                format!("the server counted {counted} rows in a page of {n}"),
-            ));
-        }
-        Ok((last, n, text.len()))
+        Ok((counted, text))
     }
 
     /// The next row alone, through a plain query (no page to make): its
@@ -435,6 +466,12 @@ impl Target for Remote {
         let mut limit = FIRST_PAGE_ROWS;
         loop {
             let started = Instant::now();
+            // A page fetched ahead says nothing of what a page costs.
+            let prefetched = after.is_none()
+                && self
+                    .first_pages
+                    .borrow()
+                    .contains_key(&pager.page_sql(false, limit));
             let (last, n, bytes) = match self.page(&pager, after.as_deref(), limit, f).await {
                 // Rows far larger than the last ones (or the first page of
                 // a table of big rows): the server refused to make the page
@@ -469,9 +506,63 @@ impl Target for Remote {
             // A short --timeout shortens the pages too: a page must never
             // be what runs into it.
             let aim = PAGE_TIME.min(self.settings.request_timeout / 4);
-            let by_time = (aim.as_secs_f64() / took * n as f64) as usize;
+            let by_time = if prefetched {
+                n * 8
+            } else {
+                (aim.as_secs_f64() / took * n as f64) as usize
+            };
             limit = by_bytes.min(by_time).clamp(1, MAX_PAGE_ROWS);
         }
+    }
+
+    async fn prefetch(&self, scans: &[TableScan<'_>]) -> Result<(), DbError> {
+        self.flush().await?;
+        self.first_pages.borrow_mut().clear();
+        let mut pagers = Vec::with_capacity(scans.len());
+        for scan in scans {
+            // A table that cannot be paged is refused by its own scan.
+            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?) {
+                pagers.push(pager);
+            }
+        }
+        let mut held = 0;
+        for group in pagers.chunks(PREFETCH_TABLES) {
+            if held >= PREFETCH_BYTES {
+                break;
+            }
+            let refs: Vec<&Pager> = group.iter().collect();
+            let mut texts: Vec<Option<String>> = Vec::with_capacity(group.len());
+            let read = self
+                .query(
+                    &pages::first_pages_sql(&refs, FIRST_PAGE_ROWS),
+                    &mut |row| {
+                        texts.extend(row.iter().map(|v| match v {
+                            ValueRef::Text(t) => Some((*t).to_owned()),
+                            _ => None,
+                        }));
+                        Ok(())
+                    },
+                )
+                .await;
+            match read {
+                // A page longer than the server's longest string: these
+                // tables' scans read them in smaller pages.
+                Err(e) if e.kind == Kind::TooLarge => continue,
+                read => read?,
+            }
+            let mut cache = self.first_pages.borrow_mut();
+            for (pager, text) in group.iter().zip(texts) {
+                let Some((count, rows)) = text.as_deref().and_then(pages::split_first_page) else {
+                    continue;
+                };
+                held += rows.len();
+                cache.insert(
+                    pager.page_sql(false, FIRST_PAGE_ROWS),
+                    (count, rows.to_owned()),
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn execute(&self, sql: &str) -> Result<(), DbError> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::TrafficReport;
-use super::tx::{read_failed, sql_text};
+use super::tx::read_failed;
 use crate::atomic_file::AtomicFile;
 use crate::database::{DbError, Kind, Location, Target};
 use crate::error::{Error, Result};
@@ -95,41 +95,46 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
                 .iter()
                 .filter(|o| o.kind == "table" && o.name == "sqlite_sequence" && autoincrement),
         );
-    for o in tables_in_order {
-        let is_sequence = o.name == "sqlite_sequence";
-        if is_internal(&o.name) && !is_sequence {
-            continue;
-        }
-        if is_sequence {
+    let tables_in_order: Vec<_> = tables_in_order
+        .filter(|o| o.name == "sqlite_sequence" || !is_internal(&o.name))
+        .collect();
+    let stored = written_columns(target)
+        .await
+        .map_err(|e| read_failed(target, "reading the tables' columns", e))?;
+    let scans: Vec<TableScan<'_>> = tables_in_order
+        .iter()
+        .map(|o| TableScan {
+            table: &o.name,
+            columns: stored
+                .get(&o.name)
+                .map(|c| c.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+            order: Vec::new(),
+        })
+        .collect();
+    target
+        .prefetch(&scans)
+        .await
+        .map_err(|e| read_failed(target, "reading the tables' first rows", e))?;
+    for (o, scan) in tables_in_order.iter().zip(&scans) {
+        if o.name == "sqlite_sequence" {
             writeln!(written, "DELETE FROM sqlite_sequence;").map_err(io)?;
         } else {
             writeln!(written, "{};", o.sql).map_err(io)?;
         }
         let mut count = 0u64;
         let table = quote_ident(&o.name);
-        let stored = written_columns(target, &o.name)
-            .await
-            .map_err(|e| read_failed(target, &format!("reading the columns of {}", o.name), e))?;
-        let head = match &stored {
-            None => format!("INSERT INTO {table} VALUES("),
-            Some(columns) => {
-                let quoted: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-                format!("INSERT INTO {table}({}) VALUES(", quoted.join(","))
-            }
+        let head = if scan.columns.is_empty() {
+            format!("INSERT INTO {table} VALUES(")
+        } else {
+            let quoted: Vec<String> = scan.columns.iter().map(|c| quote_ident(c)).collect();
+            format!("INSERT INTO {table}({}) VALUES(", quoted.join(","))
         };
         // A failed write stops the query; its error is kept here, because
         // the query can only carry text.
         let mut write_error = None;
-        let scan = TableScan {
-            table: &o.name,
-            columns: stored
-                .as_ref()
-                .map(|c| c.iter().map(String::as_str).collect())
-                .unwrap_or_default(),
-            order: Vec::new(),
-        };
         let read = target
-            .scan(&scan, &mut |row| {
+            .scan(scan, &mut |row| {
                 line.clear();
                 line.push_str(&head);
                 for (i, v) in row.iter().enumerate() {
@@ -172,40 +177,40 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
     })
 }
 
-/// The columns a dump writes for `table`:
-/// `None` for all of them (`*`, as the sqlite3 shell writes them), or, when
-/// the table has generated columns, the others (an INSERT may not name a
-/// generated column; the engine computes it again).
+/// The columns a dump writes, by table: none listed for a table whose
+/// columns are all written (`*`, as the sqlite3 shell writes them); for a
+/// table with generated columns, the others (an INSERT may not name a
+/// generated column; the engine computes it again). One query for every
+/// table: a server charges a round trip per query.
 async fn written_columns(
     target: &dyn Target,
-    table: &str,
-) -> std::result::Result<Option<Vec<String>>, DbError> {
-    let mut stored = Vec::new();
-    let mut generated = false;
+) -> std::result::Result<std::collections::HashMap<String, Vec<String>>, DbError> {
+    let mut stored: std::collections::HashMap<String, (Vec<String>, bool)> = Default::default();
     target
         .query(
-            &format!(
-                "SELECT name, hidden FROM pragma_table_xinfo({})",
-                sql_text(table)
-            ),
+            "SELECT m.name, x.name, x.hidden FROM sqlite_schema AS m, pragma_table_xinfo(m.name) AS x \
+             WHERE m.type = 'table' ORDER BY m.rowid, x.cid",
             &mut |r| match r {
-                [ValueRef::Text(name), ValueRef::Integer(hidden)] => {
+                [ValueRef::Text(table), ValueRef::Text(name), ValueRef::Integer(hidden)] => {
+                    let (columns, generated) = stored.entry((*table).to_owned()).or_default();
                     // 0: an ordinary column; 2 and 3: generated (virtual,
                     // stored); 1: hidden, which only virtual tables have.
                     if *hidden == 0 {
-                        stored.push((*name).to_owned());
+                        columns.push((*name).to_owned());
                     } else {
-                        generated = true;
+                        *generated = true;
                     }
                     Ok(())
                 }
-                _ => Err(format!(
-                    "pragma_table_xinfo({table}) answered in an unknown shape"
-                )),
+                _ => Err("pragma_table_xinfo answered in an unknown shape".to_owned()),
             },
         )
         .await?;
-    Ok(generated.then_some(stored))
+    Ok(stored
+        .into_iter()
+        .filter(|(_, (_, generated))| *generated)
+        .map(|(table, (columns, _))| (table, columns))
+        .collect())
 }
 
 struct Counting<'a> {

@@ -508,6 +508,14 @@ impl crate::schema::Rows for Keeping<'_> {
     {
         Box::pin(async move { self.kept(self.target.scan(scan, f).await) })
     }
+
+    fn prefetch<'a>(
+        &'a self,
+        scans: &'a [crate::schema::TableScan<'a>],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
+    {
+        Box::pin(async move { self.kept(self.target.prefetch(scans).await) })
+    }
 }
 
 impl Keeping<'_> {

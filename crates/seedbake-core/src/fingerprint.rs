@@ -74,10 +74,13 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
     let mut tables = schema::table_columns(conn).await?;
     tables.retain(|t| !is_seedbake_table(&t.name));
     tables.sort_by(|a, b| a.name.cmp(&b.name));
-    for table in &tables {
+    let scans: Vec<Option<TableScan<'_>>> = tables.iter().map(|t| scan_of(t, excluded)).collect();
+    let reads: Vec<TableScan<'_>> = scans.iter().flatten().cloned().collect();
+    conn.prefetch(&reads).await?;
+    for (table, scan) in tables.iter().zip(&scans) {
         entries.push((
             table.name.clone(),
-            table_digest(conn, table, excluded).await?,
+            table_digest(conn, table, scan.as_ref(), excluded).await?,
         ));
     }
     let mut h = Sha256::new();
@@ -127,33 +130,44 @@ pub fn schema_objects_digest(objects: &[schema::SchemaObject]) -> String {
     hex(&h.finalize())
 }
 
+/// What of `table` the fingerprint reads: every column but the excluded
+/// ones, in the order of its primary key; `None` when nothing is left.
+fn scan_of<'t>(table: &'t schema::Table, excluded: &[(&str, &str)]) -> Option<TableScan<'t>> {
+    let columns: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !excluded.contains(&(table.name.as_str(), *c)))
+        .collect();
+    (!columns.is_empty()).then(|| TableScan {
+        table: &table.name,
+        columns,
+        order: table.order_columns(),
+    })
+}
+
 async fn table_digest(
     conn: &dyn Rows,
     table: &schema::Table,
+    scan: Option<&TableScan<'_>>,
     excluded: &[(&str, &str)],
 ) -> Result<String, String> {
     let mut h = Sha256::new();
-    let columns: Vec<&schema::Column> = table
+    for c in table
         .columns
         .iter()
         .filter(|c| !excluded.contains(&(table.name.as_str(), c.name.as_str())))
-        .collect();
-    for c in &columns {
+    {
         put_str(&mut h, &c.name);
         put_str(&mut h, &schema::canonical_type(&c.declared_type));
     }
-    if columns.is_empty() {
+    let Some(scan) = scan else {
         return Ok(hex(&h.finalize()));
-    }
-    let scan = TableScan {
-        table: &table.name,
-        columns: columns.iter().map(|c| c.name.as_str()).collect(),
-        order: table.order_columns(),
     };
     let mut blocks = Blocks::new(h);
     let mut buf = Vec::with_capacity(Blocks::SIZE + 256);
     let read = conn
-        .each_table_row(&scan, &mut |r| {
+        .each_table_row(scan, &mut |r| {
             for v in r {
                 encode_value(&mut buf, *v);
             }
