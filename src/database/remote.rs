@@ -526,10 +526,12 @@ impl Target for Remote {
             }
         }
         let mut held = 0;
+        let aim = PAGE_TIME.min(self.settings.request_timeout / 4);
         for group in pagers.chunks(PREFETCH_TABLES) {
             if held >= PREFETCH_BYTES {
                 break;
             }
+            let started = Instant::now();
             let refs: Vec<&Pager> = group.iter().collect();
             let mut texts: Vec<Option<String>> = Vec::with_capacity(group.len());
             let read = self
@@ -560,6 +562,12 @@ impl Target for Remote {
                     pager.page_sql(false, FIRST_PAGE_ROWS),
                     (count, rows.to_owned()),
                 );
+            }
+            // First pages that cost more than a page should (a table
+            // without a key is sorted whole to find its first rows): the
+            // rest are read a table a request, each inside the aim.
+            if started.elapsed() > aim {
+                break;
             }
         }
         Ok(())
