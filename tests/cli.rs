@@ -229,6 +229,51 @@ fn a_locked_database_exits_3_after_waiting() {
     );
 }
 
+/// A signal cuts a lock wait short: the operator's Ctrl-C is answered at
+/// once, not when `--lock-timeout` runs out (the wait here is a minute).
+#[test]
+fn a_signal_while_waiting_for_a_lock_ends_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let db = dir.path().join("aquarius.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let database = rt
+        .block_on(libsql::Builder::new_local(&db).build())
+        .unwrap();
+    let holder = database.connect().unwrap();
+    rt.block_on(holder.execute("BEGIN IMMEDIATE", ())).unwrap();
+    let child = common::seedbake_command(&[])
+        .current_dir(dir.path())
+        .args(["reset", "--lock-timeout", "60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough to be waiting for the lock (nothing outside shows it).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let signalled = std::time::Instant::now();
+    let o = interrupt_when(child, "-INT", || true);
+    // Not a speed figure: the wait it cuts short is a minute long, and a
+    // wait left to run out ends in the same error.
+    assert!(
+        signalled.elapsed() < std::time::Duration::from_secs(30),
+        "the signal was answered only after {:?}",
+        signalled.elapsed()
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{out}{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert!(!err.contains("locked"), "{err}");
+    rt.block_on(holder.execute("ROLLBACK", ())).unwrap();
+    assert_eq!(
+        seedbake(dir.path(), &["verify"], &[]).status.code(),
+        Some(0)
+    );
+}
+
 #[test]
 fn the_admin_password_never_appears_in_output() {
     let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,40 @@ pub struct RawConn {
     /// What the confinement (see [`RawConn::confine`]) refused last, for
     /// the error message. Boxed: the authorizer holds its address.
     denied: Box<RefCell<String>>,
+    /// The lock wait's state. Boxed: the busy handler holds its address.
+    busy: Box<BusyWait>,
+}
+
+/// Waiting for a lock another connection holds: up to `limit`, and not a
+/// moment longer once a signal asked seedbake to stop. (SQLite's own
+/// `busy_timeout` sleeps in the engine, deaf to signals: an operator's
+/// Ctrl-C went unanswered until `--lock-timeout` ran out.)
+struct BusyWait {
+    limit: Duration,
+    since: std::cell::Cell<Option<std::time::Instant>>,
+}
+
+/// How often a lock wait looks again (and for a signal).
+const BUSY_POLL: Duration = Duration::from_millis(10);
+
+unsafe extern "C" fn on_busy(ctx: *mut c_void, tries: c_int) -> c_int {
+    // SAFETY: `ctx` is the `BusyWait` boxed in the `RawConn` whose handle
+    // calls this; the box outlives the handle (closed in `drop` first).
+    let wait = unsafe { &*(ctx as *const BusyWait) };
+    let now = std::time::Instant::now();
+    let since = match wait.since.get() {
+        Some(since) if tries > 0 => since,
+        _ => {
+            wait.since.set(Some(now));
+            now
+        }
+    };
+    let waited = now.duration_since(since);
+    if crate::interrupt::requested().is_some() || waited >= wait.limit {
+        return 0;
+    }
+    std::thread::sleep(BUSY_POLL.min(wait.limit - waited));
+    1
 }
 
 // SAFETY: the handle is opened with SQLITE_OPEN_NOMUTEX, so SQLite does not
@@ -44,8 +78,17 @@ impl Drop for RawConn {
     }
 }
 
-/// The connection's last error, classified by its extended result code.
+/// The connection's last error, classified by its extended result code. A
+/// lock wait cut short by a signal is the signal's error, not a lock's.
 fn last_error(db: *mut ffi::sqlite3) -> DbError {
+    let e = engine_error(db);
+    match crate::interrupt::requested() {
+        Some(signal) if e.is_busy() => DbError::interrupted(signal),
+        _ => e,
+    }
+}
+
+fn engine_error(db: *mut ffi::sqlite3) -> DbError {
     // SAFETY: `db` is a live handle (or null, which both calls accept and
     // answer with SQLITE_NOMEM); the message is copied before any other call.
     unsafe {
@@ -111,6 +154,10 @@ impl RawConn {
         let conn = RawConn {
             db,
             denied: Box::default(),
+            busy: Box::new(BusyWait {
+                limit: busy,
+                since: std::cell::Cell::new(None),
+            }),
         };
         if rc != ffi::SQLITE_OK {
             return Err(if db.is_null() {
@@ -119,10 +166,14 @@ impl RawConn {
                 DbError::new(sqlite_kind(rc), last_error(db).message)
             });
         }
-        let millis = c_int::try_from(busy.as_millis()).unwrap_or(c_int::MAX);
-        // SAFETY: `db` is the live handle just opened.
+        // SAFETY: `db` is the live handle just opened; the context is the
+        // connection's own box, alive until the handle is closed.
         unsafe {
-            ffi::sqlite3_busy_timeout(db, millis);
+            ffi::sqlite3_busy_handler(
+                db,
+                Some(on_busy),
+                &*conn.busy as *const BusyWait as *mut c_void,
+            );
         }
         Ok(conn)
     }

@@ -125,7 +125,8 @@ impl Target for Local {
 
     async fn begin_write(&self) -> Result<(), DbError> {
         not_interrupted()?;
-        // The busy timeout already waited up to the lock timeout. (The
+        // The busy handler already waited up to the lock timeout, or until
+        // a signal came (then the error is the signal's). (The
         // pragma is a no-op inside a transaction, so it comes first.)
         self.conn.exec("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")
     }
