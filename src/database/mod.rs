@@ -273,29 +273,64 @@ pub async fn open_local(
     open(Location::Local(path.into()), settings).await
 }
 
-/// The schema and the fingerprint (shared with the build) read through
-/// [`Rows`]; a target is one.
-impl<'t> Rows for &'t (dyn Target + 't) {
+/// A target read through [`Rows`] (the schema and the fingerprint, shared
+/// with the build), which carries failures as text only: the database
+/// error behind the last failed read is kept, so that its kind (an
+/// unreachable server, a lock, a lost answer) still decides what is said
+/// and the exit code.
+pub struct TargetRows<'t> {
+    target: &'t dyn Target,
+    failure: std::cell::RefCell<Option<DbError>>,
+}
+
+impl<'t> TargetRows<'t> {
+    pub fn new(target: &'t dyn Target) -> TargetRows<'t> {
+        TargetRows {
+            target,
+            failure: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The database error behind a read's failure `message`: the one kept,
+    /// or, when the failure was not the database's, the message itself.
+    pub fn error(&self, message: String) -> DbError {
+        self.failure
+            .take()
+            .unwrap_or_else(|| DbError::new(Kind::Engine, message))
+    }
+
+    fn kept(&self, read: std::result::Result<(), DbError>) -> std::result::Result<(), String> {
+        read.map_err(|e| {
+            let message = e.message.clone();
+            *self.failure.borrow_mut() = Some(e);
+            message
+        })
+    }
+}
+
+impl Rows for TargetRows<'_> {
     fn each_row<'a>(
         &'a self,
         sql: &'a str,
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { self.query(sql, f).await.map_err(|e| e.message) })
+        Box::pin(async move { self.kept(self.target.query(sql, f).await) })
     }
 
+    // A whole table goes through the target's scan: a server's in pages
+    // inside the snapshot's clock, not one cursor that outlives it.
     fn each_table_row<'a>(
         &'a self,
         scan: &'a TableScan<'a>,
         f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { self.scan(scan, f).await.map_err(|e| e.message) })
+        Box::pin(async move { self.kept(self.target.scan(scan, f).await) })
     }
 
     fn prefetch<'a>(
         &'a self,
         scans: &'a [TableScan<'a>],
     ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { Target::prefetch(*self, scans).await.map_err(|e| e.message) })
+        Box::pin(async move { self.kept(self.target.prefetch(scans).await) })
     }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::reference::{self, LiveTables, TableSync};
 use super::tx::{Failure, Tx, read_failed, sql_text, step};
 use super::{TrafficReport, as_millis, check_foreign_keys, engine, foreign_key_violations};
-use crate::database::{DbError, Target};
+use crate::database::{DbError, Target, TargetRows};
 use crate::error::{Error, Result};
 use crate::fingerprint::{MIGRATIONS_TABLE, canonical_objects};
 use crate::schema::{self, SchemaObject, first_difference};
@@ -204,16 +204,7 @@ pub(crate) async fn standing(
     build: &Build,
     baseline: Option<i64>,
 ) -> std::result::Result<Standing, DbError> {
-    let objects: Vec<SchemaObject> = super::read_schema(target)
-        .await?
-        .into_iter()
-        .map(|o| SchemaObject {
-            kind: o.kind,
-            name: o.name,
-            table: o.table,
-            sql: o.sql,
-        })
-        .collect();
+    let objects: Vec<SchemaObject> = super::read_schema(target).await?;
     let has_records = objects
         .iter()
         .any(|o| o.kind == "table" && o.name == MIGRATIONS_TABLE);
@@ -567,9 +558,10 @@ async fn run(
     if let (false, Some(latest)) = (pending.is_empty(), build.latest()) {
         // Proven at build time on an empty database; proven again here, on
         // this one, before anything depends on it.
-        let now = crate::fingerprint::canonical_schema(&target)
+        let rows = TargetRows::new(target);
+        let now = crate::fingerprint::canonical_schema(&rows)
             .await
-            .map_err(|e| Failure::Step("reading the migrated schema".into(), engine(e)))?;
+            .map_err(|e| Failure::Step("reading the migrated schema".into(), rows.error(e)))?;
         if let Some(d) = first_difference(
             &now,
             &latest.schema_objects(),

@@ -34,7 +34,7 @@ pub use status::{Pending, StatusReport, status};
 
 use tx::{Failure, Tx, read_failed, sql_text, step};
 
-use crate::database::{DbError, Target};
+use crate::database::{DbError, Target, TargetRows};
 use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::is_internal;
@@ -78,19 +78,7 @@ pub enum AdminPassword {
     Locked,
 }
 
-/// One entry of `sqlite_schema`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SchemaObject {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
-    /// The statement that made it; empty for the engine's own indexes.
-    #[serde(skip)]
-    pub sql: String,
-    /// The table an index or trigger belongs to (a table's own name).
-    #[serde(skip)]
-    pub table: String,
-}
+pub use crate::schema::SchemaObject;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
@@ -313,9 +301,10 @@ async fn load_in_transaction(
     // The proof: the fingerprint recomputed from every row the database now
     // holds (on a server, read back in pages on this transaction's stream)
     // equals the build's.
-    let fp = fingerprint::compute(&tx.target, &SEED.unfingerprinted())
+    let rows = TargetRows::new(tx.target);
+    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
         .await
-        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), engine(e)))?;
+        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), rows.error(e)))?;
     if fp.total != expected {
         let differing: Vec<String> = fp
             .entries
@@ -447,16 +436,10 @@ async fn verify_snapshot(
             .unwrap_or_else(|| SEED.default_profile()),
         (None, None) => SEED.default_profile(),
     };
-    let keeping = Keeping {
-        target,
-        failure: std::cell::RefCell::new(None),
-    };
-    let fp = fingerprint::compute(&keeping, &SEED.unfingerprinted())
+    let rows = TargetRows::new(target);
+    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
         .await
-        .map_err(|e| {
-            let failure = keeping.failure.take().unwrap_or_else(|| engine(e));
-            read_failed(target, "fingerprinting the database", failure)
-        })?;
+        .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
     let mut differing: Vec<String> = profile
         .digests
         .iter()
@@ -478,54 +461,6 @@ async fn verify_snapshot(
         differing,
         images: None,
     })
-}
-
-/// A target read through [`crate::schema::Rows`], which carries failures
-/// as text only, keeping the database error behind the last failed read so
-/// that its kind decides the exit code.
-struct Keeping<'t> {
-    target: &'t dyn Target,
-    failure: std::cell::RefCell<Option<DbError>>,
-}
-
-impl crate::schema::Rows for Keeping<'_> {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
-    {
-        Box::pin(async move { self.kept(self.target.query(sql, f).await) })
-    }
-
-    // A whole table goes through the target's scan: a server's in pages
-    // inside the snapshot's clock, not one cursor that outlives it.
-    fn each_table_row<'a>(
-        &'a self,
-        scan: &'a crate::schema::TableScan<'a>,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
-    {
-        Box::pin(async move { self.kept(self.target.scan(scan, f).await) })
-    }
-
-    fn prefetch<'a>(
-        &'a self,
-        scans: &'a [crate::schema::TableScan<'a>],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + 'a>>
-    {
-        Box::pin(async move { self.kept(self.target.prefetch(scans).await) })
-    }
-}
-
-impl Keeping<'_> {
-    fn kept(&self, read: std::result::Result<(), DbError>) -> std::result::Result<(), String> {
-        read.map_err(|e| {
-            let message = e.message.clone();
-            *self.failure.borrow_mut() = Some(e);
-            message
-        })
-    }
 }
 
 async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, DbError> {
@@ -568,37 +503,16 @@ pub(crate) fn text_cell(
     }
 }
 
-/// Everything in `sqlite_schema`, in creation order: the one place that
-/// reads it at run time. (The build and the fingerprint read it through
-/// `schema::objects`, whose errors are text; here a failure keeps its kind,
-/// so that an unreachable server or a lock is told apart from a bad answer.)
+/// Everything in `sqlite_schema`, in creation order, through the one reader
+/// the build and the fingerprint use, a failure keeping its kind (an
+/// unreachable server or a lock is told apart from a bad answer).
 pub(crate) async fn read_schema(
     target: &dyn Target,
 ) -> std::result::Result<Vec<SchemaObject>, DbError> {
-    let mut out = Vec::new();
-    target
-        .query(
-            "SELECT type, name, coalesce(sql, ''), tbl_name FROM sqlite_schema ORDER BY rowid",
-            &mut |r| match r {
-                [
-                    ValueRef::Text(kind),
-                    ValueRef::Text(name),
-                    ValueRef::Text(sql),
-                    ValueRef::Text(table),
-                ] => {
-                    out.push(SchemaObject {
-                        kind: (*kind).to_owned(),
-                        name: (*name).to_owned(),
-                        sql: (*sql).to_owned(),
-                        table: (*table).to_owned(),
-                    });
-                    Ok(())
-                }
-                _ => Err("sqlite_schema holds a value that is not text".into()),
-            },
-        )
-        .await?;
-    Ok(out)
+    let rows = TargetRows::new(target);
+    crate::schema::objects(&rows)
+        .await
+        .map_err(|e| rows.error(e))
 }
 
 /// Every application table, view and trigger, in creation order (indexes

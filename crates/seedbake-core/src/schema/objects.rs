@@ -3,15 +3,19 @@
 
 use super::{Rows, text};
 
-/// One row of `sqlite_schema`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of `sqlite_schema`. As JSON (a report's `dropped`): its type
+/// and name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SchemaObject {
     /// `table`, `index`, `view` or `trigger`.
+    #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
     /// The table an index or trigger belongs to (a table's own name).
+    #[serde(skip)]
     pub table: String,
     /// The SQL that created it; empty for the engine's automatic indexes.
+    #[serde(skip)]
     pub sql: String,
 }
 
