@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::dump::{dump_rows, finish_dump_file, new_dump_file};
-use super::tx::Failure;
+use super::tx::{Failure, Tx};
 use crate::atomic_file::AtomicFile;
 use crate::database::Target;
 use crate::error::{Error, Result};
@@ -53,6 +53,36 @@ impl Backup {
             rows: report.rows,
             bytes: report.bytes,
         })
+    }
+}
+
+/// Begins the write transaction and, given a path, backs the database up
+/// inside it before anything changes: what the backup holds is exactly
+/// what the transaction then replaces. A failed backup rolls back and
+/// changes nothing.
+pub(crate) async fn begin_backed_up<'t>(
+    target: &'t dyn Target,
+    backup: Option<&Path>,
+) -> Result<(Tx<'t>, Option<BackupReport>)> {
+    let file = backup.map(|p| Backup::create(target, p)).transpose()?;
+    back_up(Tx::begin(target).await?, file).await
+}
+
+/// Writes `file` (started before the lock was taken) from inside `tx`,
+/// which has changed nothing yet; on failure, rolls back.
+pub(crate) async fn back_up(
+    tx: Tx<'_>,
+    file: Option<Backup>,
+) -> Result<(Tx<'_>, Option<BackupReport>)> {
+    let Some(file) = file else {
+        return Ok((tx, None));
+    };
+    match file.write(tx.target).await {
+        Ok(report) => Ok((tx, Some(report))),
+        Err(failure) => {
+            tx.target.rollback().await;
+            Err(failure.into_error(tx.target))
+        }
     }
 }
 

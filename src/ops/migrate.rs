@@ -480,7 +480,7 @@ pub async fn migrate(
 ) -> Result<MigrateReport> {
     let started = Instant::now();
     let backup_to = if opts.dry_run { None } else { opts.backup };
-    let (mut tx, backup) = Tx::begin_backed_up(target, backup_to).await?;
+    let (mut tx, backup) = super::backup::begin_backed_up(target, backup_to).await?;
     let outcome = run(&mut tx, build, opts, started)
         .await
         .map(|report| MigrateReport { backup, ..report });

@@ -198,11 +198,11 @@ async fn load(
     phases.mark("hash");
     let file = opts
         .backup
-        .map(|path| tx::Backup::create(target, path))
+        .map(|path| backup::Backup::create(target, path))
         .transpose()?;
     let tx = Tx::begin(target).await?;
     phases.mark("lock");
-    let (mut tx, backup) = tx.back_up(file).await?;
+    let (mut tx, backup) = backup::back_up(tx, file).await?;
     if backup.is_some() {
         phases.mark("backup");
     }

@@ -23,7 +23,7 @@ use libsql_sqlite3_parser::lexer::sql::{Error as ParseError, Parser};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::tx::{Failure, Tx, step};
+use super::tx::{Failure, step};
 use super::{BackupReport, SchemaObject, TrafficReport};
 use crate::database::{Target, is_complete_statement};
 use crate::error::{Error, Result};
@@ -103,7 +103,7 @@ pub async fn restore(
     // Found after the transaction began: kept here, and reported as what
     // it is once the transaction is rolled back.
     let mut refused: Option<Error> = None;
-    let (mut tx, backup) = Tx::begin_backed_up(target, backup).await?;
+    let (mut tx, backup) = super::backup::begin_backed_up(target, backup).await?;
     let outcome: std::result::Result<_, Failure> = async {
         target
             .confine(true)

@@ -2,9 +2,6 @@
 //! operation: begin (waiting a bounded time for the lock), run, then commit
 //! or roll back, with failures turned into errors in one place.
 
-use std::path::Path;
-
-pub(crate) use super::backup::{Backup, BackupReport};
 use super::{Observer, SchemaObject};
 use crate::database::{DbError, Kind, Target};
 use crate::error::{Error, Result};
@@ -21,36 +18,6 @@ impl<'t> Tx<'t> {
         match target.begin_write().await {
             Ok(()) => Ok(Tx { target }),
             Err(e) => Err(unavailable(target, e)),
-        }
-    }
-
-    /// Begins the write transaction and, given a path, backs the database
-    /// up inside it before anything changes: what the backup holds is
-    /// exactly what the transaction then replaces. A failed backup rolls
-    /// back and changes nothing.
-    pub(crate) async fn begin_backed_up(
-        target: &'t dyn Target,
-        backup: Option<&Path>,
-    ) -> Result<(Tx<'t>, Option<BackupReport>)> {
-        let file = backup.map(|p| Backup::create(target, p)).transpose()?;
-        Tx::begin(target).await?.back_up(file).await
-    }
-
-    /// Writes `file` (started before the lock was taken) from inside this
-    /// transaction, which has changed nothing yet; on failure, rolls back.
-    pub(crate) async fn back_up(
-        self,
-        file: Option<Backup>,
-    ) -> Result<(Tx<'t>, Option<BackupReport>)> {
-        let Some(file) = file else {
-            return Ok((self, None));
-        };
-        match file.write(self.target).await {
-            Ok(report) => Ok((self, Some(report))),
-            Err(failure) => {
-                self.target.rollback().await;
-                Err(failure.into_error(self.target))
-            }
         }
     }
 
