@@ -25,6 +25,18 @@ pub enum Error {
     #[error("cannot reach {target}: {} Nothing was changed", sentence(reason))]
     Unreachable { target: String, reason: String },
 
+    /// The server was reached, but an answer to a read did not come back
+    /// whole.
+    #[error(
+        "cannot read {target} ({step}): {} Nothing was changed",
+        sentence(reason)
+    )]
+    Unreadable {
+        target: String,
+        step: String,
+        reason: String,
+    },
+
     #[error(
         "the database {target} is locked by another process (waited {} s for it); nothing was changed. \
          Stop the process that holds it (the app, a shell, another seedbake) or retry with a longer --lock-timeout",

@@ -443,3 +443,33 @@ fn rows_larger_than_a_page_expects_are_read_in_smaller_pages(server: &Server) {
         "{report}"
     );
 }
+
+/// TEXT that is not UTF-8 cannot leave sqld (measured on 0.24.33: HTTP 500
+/// "invalid utf-8 sequence" for a pipeline, a cursor's answer cut short).
+/// A remote dump and verify of it say what the likely cause is and where
+/// such values can be read, instead of doubting that the server is one,
+/// and write nothing.
+#[test]
+fn text_that_is_not_utf8_on_sqld_is_named_as_the_likely_cause() {
+    let Some(server) = Server::sqld("text_that_is_not_utf8_on_sqld_is_named_as_the_likely_cause")
+    else {
+        return;
+    };
+    server.exec(&[
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+        "INSERT INTO notes VALUES (1, CAST(X'41FF42' AS TEXT)), (2, 'fine')",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["dump", "--output", "out.sql"][..], &["verify"][..]] {
+        let o = seedbake(&server, dir.path(), args, &[]);
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {said}");
+        assert!(said.contains("cannot read http://"), "{args:?}: {said}");
+        assert!(
+            said.contains("TEXT that is not valid UTF-8"),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("not a libSQL"), "{args:?}: {said}");
+        assert!(!dir.path().join("out.sql").exists());
+    }
+}

@@ -250,7 +250,10 @@ fn exit_code(e: &Error) -> u8 {
         | Error::UnknownProfile { .. }
         | Error::Usage(_)
         | Error::BadDump(_) => exit::USAGE,
-        Error::Open { .. } | Error::Locked { .. } | Error::Unreachable { .. } => exit::UNAVAILABLE,
+        Error::Open { .. }
+        | Error::Locked { .. }
+        | Error::Unreachable { .. }
+        | Error::Unreadable { .. } => exit::UNAVAILABLE,
         Error::NotEmpty { .. } => exit::NOT_EMPTY,
         // These say what was committed: a signal does not change that.
         Error::OutcomeUnknown { .. } => return exit::OUTCOME_UNKNOWN,

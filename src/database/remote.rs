@@ -69,6 +69,9 @@ pub struct Remote {
     /// First pages fetched ahead, by the query that would have fetched
     /// each: its row count and its rows. None after a write.
     first_pages: RefCell<HashMap<String, (i64, String)>>,
+    /// The server has answered a call: an answer that cannot be read
+    /// after that is not a stranger's.
+    answered: std::cell::Cell<bool>,
     // Keeps the client's database handle alive as long as the connection.
     _db: libsql::Database,
 }
@@ -105,6 +108,7 @@ impl Remote {
             snapshot: std::cell::Cell::new(false),
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
+            answered: std::cell::Cell::new(false),
             _db: db,
         })
     }
@@ -136,7 +140,10 @@ impl Remote {
         let outcome = tokio::time::timeout(self.settings.request_timeout, call).await;
         let sent = self.traffic.bytes_sent() > sent_before;
         match outcome {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(value)) => {
+                self.answered.set(true);
+                Ok(value)
+            }
             Ok(Err(e)) => Err(self.classify(&e, sent)),
             Err(_) => {
                 let seconds = self.settings.request_timeout.as_secs_f64();
@@ -251,6 +258,13 @@ impl Remote {
                 Some(refused) => format!(
                     "{refused}; is {host} a libSQL server (sqld, Turso), and is nothing in between rewriting its answers?"
                 ),
+                None if self.answered.get() => "the server's answer broke off or could not be read, \
+                    though its earlier answers could: sqld answers so when a value it must send is TEXT that \
+                    is not valid UTF-8, which it cannot write as JSON (HTTP 500 \"invalid utf-8 sequence\", \
+                    or a cursor that ends early). Such values can be read only where the database file is \
+                    (the sqlite3 shell, or seedbake on the file); they must be mended before a server can \
+                    send them"
+                    .to_owned(),
                 None => match report.status {
                     Some(status) => format!(
                         "the server answered HTTP {status}; is {host} a libSQL server (sqld, Turso), and the URL's path right?"

@@ -92,7 +92,8 @@ fn failed(path: &Path, e: Error) -> Error {
         reason: match e {
             Error::Usage(reason)
             | Error::Output { reason, .. }
-            | Error::Unreachable { reason, .. } => reason,
+            | Error::Unreachable { reason, .. }
+            | Error::Unreadable { reason, .. } => reason,
             other => other.to_string(),
         },
     }

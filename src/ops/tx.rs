@@ -184,8 +184,15 @@ pub(crate) fn read_failed(target: &dyn Target, step: &str, e: DbError) -> Error 
             reason: e.message,
         };
     }
-    if e.is_busy() || e.is_unavailable() || e.is_transport() {
+    if e.is_busy() || e.is_unavailable() {
         return unavailable(target, e);
+    }
+    if e.is_transport() {
+        return Error::Unreadable {
+            target: target.location().to_string(),
+            step: step.to_owned(),
+            reason: e.message,
+        };
     }
     Error::Database {
         target: target.location().to_string(),
