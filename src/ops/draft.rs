@@ -52,15 +52,9 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
             .map_err(|e| usage(format!("cannot list {}: {e}", dir.display())))?;
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            let version = file
-                .split_once('_')
-                .filter(|_| file.ends_with(".sql"))
-                .and_then(|(v, _)| {
-                    v.parse::<i64>()
-                        .ok()
-                        .filter(|_| v.chars().all(|c| c.is_ascii_digit()))
-                });
-            if let Some(version) = version {
+            // Named as the build reads migrations; the build refuses any
+            // other file, so it cannot have been part of the schema.
+            if let Some((version, _)) = seedbake_core::migration_file::parse_file_name(&file) {
                 migrations.push((version, file, entry.path()));
             }
         }

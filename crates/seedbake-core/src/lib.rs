@@ -10,6 +10,7 @@
 pub mod credentials;
 pub mod fingerprint;
 pub mod hex;
+pub mod migration_file;
 pub mod schema;
 pub mod static_path;
 pub mod value;
