@@ -104,9 +104,7 @@ fn verify_reports_drift_with_exit_1_naming_the_tables() {
         .status();
     if status.is_err() {
         // Without the sqlite3 shell, change the rows through the library's engine.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = common::rt();
         rt.block_on(async {
             let d = libsql::Builder::new_local(&db).build().await.unwrap();
             d.connect()
@@ -200,19 +198,38 @@ fn a_missing_folder_or_a_non_database_file_exits_3() {
     );
 }
 
-#[test]
-fn a_locked_database_exits_3_after_waiting() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
-    let db = dir.path().join("aquarius.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+/// A seeded `aquarius.db` in `dir` whose write lock another connection
+/// holds (an open `BEGIN IMMEDIATE`) until the caller rolls it back.
+fn hold_write_lock(
+    dir: &Path,
+) -> (
+    tokio::runtime::Runtime,
+    libsql::Database,
+    libsql::Connection,
+) {
+    assert!(seedbake(dir, &["reset"], &[]).status.success());
+    let rt = common::rt();
     let database = rt
-        .block_on(libsql::Builder::new_local(&db).build())
+        .block_on(libsql::Builder::new_local(dir.join("aquarius.db")).build())
         .unwrap();
     let holder = database.connect().unwrap();
     rt.block_on(holder.execute("BEGIN IMMEDIATE", ())).unwrap();
+    (rt, database, holder)
+}
+
+/// Whether process `pid` has `path` open.
+fn has_open(pid: u32, path: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
+#[test]
+fn a_locked_database_exits_3_after_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, _database, holder) = hold_write_lock(dir.path());
     let o = seedbake(dir.path(), &["reset", "--lock-timeout", "0.3"], &[]);
     assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
     assert!(
@@ -234,16 +251,7 @@ fn a_locked_database_exits_3_after_waiting() {
 #[test]
 fn a_signal_while_waiting_for_a_lock_ends_the_wait() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
-    let db = dir.path().join("aquarius.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let database = rt
-        .block_on(libsql::Builder::new_local(&db).build())
-        .unwrap();
-    let holder = database.connect().unwrap();
-    rt.block_on(holder.execute("BEGIN IMMEDIATE", ())).unwrap();
+    let (rt, _database, holder) = hold_write_lock(dir.path());
     let child = common::seedbake_command(&[])
         .current_dir(dir.path())
         .args(["reset", "--lock-timeout", "60"])
@@ -252,10 +260,20 @@ fn a_signal_while_waiting_for_a_lock_ends_the_wait() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Long enough to be waiting for the lock (nothing outside shows it).
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let signalled = std::time::Instant::now();
-    let o = interrupt_when(child, "-INT", || true);
+    // Waiting for the lock: it has the database open (which comes just
+    // before the lock is asked for), and a while has passed since.
+    let db = dir.path().join("aquarius.db").canonicalize().unwrap();
+    let pid = child.id();
+    let opened = std::cell::Cell::new(None);
+    let o = interrupt_when(child, "-INT", || {
+        if opened.get().is_none() && has_open(pid, &db) {
+            opened.set(Some(std::time::Instant::now()));
+        }
+        opened
+            .get()
+            .is_some_and(|at| at.elapsed() > std::time::Duration::from_millis(1000))
+    });
+    let signalled = opened.get().unwrap() + std::time::Duration::from_millis(1000);
     // Not a speed figure: the wait it cuts short is a minute long, and a
     // wait left to run out ends in the same error.
     assert!(
@@ -572,9 +590,7 @@ fn partial_files(dir: &Path) -> Vec<String> {
 /// A database big enough that reading it takes a moment.
 fn big_database(dir: &Path) -> std::path::PathBuf {
     let db = dir.join("aquarius.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     rt.block_on(common::execute(
         &db,
         "CREATE TABLE big (id INTEGER PRIMARY KEY, body TEXT);

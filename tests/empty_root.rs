@@ -258,9 +258,7 @@ fn the_static_binary_seeds_from_an_empty_root() {
             .bytes
     );
     let db = root.path().join("data/aquarius.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     let kinder = rt.block_on(common::query_i64(&db, "SELECT count(*) FROM kind"));
     assert_eq!(kinder, 50);
 

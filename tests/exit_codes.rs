@@ -306,9 +306,7 @@ fn local_classes(json: bool) {
         locked.path().join("aquarius.db"),
     )
     .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     let db = rt
         .block_on(libsql::Builder::new_local(locked.path().join("aquarius.db")).build())
         .unwrap();

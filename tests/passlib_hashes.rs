@@ -34,10 +34,7 @@ fn dev_passwords() -> BTreeMap<String, String> {
 
 /// Every seeded account's name and hash, in id order.
 fn seeded_hashes(db: &Path) -> Vec<(String, String)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     rt.block_on(async {
         let d = libsql::Builder::new_local(db).build().await.unwrap();
         let conn = d.connect().unwrap();

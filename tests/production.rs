@@ -250,17 +250,7 @@ fn assert_same(got: &[String], want: &[String]) {
 fn dump_and_restore_round_trip_every_kind_of_value() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.db");
-    let mut floats = Vec::new();
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    while floats.len() < 300 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let f = f64::from_bits(x);
-        if f.is_finite() {
-            floats.push(f);
-        }
-    }
+    let floats = common::finite_doubles(300);
     rt().block_on(async {
         let db = libsql::Builder::new_local(&src).build().await.unwrap();
         let conn = db.connect().unwrap();

@@ -76,9 +76,7 @@ fn seed(server: &Server) {
 }
 
 fn dump_of(db: &Path) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     rt.block_on(dump(db))
 }
 
@@ -102,9 +100,7 @@ fn a_remote_reset_is_complete_verified_and_takes_few_requests(server: &Server) {
     assert_eq!(report["rows"], 1309);
     assert_no_token(&o, &server.token);
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     assert_eq!(
         rt.block_on(query_i64(&server.db, "SELECT count(*) FROM kind")),
         50
@@ -162,9 +158,7 @@ fn the_remote_database_equals_a_local_reset(server: &Server) {
             .success()
     );
     let local = dir.path().join("local.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     rt.block_on(common::reset(&local));
     let rows = |d: Vec<String>| -> Vec<String> {
         // Rows must be identical; schema SQL text is re-rendered by the client.
@@ -294,10 +288,7 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
     std::thread::sleep(Duration::from_millis(600));
     // ... while another client asks for the write lock: the server takes it away.
     server.faults("{}");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::rt();
     rt.block_on(async {
         let db = libsql::Builder::new_remote(server.url(), TOKEN.to_owned())
             .connector(hyper014::client::HttpConnector::new())

@@ -43,15 +43,12 @@ fn dump_of(db: &Path) -> Vec<String> {
 
 /// A server over the seed plus a table of the user's, so that "changed"
 /// and "unchanged" are both visible.
+/// Abandoned streams expire after 300 ms, so that tests wait little.
 fn seeded_server(dir: &Path) -> TestServer {
-    seeded_server_expiring(dir, "300")
-}
-
-fn seeded_server_expiring(dir: &Path, stream_expiry_ms: &str) -> TestServer {
     let server = TestServer::start(
         &dir.join("server.db"),
         TOKEN,
-        &["--stream-expiry-ms", stream_expiry_ms],
+        &["--stream-expiry-ms", "300"],
     );
     let o = seedbake(&server, &["reset", "--no-verify"]);
     assert!(o.status.success(), "{}", text(&o));

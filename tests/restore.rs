@@ -477,17 +477,7 @@ fn a_dump_with_a_byte_order_mark_restores() {
 
 /// A database with every kind of object and value a dump must carry.
 fn every_kind(path: &Path) {
-    let mut floats = Vec::new();
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    while floats.len() < 200 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let f = f64::from_bits(x);
-        if f.is_finite() {
-            floats.push(f);
-        }
-    }
+    let floats = common::finite_doubles(200);
     rt().block_on(async {
         let db = libsql::Builder::new_local(path).build().await.unwrap();
         let conn = db.connect().unwrap();

@@ -99,18 +99,11 @@ fn a_remote_dump_carries_every_kind_of_value_exactly(server: &Server) {
     let dir = tempfile::tempdir().unwrap();
     // Enough rows per table for several pages; values of every kind,
     // tables of every shape a page must be read by.
-    let mut floats = Vec::new();
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    while floats.len() < 300 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let f = f64::from_bits(x);
-        if f.is_finite() {
-            // Seventeen significant digits name the double exactly.
-            floats.push(format!("{f:.16e}"));
-        }
-    }
+    // Seventeen significant digits name a double exactly.
+    let floats: Vec<String> = common::finite_doubles(300)
+        .iter()
+        .map(|f| format!("{f:.16e}"))
+        .collect();
     let floats = floats
         .iter()
         .map(|f| format!("({f})"))

@@ -19,6 +19,23 @@ pub fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `n` finite doubles spread over every exponent (a fixed xorshift
+/// sequence of bit patterns, the same in every run).
+pub fn finite_doubles(n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let f = f64::from_bits(x);
+        if f.is_finite() {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// A socket that accepts connections and never answers.
 pub fn silent_socket() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

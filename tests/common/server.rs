@@ -278,17 +278,12 @@ impl Server {
             Kind::Test,
             "only the test server counts requests"
         );
-        let v: serde_json::Value =
-            serde_json::from_str(&self.http("GET", "/_stats", "").1).unwrap();
-        v["requests"].as_u64().unwrap()
+        self.stats()["requests"].as_u64().unwrap()
     }
 
-    /// Streams the server holds open (an abandoned one holds its
-    /// transaction, and the write lock, until it expires).
-    pub fn open_streams(&self) -> u64 {
-        let v: serde_json::Value =
-            serde_json::from_str(&self.http("GET", "/_stats", "").1).unwrap();
-        v["open_streams"].as_u64().unwrap()
+    /// The test server's counters (`GET /_stats`).
+    fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&self.http("GET", "/_stats", "").1).unwrap()
     }
 
     /// Waits until no stream and no connection is open: what earlier
@@ -298,8 +293,7 @@ impl Server {
     pub fn settle(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let busy = || {
-            let v: serde_json::Value =
-                serde_json::from_str(&self.http("GET", "/_stats", "").1).unwrap();
+            let v = self.stats();
             v["open_streams"].as_u64().unwrap() + v["open_connections"].as_u64().unwrap()
         };
         while busy() > 0 {
