@@ -57,7 +57,7 @@ pub const SHAPES_SQL: &str = "SELECT m.name, x.name, x.type, x.\"notnull\", x.pk
 
 /// How a table is paged: what each page selects and which keys carry the
 /// reading position from one page to the next.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pager {
     table: String,
     /// Expressions selected per row: the scan's columns, then any key that
@@ -176,9 +176,13 @@ impl Pager {
     /// bound to `?1…?n` (one per key) when `after` is true. It answers one
     /// row: the page's row count and the rows as one JSON array.
     pub fn page_sql(&self, after: bool, limit: usize) -> String {
+        let powers = if self.needs_powers() {
+            POWERS.as_str()
+        } else {
+            ""
+        };
         format!(
-            "{}SELECT count(*), {}",
-            self.powers(),
+            "{powers}SELECT count(*), {}",
             self.packed_page(after, limit)
         )
     }
@@ -220,13 +224,10 @@ impl Pager {
         sql
     }
 
-    /// The tables `real_sql` reads, when a column may hold a REAL.
-    fn powers(&self) -> String {
-        if self.may_real.iter().any(|r| *r) {
-            powers_cte()
-        } else {
-            String::new()
-        }
+    /// Whether a column may hold a REAL, so a page needs the tables
+    /// `real_sql` reads.
+    fn needs_powers(&self) -> bool {
+        self.may_real.iter().any(|r| *r)
     }
 
     /// The query for the one next row, its values as they are (no packing):
@@ -287,10 +288,10 @@ impl Pager {
 /// server charges a request (two, with the client's describe) per query,
 /// so a database of many small tables is read in a few.
 pub fn first_pages_sql(pagers: &[&Pager], limit: usize) -> String {
-    let powers = if pagers.iter().any(|p| p.may_real.iter().any(|r| *r)) {
-        powers_cte()
+    let powers = if pagers.iter().any(|p| p.needs_powers()) {
+        POWERS.as_str()
     } else {
-        String::new()
+        ""
     };
     let pages: Vec<String> = pagers
         .iter()
@@ -322,6 +323,8 @@ fn text_affinity(declared: &str) -> bool {
 /// engine reads exactly); and per bucket b = -18…16 its lower threshold t,
 /// a little above 2^(62b) (what the engine makes of the decimal does not
 /// matter), and the two exact factors that scale 2^(62b) to 1.
+static POWERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(powers_cte);
+
 fn powers_cte() -> String {
     let mut buckets = vec!["(-18, 0.0)".to_owned()];
     for b in -17..=16 {

@@ -66,9 +66,9 @@ pub struct Remote {
     snapshot: std::cell::Cell<bool>,
     /// Every table's shape, for reading in pages; none after a write.
     shapes: RefCell<Option<HashMap<String, Shape>>>,
-    /// First pages fetched ahead, by the query that would have fetched
-    /// each: its row count and its rows. None after a write.
-    first_pages: RefCell<HashMap<String, (i64, String)>>,
+    /// First pages (of `FIRST_PAGE_ROWS`) fetched ahead, by the pager that
+    /// reads each table: its row count and its rows. Emptied by a write.
+    first_pages: RefCell<HashMap<Pager, (i64, String)>>,
     /// The server has answered a call: an answer that cannot be read
     /// after that is not a stranger's.
     answered: std::cell::Cell<bool>,
@@ -290,14 +290,7 @@ impl Remote {
     async fn shape(&self, table: &str) -> Result<Shape, DbError> {
         if self.shapes.borrow().is_none() {
             let mut shapes: HashMap<String, Shape> = HashMap::new();
-            let text = |v: &ValueRef<'_>| match v {
-                ValueRef::Text(t) => (*t).to_owned(),
-                _ => String::new(),
-            };
-            let int = |v: &ValueRef<'_>| match v {
-                ValueRef::Integer(i) => *i,
-                _ => 0,
-            };
+            use crate::schema::{int, text};
             self.query(pages::SHAPES_SQL, &mut |r| {
                 let shape = shapes.entry(text(&r[0])).or_insert_with(|| Shape {
                     columns: Vec::new(),
@@ -329,23 +322,32 @@ impl Remote {
         self.first_pages.borrow_mut().clear();
     }
 
-    /// One page: its rows handed to `f`; the last row's values and the
-    /// number of rows.
+    /// The time a page should take: a second, or less under a short
+    /// `--timeout` (a page must never be what runs into it).
+    fn page_aim(&self) -> Duration {
+        PAGE_TIME.min(self.settings.request_timeout / 4)
+    }
+
+    /// One page: its rows handed to `f`; the last row's values, the number
+    /// of rows and of bytes, and whether it was fetched ahead.
     async fn page(
         &self,
         pager: &Pager,
         after: Option<&[libsql::Value]>,
         limit: usize,
         f: RowFn<'_>,
-    ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize), DbError> {
-        let sql = pager.page_sql(after.is_some(), limit);
+    ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize, bool), DbError> {
         let fetched = match after {
-            None => self.first_pages.borrow_mut().remove(&sql),
-            Some(_) => None,
+            None if limit == FIRST_PAGE_ROWS => self.first_pages.borrow_mut().remove(pager),
+            _ => None,
         };
+        let prefetched = fetched.is_some();
         let (counted, text) = match fetched {
             Some(page) => page,
-            None => self.fetch_page(&sql, after).await?,
+            None => {
+                self.fetch_page(&pager.page_sql(after.is_some(), limit), after)
+                    .await?
+            }
         };
         let (last, n) = pages::each_row(&text, pager.width(), &mut |cells| {
             let values: Vec<ValueRef<'_>> = cells.iter().map(Cell::as_ref).collect();
@@ -360,7 +362,7 @@ impl Remote {
                 format!("the server counted {counted} rows in a page of {n}"),
             ));
         }
-        Ok((last, n, text.len()))
+        Ok((last, n, text.len(), prefetched))
     }
 
     /// A page from the server: its row count and its rows.
@@ -480,32 +482,27 @@ impl Target for Remote {
         let mut limit = FIRST_PAGE_ROWS;
         loop {
             let started = Instant::now();
-            // A page fetched ahead says nothing of what a page costs.
-            let prefetched = after.is_none()
-                && self
-                    .first_pages
-                    .borrow()
-                    .contains_key(&pager.page_sql(false, limit));
-            let (last, n, bytes) = match self.page(&pager, after.as_deref(), limit, f).await {
-                // Rows far larger than the last ones (or the first page of
-                // a table of big rows): the server refused to make the page
-                // (sqld's engine makes no string over 5,000,000 bytes, and
-                // answers no more than 10 MB) before sending any row, and
-                // the stream goes on. Smaller pages, down to one row; a row
-                // whose page alone is too big is read as it is.
-                Err(e) if e.kind == Kind::TooLarge && limit > 1 => {
-                    limit = (limit / 8).max(1);
-                    continue;
-                }
-                Err(e) if e.kind == Kind::TooLarge => {
-                    match self.one_row(&pager, after.as_deref(), f).await? {
-                        Some(keys) => after = Some(keys),
-                        None => return Ok(()),
+            let (last, n, bytes, prefetched) =
+                match self.page(&pager, after.as_deref(), limit, f).await {
+                    // Rows far larger than the last ones (or the first page of
+                    // a table of big rows): the server refused to make the page
+                    // (sqld's engine makes no string over 5,000,000 bytes, and
+                    // answers no more than 10 MB) before sending any row, and
+                    // the stream goes on. Smaller pages, down to one row; a row
+                    // whose page alone is too big is read as it is.
+                    Err(e) if e.kind == Kind::TooLarge && limit > 1 => {
+                        limit = (limit / 8).max(1);
+                        continue;
                     }
-                    continue;
-                }
-                page => page?,
-            };
+                    Err(e) if e.kind == Kind::TooLarge => {
+                        match self.one_row(&pager, after.as_deref(), f).await? {
+                            Some(keys) => after = Some(keys),
+                            None => return Ok(()),
+                        }
+                        continue;
+                    }
+                    page => page?,
+                };
             let Some(last) = last.filter(|_| n == limit) else {
                 return Ok(());
             };
@@ -517,13 +514,11 @@ impl Target for Remote {
             );
             let by_bytes = PAGE_BYTES * n / bytes.max(1);
             let took = started.elapsed().as_secs_f64().max(1e-3);
-            // A short --timeout shortens the pages too: a page must never
-            // be what runs into it.
-            let aim = PAGE_TIME.min(self.settings.request_timeout / 4);
+            // A page fetched ahead says nothing of what a page costs.
             let by_time = if prefetched {
                 n * 8
             } else {
-                (aim.as_secs_f64() / took * n as f64) as usize
+                (self.page_aim().as_secs_f64() / took * n as f64) as usize
             };
             limit = by_bytes.min(by_time).clamp(1, MAX_PAGE_ROWS);
         }
@@ -540,7 +535,6 @@ impl Target for Remote {
             }
         }
         let mut held = 0;
-        let aim = PAGE_TIME.min(self.settings.request_timeout / 4);
         for group in pagers.chunks(PREFETCH_TABLES) {
             if held >= PREFETCH_BYTES {
                 break;
@@ -568,19 +562,19 @@ impl Target for Remote {
             }
             let mut cache = self.first_pages.borrow_mut();
             for (pager, text) in group.iter().zip(texts) {
-                let Some((count, rows)) = text.as_deref().and_then(pages::split_first_page) else {
+                let Some(mut text) = text else { continue };
+                let Some((count, rows)) = pages::split_first_page(&text) else {
                     continue;
                 };
-                held += rows.len();
-                cache.insert(
-                    pager.page_sql(false, FIRST_PAGE_ROWS),
-                    (count, rows.to_owned()),
-                );
+                let count_len = text.len() - rows.len();
+                text.drain(..count_len);
+                held += text.len();
+                cache.insert(pager.clone(), (count, text));
             }
             // First pages that cost more than a page should (a table
             // without a key is sorted whole to find its first rows): the
             // rest are read a table a request, each inside the aim.
-            if started.elapsed() > aim {
+            if started.elapsed() > self.page_aim() {
                 break;
             }
         }

@@ -122,7 +122,8 @@ pub fn is_internal(name: &str) -> bool {
     lower.starts_with("sqlite_") || lower.starts_with("libsql_") || lower.starts_with("_litestream")
 }
 
-fn text(v: &ValueRef<'_>) -> String {
+/// A catalogue value as text (a name, a declared type); NULL is empty.
+pub fn text(v: &ValueRef<'_>) -> String {
     match v {
         ValueRef::Text(t) => (*t).to_owned(),
         ValueRef::Null => String::new(),
@@ -130,7 +131,8 @@ fn text(v: &ValueRef<'_>) -> String {
     }
 }
 
-fn int(v: &ValueRef<'_>) -> i64 {
+/// A catalogue value as an integer (a flag, a position); anything else is 0.
+pub fn int(v: &ValueRef<'_>) -> i64 {
     match v {
         ValueRef::Integer(i) => *i,
         _ => 0,
