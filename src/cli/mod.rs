@@ -754,10 +754,9 @@ async fn load(
     if images_failed {
         out.images_failed(&report);
     }
-    let done = if images_failed {
+    Ok(if images_failed {
         exit::IMAGES
     } else {
         exit::OK
-    };
-    Ok(done)
+    })
 }

@@ -34,7 +34,9 @@ pub struct RawConn {
 /// Ctrl-C went unanswered until `--lock-timeout` ran out.)
 struct BusyWait {
     limit: Duration,
-    since: std::cell::Cell<Option<std::time::Instant>>,
+    /// When this wait began (SQLite calls the handler with `tries` 0 at
+    /// the start of every wait).
+    since: std::cell::Cell<std::time::Instant>,
 }
 
 /// How often a lock wait looks again (and for a signal).
@@ -45,14 +47,10 @@ unsafe extern "C" fn on_busy(ctx: *mut c_void, tries: c_int) -> c_int {
     // calls this; the box outlives the handle (closed in `drop` first).
     let wait = unsafe { &*(ctx as *const BusyWait) };
     let now = std::time::Instant::now();
-    let since = match wait.since.get() {
-        Some(since) if tries > 0 => since,
-        _ => {
-            wait.since.set(Some(now));
-            now
-        }
-    };
-    let waited = now.duration_since(since);
+    if tries == 0 {
+        wait.since.set(now);
+    }
+    let waited = now.duration_since(wait.since.get());
     if crate::interrupt::requested().is_some() || waited >= wait.limit {
         return 0;
     }
@@ -156,7 +154,7 @@ impl RawConn {
             denied: Box::default(),
             busy: Box::new(BusyWait {
                 limit: busy,
-                since: std::cell::Cell::new(None),
+                since: std::cell::Cell::new(std::time::Instant::now()),
             }),
         };
         if rc != ffi::SQLITE_OK {

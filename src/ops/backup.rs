@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::dump::{dump_rows, finish_dump_file, new_dump_file};
-use super::tx::{Failure, Tx};
+use super::tx::Tx;
 use crate::atomic_file::AtomicFile;
 use crate::database::Target;
 use crate::error::{Error, Result};
@@ -41,12 +41,11 @@ impl Backup {
     /// Dumps the database as the open write transaction sees it, and names
     /// the file only when all of it is on disk. Nothing has been written to
     /// the database yet, so a failure here leaves it as it was.
-    pub(crate) async fn write(mut self, target: &dyn Target) -> Result<BackupReport, Failure> {
+    pub(crate) async fn write(mut self, target: &dyn Target) -> Result<BackupReport> {
         let report = dump_rows(target, &mut self.file)
             .await
-            .map_err(|e| Failure::Backup(failed(&self.path, e)))?;
-        finish_dump_file(self.file, &self.path)
-            .map_err(|e| Failure::Backup(failed(&self.path, e)))?;
+            .map_err(|e| failed(&self.path, e))?;
+        finish_dump_file(self.file, &self.path).map_err(|e| failed(&self.path, e))?;
         Ok(BackupReport {
             path: self.path.display().to_string(),
             tables: report.tables.len(),
@@ -79,9 +78,9 @@ pub(crate) async fn back_up(
     };
     match file.write(tx.target).await {
         Ok(report) => Ok((tx, Some(report))),
-        Err(failure) => {
+        Err(e) => {
             tx.target.rollback().await;
-            Err(failure.into_error(tx.target))
+            Err(e)
         }
     }
 }

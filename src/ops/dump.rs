@@ -87,16 +87,14 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
             && !is_internal(&o.name)
             && o.sql.to_ascii_uppercase().contains("AUTOINCREMENT")
     });
-    let tables_in_order = objects
+    let tables_in_order: Vec<_> = objects
         .iter()
-        .filter(|o| o.kind == "table" && o.name != "sqlite_sequence")
+        .filter(|o| o.kind == "table" && !is_internal(&o.name))
         .chain(
             objects
                 .iter()
                 .filter(|o| o.kind == "table" && o.name == "sqlite_sequence" && autoincrement),
-        );
-    let tables_in_order: Vec<_> = tables_in_order
-        .filter(|o| o.name == "sqlite_sequence" || !is_internal(&o.name))
+        )
         .collect();
     let stored = written_columns(target)
         .await

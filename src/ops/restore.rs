@@ -840,10 +840,7 @@ fn is_value(e: &Expr) -> bool {
             args,
             filter_over: None,
         } => {
-            let f = unquoted(&name.0);
-            ["char", "replace", "unistr", "unhex"]
-                .iter()
-                .any(|w| f.eq_ignore_ascii_case(w))
+            crate::schema::name_is(&name.0, &["char", "replace", "unistr", "unhex"])
                 && args.iter().flatten().all(is_value)
         }
         _ => false,

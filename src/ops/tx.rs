@@ -107,8 +107,6 @@ pub(crate) enum Failure {
     Step(String, DbError),
     /// The commit itself (on a server: the last request, which carries it).
     Commit(DbError),
-    /// The backup taken inside the transaction, before any change.
-    Backup(Error),
 }
 
 pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
@@ -126,7 +124,6 @@ impl Failure {
                 objects,
             },
             Failure::Refused(reason) => Error::Usage(reason),
-            Failure::Backup(e) => e,
             Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
                 target: shown,
                 reason: e.message,

@@ -74,14 +74,23 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
     let mut tables = schema::table_columns(conn).await?;
     tables.retain(|t| !is_seedbake_table(&t.name));
     tables.sort_by(|a, b| a.name.cmp(&b.name));
-    let scans: Vec<Option<TableScan<'_>>> = tables.iter().map(|t| scan_of(t, excluded)).collect();
-    let reads: Vec<TableScan<'_>> = scans.iter().flatten().cloned().collect();
-    conn.prefetch(&reads).await?;
-    for (table, scan) in tables.iter().zip(&scans) {
-        entries.push((
-            table.name.clone(),
-            table_digest(conn, table, scan.as_ref(), excluded).await?,
-        ));
+    let kept: Vec<Vec<&schema::Column>> = tables.iter().map(|t| kept(t, excluded)).collect();
+    let scans: Vec<TableScan<'_>> = tables
+        .iter()
+        .zip(&kept)
+        .filter(|(_, columns)| !columns.is_empty())
+        .map(|(table, columns)| TableScan {
+            table: &table.name,
+            columns: columns.iter().map(|c| c.name.as_str()).collect(),
+            order: table.order_columns(),
+        })
+        .collect();
+    conn.prefetch(&scans).await?;
+    let mut scans = scans.iter();
+    for (table, columns) in tables.iter().zip(&kept) {
+        // A table with no column left is read not at all.
+        let scan = (!columns.is_empty()).then(|| scans.next()).flatten();
+        entries.push((table.name.clone(), table_digest(conn, columns, scan).await?));
     }
     let mut h = Sha256::new();
     h.update(b"seedbake-fingerprint-v1");
@@ -130,34 +139,24 @@ pub fn schema_objects_digest(objects: &[schema::SchemaObject]) -> String {
     hex(&h.finalize())
 }
 
-/// What of `table` the fingerprint reads: every column but the excluded
-/// ones, in the order of its primary key; `None` when nothing is left.
-fn scan_of<'t>(table: &'t schema::Table, excluded: &[(&str, &str)]) -> Option<TableScan<'t>> {
-    let columns: Vec<&str> = table
-        .columns
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|c| !excluded.contains(&(table.name.as_str(), *c)))
-        .collect();
-    (!columns.is_empty()).then(|| TableScan {
-        table: &table.name,
-        columns,
-        order: table.order_columns(),
-    })
-}
-
-async fn table_digest(
-    conn: &dyn Rows,
-    table: &schema::Table,
-    scan: Option<&TableScan<'_>>,
-    excluded: &[(&str, &str)],
-) -> Result<String, String> {
-    let mut h = Sha256::new();
-    for c in table
+/// The columns of `table` the fingerprint covers: all but the excluded.
+fn kept<'t>(table: &'t schema::Table, excluded: &[(&str, &str)]) -> Vec<&'t schema::Column> {
+    table
         .columns
         .iter()
         .filter(|c| !excluded.contains(&(table.name.as_str(), c.name.as_str())))
-    {
+        .collect()
+}
+
+/// A table's digest: its covered `columns` (names and types), then the
+/// rows `scan` reads, in key order (`None`: no column to read).
+async fn table_digest(
+    conn: &dyn Rows,
+    columns: &[&schema::Column],
+    scan: Option<&TableScan<'_>>,
+) -> Result<String, String> {
+    let mut h = Sha256::new();
+    for c in columns {
         put_str(&mut h, &c.name);
         put_str(&mut h, &schema::canonical_type(&c.declared_type));
     }
