@@ -148,6 +148,50 @@ fn a_failure_at_any_request_before_the_commit_rolls_back_and_changes_nothing() {
     assert!(proof_failed, "no failure hit the proof in {n} requests");
 }
 
+/// A dump whose server fails at any one of its requests says which step
+/// could not be read, exits 3 and leaves no file; the steps include the
+/// one query for every table's columns and the first pages fetched ahead.
+#[test]
+fn a_failure_at_any_request_of_a_dump_is_named_by_its_step_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = seeded_server(dir.path());
+    let out = dir.path().join("out.sql");
+    let dump = || {
+        command(&server.url())
+            .args(["dump", "--output", out.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let before = server.requests();
+    assert!(dump().status.success());
+    let n = server.requests() - before;
+    std::fs::remove_file(&out).unwrap();
+    let mut steps = std::collections::BTreeSet::new();
+    // The last request ends the read snapshot: everything was read by
+    // then, and the dump stands whatever its answer.
+    for k in 0..n - 1 {
+        server.faults(&format!(r#"{{"fail_after_requests": {k}}}"#));
+        let o = dump();
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(3), "request {k}: {said}");
+        let (_, rest) = said
+            .split_once(&format!("cannot read {} (", server.url()))
+            .unwrap_or_else(|| panic!("request {k}: {said}"));
+        steps.insert(rest.split_once("):").unwrap().0.to_owned());
+        assert!(said.contains("the server failed (HTTP 500)"), "{said}");
+        assert!(!out.exists(), "request {k} left a file");
+        server.faults("{}");
+        server.settle();
+    }
+    for step in [
+        "reading the tables' columns",
+        "reading the tables' first rows",
+    ] {
+        assert!(steps.contains(step), "{steps:?}");
+    }
+}
+
 #[test]
 fn a_server_that_does_not_hold_what_it_was_sent_fails_the_proof_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
