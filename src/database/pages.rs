@@ -470,7 +470,7 @@ impl<'de> Visitor<'de> for CellVisitor {
         let cell = match &*tag {
             "b" => {
                 let hex: Cow<'de, str> = seq.next_element()?.ok_or_else(missing)?;
-                Cell::Blob(parse_hex(&hex).map_err(de::Error::custom)?)
+                Cell::Blob(seedbake_core::hex::decode(&hex).map_err(de::Error::custom)?)
             }
             "z" => Cell::Real(0.0),
             "i" => {
@@ -503,22 +503,6 @@ impl<'de> Visitor<'de> for CellVisitor {
         }
         Ok(cell)
     }
-}
-
-fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    if !s.len().is_multiple_of(2) {
-        return Err("odd-length hex".into());
-    }
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        b'A'..=b'F' => Ok(c - b'A' + 10),
-        _ => Err(format!("not hex: {:?}", c as char)),
-    };
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
 }
 
 /// The last row of a page (its keys carry the position), and how many rows

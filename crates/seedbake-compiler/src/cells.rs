@@ -10,7 +10,7 @@ use seedbake_core::static_path;
 use seedbake_core::value::{ColumnKind, Value};
 
 use crate::error::{ErrorKind, Origin, SeedError};
-use crate::manifest::Mapping;
+use crate::manifest::{BlobEncoding, Mapping};
 use crate::source::{Cell, Record};
 use crate::suggest::closest;
 use crate::{CompiledTable, Compiler};
@@ -39,19 +39,54 @@ impl Compiler {
             )
             .with_field(&table.name, &col.name)
         };
-        let cell = |f: &str| {
-            record
-                .get(f)
-                .cloned()
-                .unwrap_or(Cell::Json(serde_json::Value::Null))
-        };
+        let cell = |f: &str| record.get(f).cloned().unwrap_or(Cell::Null);
         match mapping {
             Mapping::Auto => Ok(Value::Integer(index as i64 + 1)),
             Mapping::Field(f) => match cell(f) {
+                Cell::Null => Ok(Value::Null),
                 Cell::Text(t) => kind.parse_text(&t),
                 Cell::Json(j) => kind.parse_json(&j),
             }
             .map_err(|m| type_error(f, m)),
+            Mapping::Blob { field: f, encoding } => {
+                let c = cell(f);
+                if c.is_null() {
+                    return Ok(Value::Null);
+                }
+                let text = c.key_text();
+                let bytes = match encoding {
+                    BlobEncoding::Hex => {
+                        // PostgreSQL writes bytea as \x…, others 0x….
+                        let t = text.trim();
+                        let digits = t
+                            .strip_prefix("\\x")
+                            .or_else(|| t.strip_prefix("0x"))
+                            .unwrap_or(t);
+                        seedbake_core::hex::decode(digits)
+                            .map_err(|why| format!("is not hexadecimal, two digits a byte ({why})"))
+                    }
+                    BlobEncoding::Base64 => base64::Engine::decode(
+                        &base64::engine::general_purpose::STANDARD,
+                        text.trim(),
+                    )
+                    .map_err(|e| format!("is not base64 ({e})")),
+                    BlobEncoding::File => {
+                        let file = source_path.parent().unwrap_or(Path::new(".")).join(&text);
+                        self.inputs.push(file.clone());
+                        std::fs::read(&file).map_err(|e| {
+                            format!(
+                                "names a file that cannot be read ({e}); expected at {}",
+                                file.display()
+                            )
+                        })
+                    }
+                }
+                .map_err(|why| {
+                    let shown: String = text.chars().take(40).collect();
+                    type_error(f, format!("{shown:?} {why}"))
+                })?;
+                Ok(Value::Blob(bytes))
+            }
             Mapping::Const(v) => {
                 let json = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
                 kind.parse_json(&json).map_err(|m| type_error(&col.name, m))

@@ -29,12 +29,14 @@ pub fn write(compiled: &Compiled, out_dir: &Path) -> io::Result<()> {
     std::fs::write(out_dir.join(GENERATED_FILE), generate(compiled).to_string())
 }
 
-/// A table's rows as the binary embeds them: every value of every row, in
-/// row order ([`encode_value`]).
+/// A table's rows as the binary embeds them: the value of every column the
+/// seed gives, of every row, in row order ([`encode_value`]).
 pub fn encode_rows(table: &CompiledTable) -> Vec<u8> {
     let mut out = Vec::new();
-    for v in table.rows.iter().flatten() {
-        encode_value(&mut out, v.as_ref());
+    for row in &table.rows {
+        for ci in table.inserted_columns() {
+            encode_value(&mut out, row[ci].as_ref());
+        }
     }
     out
 }
@@ -121,10 +123,13 @@ fn field_type(table: &CompiledTable, ci: usize) -> (FieldType, bool) {
     let is_int = |v: &Value| matches!(v, Value::Integer(_));
     let ty = match kind {
         ColumnKind::Boolean if all(|v| matches!(v, Value::Integer(0 | 1))) => FieldType::Bool,
-        ColumnKind::Integer | ColumnKind::Boolean if all(is_int) => FieldType::Int,
+        ColumnKind::Integer | ColumnKind::Boolean | ColumnKind::Numeric if all(is_int) => {
+            FieldType::Int
+        }
         ColumnKind::Real if all(|v| matches!(v, Value::Real(_) | Value::Integer(_))) => {
             FieldType::Real
         }
+        ColumnKind::Numeric if all(|v| matches!(v, Value::Real(_))) => FieldType::Real,
         ColumnKind::Text(_) | ColumnKind::Date | ColumnKind::DateTime
             if all(|v| matches!(v, Value::Text(_))) =>
         {
@@ -148,7 +153,7 @@ fn generate(c: &Compiled) -> TokenStream {
         let row_count = t.rows.len();
         let key_fields = &t.key_fields;
         let unfp = &t.unfingerprinted;
-        let columns = t.schema.columns.iter().map(|col| {
+        let columns = t.inserted_columns().map(|ci| &t.schema.columns[ci]).map(|col| {
             let (n, d, nn, pk) = (&col.name, &col.declared_type, col.not_null, col.pk > 0);
             quote! { crate::seed::ColumnInfo { name: #n, declared_type: #d, not_null: #nn, primary_key: #pk } }
         });
@@ -287,7 +292,10 @@ fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
     );
     let mut fields = Vec::new();
     let mut inits = Vec::new();
-    for (ci, col) in t.schema.columns.iter().enumerate() {
+    // Only the columns the seed gives are embedded; `pos` is a column's
+    // place in an embedded row.
+    for (pos, ci) in t.inserted_columns().enumerate() {
+        let col = &t.schema.columns[ci];
         let f = ident(&col.name);
         let (kind, nullable) = field_type(t, ci);
         let (rust, conv) = match kind {
@@ -304,10 +312,10 @@ fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
         let col_doc = format!("`{}` {}", col.name, col.declared_type);
         if nullable && !matches!(kind, FieldType::Any) {
             fields.push(quote! { #[doc = #col_doc] pub #f: Option<#rust> });
-            inits.push(quote! { #f: crate::seed::convert::optional(row[#ci], crate::seed::convert::#conv) });
+            inits.push(quote! { #f: crate::seed::convert::optional(row[#pos], crate::seed::convert::#conv) });
         } else {
             fields.push(quote! { #[doc = #col_doc] pub #f: #rust });
-            inits.push(quote! { #f: crate::seed::convert::#conv(row[#ci]) });
+            inits.push(quote! { #f: crate::seed::convert::#conv(row[#pos]) });
         }
     }
     quote! {

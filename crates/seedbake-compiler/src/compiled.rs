@@ -39,8 +39,15 @@ pub struct CompiledTable {
     pub schema: schema::Table,
     /// The source file as the user knows it.
     pub file: String,
-    /// Every row as the engine stored it, all columns in schema order.
+    /// Every row as the engine stored it when it was inserted (affinity
+    /// applied, defaults filled in, before any AFTER trigger), all columns
+    /// in schema order.
     pub rows: Vec<Vec<Value>>,
+    /// Which columns the seed gives a value (schema order). Only these are
+    /// embedded and bound at run time: the rest are the engine's (its
+    /// DEFAULT, a generated value or NULL), so a reset inserts exactly the
+    /// source rows, once, and the triggers fire once.
+    pub inserted: Vec<bool>,
     /// The natural key's source fields, and each row's key texts.
     pub key_fields: Vec<String>,
     pub keys: Vec<Vec<String>>,
@@ -51,6 +58,11 @@ pub struct CompiledTable {
 impl CompiledTable {
     pub fn name(&self) -> &str {
         &self.schema.name
+    }
+
+    /// The positions of the columns the seed gives, in schema order.
+    pub fn inserted_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.inserted.len()).filter(|&i| self.inserted[i])
     }
 }
 

@@ -32,12 +32,16 @@ pub(crate) async fn memory_db(schema_sql: &str, origin: &Origin) -> Result<Conne
 }
 
 /// Inserts the rows one by one, so the engine's verdict on each names its
-/// line. Returns each row's rowid.
+/// line, binding only the columns the seed gives (the engine fills in the
+/// rest, as it will at run time). Returns each row's rowid and the row as
+/// the engine stored it, every column: affinity applied, defaults and
+/// generated values filled in, but before any AFTER trigger touched it
+/// (`RETURNING` reports the inserted row, not later writes).
 pub(crate) async fn insert_rows(
     conn: &Connection,
     table: &schema::Table,
     rows: &[PendingRow],
-) -> Result<Vec<i64>, SeedError> {
+) -> Result<Vec<(i64, Vec<Value>)>, SeedError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
@@ -48,12 +52,17 @@ pub(crate) async fn insert_rows(
         .iter()
         .map(|&i| quote_ident(&table.columns[i].name))
         .collect();
+    let all: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let returning = format!("RETURNING {}", all.join(", "));
     let sql = if provided.is_empty() {
-        format!("INSERT INTO {} DEFAULT VALUES", quote_ident(&table.name))
+        format!(
+            "INSERT INTO {} DEFAULT VALUES {returning}",
+            quote_ident(&table.name)
+        )
     } else {
         let marks: Vec<String> = (1..=provided.len()).map(|i| format!("?{i}")).collect();
         format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({}) VALUES ({}) {returning}",
             quote_ident(&table.name),
             cols.join(", "),
             marks.join(", ")
@@ -67,56 +76,55 @@ pub(crate) async fn insert_rows(
         .prepare(&sql)
         .await
         .map_err(|e| internal(origin.clone(), e))?;
-    let mut rowids = Vec::with_capacity(rows.len());
+    let mut stored = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate() {
         let params: Vec<libsql::Value> = provided
             .iter()
             .map(|&i| to_libsql(row.values[i].as_ref().expect("uniform per table").as_ref()))
             .collect();
         stmt.reset();
-        if let Err(e) = stmt.execute(params).await {
+        let returned = match returned_row(&stmt, params, all.len()).await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK", ()).await;
+                return Err(constraint_error(table, rows, n, schema::engine_message(&e)));
+            }
+        };
+        let Some(values) = returned else {
             let _ = conn.execute("ROLLBACK", ()).await;
-            return Err(constraint_error(table, rows, n, schema::engine_message(&e)));
-        }
-        rowids.push(conn.last_insert_rowid());
+            return Err(SeedError::new(
+                ErrorKind::Check,
+                row.origin.clone(),
+                format!(
+                    "a trigger of table {} dropped this row (RAISE(IGNORE)): the seed would not be what it says",
+                    table.name
+                ),
+            ));
+        };
+        stored.push((conn.last_insert_rowid(), values));
     }
+    drop(stmt);
     conn.execute("COMMIT", ())
         .await
         .map_err(|e| internal(origin.clone(), e))?;
-    Ok(rowids)
+    Ok(stored)
 }
 
-/// Every row of a table as the engine stored it, in insertion order.
-pub(crate) async fn read_back(
-    conn: &Connection,
-    table: &schema::Table,
-) -> libsql::Result<Vec<Vec<Value>>> {
-    let cols: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let base = format!(
-        "SELECT {} FROM {}",
-        cols.join(", "),
-        quote_ident(&table.name)
-    );
-    let mut rows = match conn.query(&format!("{base} ORDER BY rowid"), ()).await {
-        Ok(rows) => rows,
-        // WITHOUT ROWID tables have no insertion order to keep.
-        Err(_) => {
-            let order: Vec<String> = table
-                .order_columns()
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect();
-            conn.query(&format!("{base} ORDER BY {}", order.join(", ")), ())
-                .await?
-        }
+/// Runs the insert and reads the row its `RETURNING` gives, if any.
+async fn returned_row(
+    stmt: &libsql::Statement,
+    params: Vec<libsql::Value>,
+    width: usize,
+) -> libsql::Result<Option<Vec<Value>>> {
+    let mut rows = stmt.query(params).await?;
+    let Some(row) = rows.next().await? else {
+        return Ok(None);
     };
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await? {
-        let mut values = Vec::with_capacity(cols.len());
-        for i in 0..cols.len() as i32 {
-            values.push(Value::from(from_libsql(&row.get_value(i)?)));
-        }
-        out.push(values);
+    let mut values = Vec::with_capacity(width);
+    for i in 0..width as i32 {
+        values.push(Value::from(from_libsql(&row.get_value(i)?)));
     }
-    Ok(out)
+    // Step to the end so the statement finishes (and its triggers run).
+    while rows.next().await?.is_some() {}
+    Ok(Some(values))
 }

@@ -49,6 +49,9 @@ pub enum ErrorKind {
     MigrationDrift,
     /// A `[[reference]]` table that cannot be synced by its key.
     ReferenceData,
+    /// Loading the seed would evaluate a clock or randomness (a DEFAULT the
+    /// seed gives no value, a trigger the load fires).
+    Nondeterministic,
 }
 
 /// Where in the seed a problem is.

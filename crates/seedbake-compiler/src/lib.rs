@@ -13,6 +13,7 @@ mod checks;
 pub mod codegen;
 mod compiled;
 mod defaults;
+mod determinism;
 mod engine;
 pub mod error;
 mod explain;
@@ -134,14 +135,17 @@ impl Compiler {
                 .find(|t| t.name == spec.name)
                 .expect("checked by check_manifest");
             let (pending, keys) = self.build_rows(spec, table, &entry, &compiled)?;
-            let rowids = engine::insert_rows(&conn, table, &pending).await?;
-            for (row, rowid) in pending.iter().zip(rowids) {
+            let inserted: Vec<bool> = match pending.first() {
+                Some(row) => row.values.iter().map(Option::is_some).collect(),
+                None => vec![true; table.columns.len()],
+            };
+            let stored = engine::insert_rows(&conn, table, &pending).await?;
+            let mut rows = Vec::with_capacity(stored.len());
+            for (row, (rowid, values)) in pending.iter().zip(stored) {
                 origins.insert((table.name.clone(), rowid), row.origin.clone());
+                rows.push(values);
             }
             drop(pending);
-            let rows = engine::read_back(&conn, table)
-                .await
-                .map_err(|e| error::internal(entry.clone(), e))?;
             let mut unfingerprinted: Vec<String> = spec
                 .columns
                 .iter()
@@ -160,12 +164,21 @@ impl Compiler {
                 schema: table.clone(),
                 file: self.display(&spec.file),
                 rows,
+                inserted,
                 key_fields: spec.key.clone(),
                 keys,
                 unfingerprinted,
             });
         }
 
+        determinism::check(
+            &conn,
+            &all_tables,
+            &compiled,
+            &schema_origin,
+            &manifest_name,
+        )
+        .await?;
         explain::check_foreign_keys(&conn, &all_tables, &origins).await?;
         let admin = admin::admin(&manifest, &manifest_name, &compiled, &self.defaults)?;
         let profiles =

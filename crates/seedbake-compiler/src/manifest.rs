@@ -127,6 +127,24 @@ pub struct TableSpec {
     pub key: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnSpec>,
+    /// CSV: the field delimiter, one ASCII character (`";"`, `"\t"`).
+    pub delimiter: Option<String>,
+}
+
+impl TableSpec {
+    /// The CSV delimiter as a byte, or why the manifest's cannot be one.
+    pub fn delimiter_byte(&self) -> Result<Option<u8>, String> {
+        let Some(d) = &self.delimiter else {
+            return Ok(None);
+        };
+        match d.as_bytes() {
+            [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(Some(*b)),
+            _ => Err(format!(
+                "delimiter {d:?} of table {}: give one ASCII character other than a quote or a line break, such as \";\" or \"\\t\"",
+                self.name
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +174,9 @@ pub struct ColumnMap {
     pub auto: Option<bool>,
     /// A constant for every row.
     pub value: Option<toml::Value>,
+    /// `blob = "hex" | "base64" | "file"`: how the field (`field`, or the
+    /// column's own name) gives the bytes of a BLOB.
+    pub blob: Option<String>,
 }
 
 /// How one column gets its value, once the manifest is validated.
@@ -174,13 +195,29 @@ pub enum Mapping {
     },
     Auto,
     Const(toml::Value),
+    Blob {
+        field: String,
+        encoding: BlobEncoding,
+    },
+}
+
+/// How a source field spells a BLOB's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobEncoding {
+    Hex,
+    Base64,
+    /// A path, relative to the source file's folder, whose bytes are stored.
+    File,
 }
 
 impl Mapping {
     /// The source fields this mapping reads.
     pub fn fields(&self) -> Vec<&str> {
         match self {
-            Mapping::Field(f) | Mapping::Bcrypt(f) | Mapping::Image { field: f, .. } => {
+            Mapping::Field(f)
+            | Mapping::Bcrypt(f)
+            | Mapping::Image { field: f, .. }
+            | Mapping::Blob { field: f, .. } => {
                 vec![f.as_str()]
             }
             Mapping::Ref { from, .. } => from.iter().map(String::as_str).collect(),
@@ -201,7 +238,25 @@ impl ColumnSpec {
             ColumnSpec::Map(m) => m,
         };
         let mut found = Vec::new();
-        if let Some(f) = &map.field {
+        if let Some(encoding) = &map.blob {
+            let encoding = match encoding.as_str() {
+                "hex" => BlobEncoding::Hex,
+                "base64" => BlobEncoding::Base64,
+                "file" => BlobEncoding::File,
+                other => {
+                    return Err(SeedError::new(
+                        ErrorKind::Manifest,
+                        origin.clone(),
+                        format!(
+                            "[table.columns] {column} of table {table}: blob = {other:?}: give \"hex\", \"base64\" or \"file\""
+                        ),
+                    )
+                    .with_field(table, column));
+                }
+            };
+            let field = map.field.clone().unwrap_or_else(|| column.to_owned());
+            found.push(Mapping::Blob { field, encoding });
+        } else if let Some(f) = &map.field {
             found.push(Mapping::Field(f.clone()));
         }
         if let Some(t) = &map.reference {
@@ -251,9 +306,11 @@ impl ColumnSpec {
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => bad(
-                "say where the value comes from: one of field, ref, bcrypt, image, auto = true, value",
+                "say where the value comes from: one of field, ref, bcrypt, image, blob, auto = true, value",
             ),
-            _ => bad("give only one of field, ref, bcrypt, image, auto, value"),
+            _ => bad(
+                "give only one of field, ref, bcrypt, image, blob, auto, value (`field` goes with `blob` to name its source field)",
+            ),
         }
     }
 }

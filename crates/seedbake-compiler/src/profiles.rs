@@ -72,7 +72,11 @@ pub(crate) async fn profiles(
                     .iter()
                     .map(|r| PendingRow {
                         origin: origin.clone(),
-                        values: r.iter().cloned().map(Some).collect(),
+                        values: r
+                            .iter()
+                            .zip(&t.inserted)
+                            .map(|(v, &given)| given.then(|| v.clone()))
+                            .collect(),
                     })
                     .collect();
                 insert_rows(&db, &t.schema, &rows).await?;

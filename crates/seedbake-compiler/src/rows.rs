@@ -31,7 +31,14 @@ impl Compiler {
         let display = self.display(&spec.file);
         let path = self.dir.join(&spec.file);
         self.inputs.push(path.clone());
-        let src = source::read(&path, &display, spec.records.as_deref())?;
+        let delimiter = spec
+            .delimiter_byte()
+            .map_err(|m| SeedError::new(ErrorKind::Manifest, entry.clone(), m))?;
+        let shape = source::Shape {
+            records: spec.records.as_deref(),
+            delimiter,
+        };
+        let src = source::read(&path, &display, shape)?;
 
         for col in spec.columns.keys() {
             if table.column(col).is_none() {

@@ -27,6 +27,9 @@ pub struct Column {
     pub declared_type: String,
     pub not_null: bool,
     pub has_default: bool,
+    /// The column's DEFAULT expression as the schema wrote it: the build
+    /// asks whether the engine would evaluate a clock or randomness in it.
+    pub default_sql: Option<String>,
     /// Position in the primary key (1-based), 0 when not part of it.
     pub pk: i64,
 }
@@ -190,6 +193,7 @@ fn column(r: &[ValueRef<'_>]) -> Column {
         declared_type: text(&r[2]),
         not_null: int(&r[3]) != 0,
         has_default: r[4] != ValueRef::Null,
+        default_sql: (r[4] != ValueRef::Null).then(|| text(&r[4])),
         pk: int(&r[5]),
     }
 }

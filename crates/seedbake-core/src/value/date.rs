@@ -28,10 +28,16 @@ pub fn is_iso_date(s: &str) -> bool {
     (1..=days).contains(&d)
 }
 
-/// `YYYY-MM-DD HH:MM[:SS[.fff…]]`, with a space or `T` between date and time.
+/// ISO 8601 as exports write it: a date alone, or a date, `T` or a space,
+/// `HH:MM[:SS[.fff…]]`, and optionally `Z` or an offset (`±HH:MM`, `±HHMM`,
+/// `±HH`). Every part is checked: a real calendar day, a real time.
 pub fn is_iso_datetime(s: &str) -> bool {
     let Some((date, time)) = s.split_once([' ', 'T']) else {
-        return false;
+        return is_iso_date(s);
+    };
+    let (time, zone) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => (&time[..at], &time[at..]),
+        None => (time, ""),
     };
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
     let mut parts = hms.split(':');
@@ -43,4 +49,55 @@ pub fn is_iso_datetime(s: &str) -> bool {
         && matches!((h, m, sec), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
         && !frac.is_empty()
         && frac.bytes().all(|b| b.is_ascii_digit())
+        && is_zone(zone)
+}
+
+/// `""`, `Z`, or `±HH[:MM]` / `±HHMM` with HH ≤ 23 and MM < 60.
+fn is_zone(zone: &str) -> bool {
+    let Some(offset) = zone.strip_prefix(['+', '-']) else {
+        return zone.is_empty() || zone.eq_ignore_ascii_case("z");
+    };
+    if !offset.is_ascii() {
+        return false;
+    }
+    let (h, m) = match offset.len() {
+        2 => (digits(offset, 2), Some(0)),
+        4 => (digits(&offset[..2], 2), digits(&offset[2..], 2)),
+        5 if offset.as_bytes()[2] == b':' => (digits(&offset[..2], 2), digits(&offset[3..], 2)),
+        _ => return false,
+    };
+    matches!((h, m), (Some(h), Some(m)) if h < 24 && m < 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_times_as_exports_write_them() {
+        for ok in [
+            "2025-01-01",
+            "2025-01-01 00:00",
+            "2025-01-01T23:59:59.123456",
+            "2025-01-01T08:00:00Z",
+            "2025-01-01 08:00:00.5+02:00",
+            "2025-01-01T08:00:00-0530",
+            "2025-01-01T08:00+01",
+        ] {
+            assert!(is_iso_datetime(ok), "{ok}");
+        }
+        for bad in [
+            "2025-02-29",
+            "2025-01-01 24:00:00",
+            "2025-01-01T08:00:00+24:00",
+            "2025-01-01T08:00:00+02:60",
+            "2025-01-01T08:00:00ZZ",
+            "2025-01-01T08:00:00+2",
+            "2025-01-01T08:00:00+ä1",
+            "2025-01-01T",
+            "8.12.2025",
+        ] {
+            assert!(!is_iso_datetime(bad), "{bad}");
+        }
+    }
 }

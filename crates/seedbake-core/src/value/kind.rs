@@ -7,19 +7,39 @@ use super::date::{is_iso_date, is_iso_datetime};
 /// What a declared SQL type accepts in the seed. SQLite itself would store
 /// `"abc"` in an INTEGER column or six characters in a VARCHAR(5); the seed
 /// compiler is stricter so that the app never reads a value it cannot parse.
+///
+/// Checking is all a kind does to a text cell: the cell is then bound as
+/// the text it is, so the engine applies the column's affinity exactly as
+/// the sqlite3 shell's `.import` would (a NUMERIC integer beyond 2^53 stays
+/// exact, text that is not a number stays text). Booleans are the one
+/// conversion of our own: `t`, `yes`, `true` … become 1 and 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
     Integer,
     Boolean,
     Real,
+    /// NUMERIC or DECIMAL: any number, stored as the engine converts it.
+    Numeric,
     /// Text with an optional maximum length in characters (`VARCHAR(5)`).
     Text(Option<usize>),
     /// ISO date, `YYYY-MM-DD`.
     Date,
-    /// ISO date and time, `YYYY-MM-DD HH:MM:SS[.ffffff]` (a `T` separator is accepted).
+    /// ISO 8601 date and time as exports write it (see [`is_iso_datetime`]).
     DateTime,
     Blob,
 }
+
+/// The spellings a BOOLEAN cell may take (any case), and what each stores.
+const BOOLEANS: &[(&str, i64)] = &[
+    ("1", 1),
+    ("0", 0),
+    ("true", 1),
+    ("false", 0),
+    ("t", 1),
+    ("f", 0),
+    ("yes", 1),
+    ("no", 0),
+];
 
 impl ColumnKind {
     /// Classifies a declared type the way the app's ORM means it, falling
@@ -43,8 +63,9 @@ impl ColumnKind {
             _ if base.contains("REAL") || base.contains("FLOA") || base.contains("DOUB") => {
                 ColumnKind::Real
             }
-            "NUMERIC" | "DECIMAL" => ColumnKind::Real,
-            // No declared type (BLOB affinity) or something exotic: keep text.
+            "NUMERIC" | "DECIMAL" => ColumnKind::Numeric,
+            // No declared type or something exotic: no check; the engine's
+            // affinity decides what the text becomes.
             _ => ColumnKind::Text(None),
         }
     }
@@ -52,46 +73,67 @@ impl ColumnKind {
     pub fn describe(&self) -> String {
         match self {
             ColumnKind::Integer => "an integer".into(),
-            ColumnKind::Boolean => "a boolean (0 or 1)".into(),
+            ColumnKind::Boolean => "a boolean (1, 0, true, false, t, f, yes or no, in any case)".into(),
             ColumnKind::Real => "a number".into(),
+            ColumnKind::Numeric => "a number".into(),
             ColumnKind::Text(Some(n)) => format!("text of at most {n} characters"),
             ColumnKind::Text(None) => "text".into(),
             ColumnKind::Date => "an ISO date (YYYY-MM-DD)".into(),
-            ColumnKind::DateTime => "an ISO date-time (YYYY-MM-DD HH:MM:SS)".into(),
+            ColumnKind::DateTime => {
+                "an ISO 8601 date-time (YYYY-MM-DD, then optionally T or a space, HH:MM[:SS[.fff]] and Z or ±HH:MM)".into()
+            }
             ColumnKind::Blob => "binary data".into(),
         }
     }
 
-    /// Parses a CSV cell. The empty cell is NULL (the caller decides whether
-    /// NULL is allowed).
+    /// Checks a text cell and gives the value to bind: the text itself
+    /// (the engine's affinity converts it), or 1/0 for a boolean. The empty
+    /// string is a value here (a quoted `""` in CSV); NULL is decided by
+    /// the caller before.
     pub fn parse_text(&self, cell: &str) -> Result<Value, String> {
-        if cell.is_empty() {
-            return Ok(Value::Null);
-        }
+        let refuse = || {
+            if cell.is_empty() {
+                format!(
+                    "the empty string (a quoted \"\") is not {}; leave the cell empty, unquoted, for NULL",
+                    self.describe()
+                )
+            } else {
+                format!("{cell:?} is not {}", self.describe())
+            }
+        };
         match self {
-            ColumnKind::Integer => cell
-                .trim()
-                .parse::<i64>()
-                .map(Value::Integer)
-                .map_err(|_| format!("{cell:?} is not {}", self.describe())),
-            ColumnKind::Boolean => match cell.trim().to_ascii_lowercase().as_str() {
-                "0" | "false" => Ok(Value::Integer(0)),
-                "1" | "true" => Ok(Value::Integer(1)),
-                _ => Err(format!("{cell:?} is not {}", self.describe())),
-            },
-            ColumnKind::Real => cell
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|r| r.is_finite())
-                .map(Value::Real)
-                .ok_or_else(|| format!("{cell:?} is not {}", self.describe())),
-            ColumnKind::Blob => Ok(Value::Blob(cell.as_bytes().to_vec())),
-            _ => self.check_text(cell).map(|()| Value::Text(cell.to_owned())),
+            ColumnKind::Integer => {
+                cell.trim().parse::<i64>().map_err(|_| refuse())?;
+            }
+            ColumnKind::Boolean => {
+                let lower = cell.trim().to_ascii_lowercase();
+                return BOOLEANS
+                    .iter()
+                    .find(|(spelling, _)| *spelling == lower)
+                    .map(|(_, v)| Value::Integer(*v))
+                    .ok_or_else(refuse);
+            }
+            ColumnKind::Real | ColumnKind::Numeric => {
+                let t = cell.trim();
+                let number = t.parse::<i64>().is_ok()
+                    || t.parse::<f64>().is_ok_and(f64::is_finite)
+                        && t.bytes().any(|b| b.is_ascii_digit())
+                        && !t
+                            .bytes()
+                            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E');
+                if !number {
+                    return Err(refuse());
+                }
+            }
+            ColumnKind::Date | ColumnKind::DateTime if cell.is_empty() => return Err(refuse()),
+            _ => {}
         }
+        self.check_text(cell)?;
+        Ok(Value::Text(cell.to_owned()))
     }
 
-    /// Converts a JSON value. Booleans become 0/1, numbers must fit the kind.
+    /// Converts a JSON value. Booleans become 0/1, numbers must fit the kind;
+    /// strings are cells, checked and bound as text.
     pub fn parse_json(&self, json: &serde_json::Value) -> Result<Value, String> {
         use serde_json::Value as J;
         match (self, json) {
@@ -105,17 +147,14 @@ impl ColumnKind {
                 }
                 _ => Err(format!("{n} is not {}", self.describe())),
             },
-            (ColumnKind::Real, J::Number(n)) => n
+            (ColumnKind::Numeric, J::Number(n)) if n.as_i64().is_some() => {
+                Ok(Value::Integer(n.as_i64().expect("checked")))
+            }
+            (ColumnKind::Real | ColumnKind::Numeric, J::Number(n)) => n
                 .as_f64()
                 .map(Value::Real)
                 .ok_or_else(|| format!("{n} is not {}", self.describe())),
-            (ColumnKind::Text(_) | ColumnKind::Date | ColumnKind::DateTime, J::String(s)) => {
-                self.check_text(s).map(|()| Value::Text(s.clone()))
-            }
-            (ColumnKind::Blob, J::String(s)) => Ok(Value::Blob(s.as_bytes().to_vec())),
-            (ColumnKind::Integer | ColumnKind::Boolean | ColumnKind::Real, J::String(s)) => {
-                self.parse_text(s)
-            }
+            (_, J::String(s)) => self.parse_text(s),
             (_, other) => Err(format!("{other} is not {}", self.describe())),
         }
     }
@@ -168,10 +207,56 @@ mod tests {
     }
 
     #[test]
+    fn booleans_take_every_common_spelling_and_nothing_else() {
+        for (cell, v) in [
+            ("t", 1),
+            ("F", 0),
+            ("Yes", 1),
+            ("no", 0),
+            ("TRUE", 1),
+            ("0", 0),
+        ] {
+            assert_eq!(
+                ColumnKind::Boolean.parse_text(cell),
+                Ok(Value::Integer(v)),
+                "{cell}"
+            );
+        }
+        for cell in ["2", "y", "", "on"] {
+            let e = ColumnKind::Boolean.parse_text(cell).unwrap_err();
+            assert!(e.contains("t, f, yes or no"), "{e}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_checked_and_bound_as_their_text() {
+        let big = "9007199254740993";
+        assert_eq!(
+            ColumnKind::Numeric.parse_text(big),
+            Ok(Value::Text(big.into()))
+        );
+        assert!(ColumnKind::Numeric.parse_text("12.50").is_ok());
+        for bad in ["inf", "NaN", "1,5", "", "1e999", "x1"] {
+            assert!(ColumnKind::Numeric.parse_text(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            ColumnKind::from_declared("DECIMAL(10,2)"),
+            ColumnKind::Numeric
+        );
+    }
+
+    #[test]
     fn cells_are_checked_against_their_kind() {
-        assert_eq!(ColumnKind::Integer.parse_text("42"), Ok(Value::Integer(42)));
+        assert_eq!(
+            ColumnKind::Integer.parse_text("42"),
+            Ok(Value::Text("42".into()))
+        );
         assert!(ColumnKind::Integer.parse_text("4x").is_err());
-        assert_eq!(ColumnKind::Integer.parse_text(""), Ok(Value::Null));
+        assert!(ColumnKind::Integer.parse_text("").is_err());
+        assert_eq!(
+            ColumnKind::Text(None).parse_text(""),
+            Ok(Value::Text(String::new()))
+        );
         assert!(ColumnKind::Boolean.parse_text("2").is_err());
         assert!(ColumnKind::Text(Some(5)).parse_text("BKFDXX").is_err());
         assert!(ColumnKind::Text(Some(5)).parse_text("Größe").is_ok());
