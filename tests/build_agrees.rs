@@ -81,8 +81,7 @@ fn differences(seed: &Seed, c: &Compiled) -> Vec<String> {
         // Only the columns the seed gives are embedded (the rest are the
         // engine's at run time).
         let compiled_columns: Vec<_> = ct
-            .inserted_columns()
-            .map(|i| &ct.schema.columns[i])
+            .embedded_columns()
             .map(|c| {
                 (
                     c.name.as_str(),
@@ -395,10 +394,29 @@ fn a_second_apps_seed_builds_to_what_its_engine_makes_of_the_source_rows() {
         .find(|t| t.name() == "category")
         .unwrap();
     let embedded: Vec<&str> = category
-        .inserted_columns()
-        .map(|i| category.schema.columns[i].name.as_str())
+        .embedded_columns()
+        .map(|c| c.name.as_str())
         .collect();
     assert_eq!(embedded, ["id", "name", "parent_id"]);
+
+    // An unmapped BLOB column keeps text as text, and the build says how to
+    // give bytes instead; the mapped one says nothing.
+    let blob_warnings: Vec<&String> = compiled
+        .warnings
+        .iter()
+        .filter(|w| w.contains("is a BLOB column"))
+        .collect();
+    assert_eq!(blob_warnings.len(), 1, "{:?}", compiled.warnings);
+    assert!(
+        blob_warnings[0].contains("product.raw"),
+        "{}",
+        blob_warnings[0]
+    );
+    assert!(
+        blob_warnings[0].contains("raw = { blob = \"hex\" }"),
+        "{}",
+        blob_warnings[0]
+    );
 }
 
 #[test]
@@ -540,4 +558,43 @@ fn cells_the_column_cannot_take_are_refused_naming_the_cell() {
             "{expected:?} missing in: {e}"
         );
     }
+}
+
+#[test]
+fn tables_load_in_the_manifests_order_on_both_sides_so_triggers_see_the_same() {
+    // Products listed first: their trigger counts into categories that do
+    // not exist yet, so every counter stays 0, in the build as in sqlite3.
+    let (_t, dir) = shop_variant(|d| {
+        let manifest = std::fs::read_to_string(d.join("seed.toml")).unwrap();
+        let (head, tables) = manifest.split_once("[[table]]").unwrap();
+        let (category, product) = tables.split_once("[[table]]").unwrap();
+        std::fs::write(
+            d.join("seed.toml"),
+            format!("{head}[[table]]{product}\n[[table]]{category}"),
+        )
+        .unwrap();
+    });
+    let compiled = compile(&dir).unwrap();
+    let order: Vec<&str> = compiled.tables.iter().map(|t| t.name()).collect();
+    assert_eq!(
+        order,
+        ["product", "category"],
+        "the order the binary loads in"
+    );
+    let schema = std::fs::read_to_string(shop_dir().join("schema.sql")).unwrap();
+    let (products, categories): (Vec<&str>, Vec<&str>) = SHOP_SOURCE_ROWS
+        .split(";\n")
+        .filter(|s| s.contains("INSERT"))
+        .partition(|s| s.contains("INSERT INTO product"));
+    let rows = format!("{};\n{};\n", products.join(";\n"), categories.join(";\n"));
+    let (_tmp, reference) = sqlite3_database(&format!("{schema}\n{rows}"));
+    assert_eq!(
+        query(
+            &reference,
+            "SELECT group_concat(product_count) FROM category"
+        ),
+        "0,0,0"
+    );
+    let full = compiled.profiles.iter().find(|p| p.name == "full").unwrap();
+    assert_eq!(full.fingerprint.total, fingerprint_of(&reference).total);
 }

@@ -169,9 +169,7 @@ fn build_of(c: &Compiled) -> Build {
         .map(|t| TableData {
             name: text_of(t.name()),
             columns: slice_of(
-                t.schema
-                    .columns
-                    .iter()
+                t.embedded_columns()
                     .map(|col| ColumnInfo {
                         name: text_of(&col.name),
                         declared_type: text_of(&col.declared_type),

@@ -94,7 +94,7 @@ pub enum Removed {
 pub struct Build {
     pub migrations: &'static [Migration],
     pub reference: &'static [ReferenceTable],
-    /// The seeded tables (parents first); reference tables take their rows
+    /// The seeded tables (in load order); reference tables take their rows
     /// from here.
     pub tables: &'static [TableData],
 }

@@ -23,7 +23,8 @@ include!(concat!(env!("OUT_DIR"), "/seed.rs"));
 pub struct Seed {
     /// `schema.sql` exactly as written; a reset runs it as-is.
     pub schema_sql: &'static str,
-    /// Seeded tables, parents before children.
+    /// Seeded tables in the order the build inserted them (the manifest's);
+    /// a reset inserts them in the same order, foreign keys checked after.
     pub tables: &'static [TableData],
     pub profiles: &'static [Profile],
     pub default_profile: &'static str,
@@ -175,7 +176,7 @@ impl Profile {
         self.tables.contains(&table)
     }
 
-    /// The seeded tables of this profile, parents before children.
+    /// The seeded tables of this profile, in load order.
     pub fn seeded_tables(&self) -> impl Iterator<Item = &'static TableData> + use<> {
         let tables = self.tables;
         SEED.tables.iter().filter(move |t| tables.contains(&t.name))

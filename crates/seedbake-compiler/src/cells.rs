@@ -42,12 +42,26 @@ impl Compiler {
         let cell = |f: &str| record.get(f).cloned().unwrap_or(Cell::Null);
         match mapping {
             Mapping::Auto => Ok(Value::Integer(index as i64 + 1)),
-            Mapping::Field(f) => match cell(f) {
-                Cell::Null => Ok(Value::Null),
-                Cell::Text(t) => kind.parse_text(&t),
-                Cell::Json(j) => kind.parse_json(&j),
+            Mapping::Field(f) => {
+                let value = match cell(f) {
+                    Cell::Null => Ok(Value::Null),
+                    Cell::Text(t) => kind.parse_text(&t),
+                    Cell::Json(j) => kind.parse_json(&j),
+                }
+                .map_err(|m| type_error(f, m))?;
+                if kind == ColumnKind::Blob && matches!(value, Value::Text(_)) {
+                    let warning = format!(
+                        "{}: {}.{} is a BLOB column without a mapping, so its cells are stored as the text they are \
+                         (as sqlite3 stores them); to store bytes, map it in seed.toml: {} = {{ blob = \"hex\" }} \
+                         (or \"base64\", \"file\")",
+                        record.origin.file, table.name, col.name, col.name
+                    );
+                    if !self.warnings.contains(&warning) {
+                        self.warnings.push(warning);
+                    }
+                }
+                Ok(value)
             }
-            .map_err(|m| type_error(f, m)),
             Mapping::Blob { field: f, encoding } => {
                 let c = cell(f);
                 if c.is_null() {

@@ -153,7 +153,7 @@ fn generate(c: &Compiled) -> TokenStream {
         let row_count = t.rows.len();
         let key_fields = &t.key_fields;
         let unfp = &t.unfingerprinted;
-        let columns = t.inserted_columns().map(|ci| &t.schema.columns[ci]).map(|col| {
+        let columns = t.embedded_columns().map(|col| {
             let (n, d, nn, pk) = (&col.name, &col.declared_type, col.not_null, col.pk > 0);
             quote! { crate::seed::ColumnInfo { name: #n, declared_type: #d, not_null: #nn, primary_key: #pk } }
         });

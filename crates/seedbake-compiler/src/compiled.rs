@@ -13,7 +13,8 @@ use crate::CompiledDefault;
 #[derive(Debug)]
 pub struct Compiled {
     pub schema_sql: String,
-    /// Seeded tables, in an order that inserts parents before children.
+    /// Seeded tables in the manifest's order: the order the build inserted
+    /// them in, and so the order a reset inserts them in.
     pub tables: Vec<CompiledTable>,
     pub profiles: Vec<CompiledProfile>,
     pub default_profile: String,
@@ -63,6 +64,11 @@ impl CompiledTable {
     /// The positions of the columns the seed gives, in schema order.
     pub fn inserted_columns(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.inserted.len()).filter(|&i| self.inserted[i])
+    }
+
+    /// The columns the binary embeds (those the seed gives), in order.
+    pub fn embedded_columns(&self) -> impl Iterator<Item = &schema::Column> + '_ {
+        self.inserted_columns().map(|i| &self.schema.columns[i])
     }
 }
 

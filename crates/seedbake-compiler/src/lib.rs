@@ -183,8 +183,11 @@ impl Compiler {
         let admin = admin::admin(&manifest, &manifest_name, &compiled, &self.defaults)?;
         let profiles =
             profiles::profiles(&manifest, &manifest_name, &schema_sql, &conn, &compiled).await?;
-        let tables = insertion_order(compiled);
-        let reference = reference::reference_tables(&manifest, &tables)?;
+        // The binary loads the tables in the order the build did, the
+        // manifest's: triggers that write shared tables then run in the
+        // same order on both sides (foreign keys are checked after the load).
+        let tables = compiled;
+        let reference = reference::reference_tables(&manifest, &parents_first(&tables))?;
 
         Ok(Compiled {
             schema_sql,
@@ -206,17 +209,18 @@ impl Compiler {
 }
 
 /// Parents before children (stable: manifest order where the foreign keys
-/// allow it), so a reset inserts without deferring constraints.
-fn insertion_order(tables: Vec<CompiledTable>) -> Vec<CompiledTable> {
-    let mut pending = tables;
-    let mut ordered: Vec<CompiledTable> = Vec::with_capacity(pending.len());
+/// allow it): the order `migrate` inserts reference rows in, so a new row's
+/// parent id is known before the row.
+fn parents_first(tables: &[CompiledTable]) -> Vec<&CompiledTable> {
+    let mut pending: Vec<&CompiledTable> = tables.iter().collect();
+    let mut ordered: Vec<&CompiledTable> = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
         let ready = pending.iter().position(|t| {
             t.schema.foreign_keys.iter().all(|fk| {
                 fk.parent_table == t.name() || !pending.iter().any(|p| p.name() == fk.parent_table)
             })
         });
-        // A cycle: keep manifest order; the reset checks foreign keys at the end.
+        // A cycle: keep manifest order.
         ordered.push(pending.remove(ready.unwrap_or(0)));
     }
     ordered

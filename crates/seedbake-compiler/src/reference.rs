@@ -26,7 +26,7 @@ pub struct CompiledReference {
 /// tables (`tables` parents first); the result keeps that order.
 pub(crate) fn reference_tables(
     manifest: &Manifest,
-    tables: &[CompiledTable],
+    tables: &[&CompiledTable],
 ) -> Result<Vec<CompiledReference>, SeedError> {
     let mut out = Vec::new();
     for (i, spec) in manifest.references.iter().enumerate() {
