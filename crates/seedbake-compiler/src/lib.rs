@@ -17,6 +17,7 @@ mod engine;
 pub mod error;
 mod explain;
 mod images;
+mod keys;
 pub mod manifest;
 pub mod migrations;
 mod profiles;
@@ -58,6 +59,9 @@ struct Compiler {
     /// The declared defaults, and the time `now` stands for in seeded rows.
     defaults: Vec<CompiledDefault>,
     seed_time: Option<String>,
+    /// The bad cells found so far: each refuses its row, and together they
+    /// refuse the build once every table is read.
+    errors: Vec<SeedError>,
 }
 
 impl Compiler {
@@ -74,7 +78,14 @@ impl Compiler {
             images: Vec::new(),
             defaults: Vec::new(),
             seed_time: None,
+            errors: Vec::new(),
         }
+    }
+
+    /// The build's end at `last`, with the bad cells found before it.
+    fn refused(&mut self, last: SeedError) -> SeedError {
+        self.errors.push(last);
+        error::gathered(std::mem::take(&mut self.errors)).expect("holds one")
     }
 
     fn display(&self, rel: &str) -> String {
@@ -133,8 +144,16 @@ impl Compiler {
                 .iter()
                 .find(|t| t.name == spec.name)
                 .expect("checked by check_manifest");
-            let (pending, keys) = self.build_rows(spec, table, &entry, &compiled)?;
-            let rowids = engine::insert_rows(&conn, table, &pending).await?;
+            let rows::BuiltRows {
+                rows: pending,
+                keys,
+                index,
+            } = self
+                .build_rows(spec, table, &entry, &compiled)
+                .map_err(|e| self.refused(e))?;
+            let rowids = engine::insert_rows(&conn, table, &pending)
+                .await
+                .map_err(|e| self.refused(e))?;
             for (row, rowid) in pending.iter().zip(rowids) {
                 origins.insert((table.name.clone(), rowid), row.origin.clone());
             }
@@ -162,8 +181,12 @@ impl Compiler {
                 rows,
                 key_fields: spec.key.clone(),
                 keys,
+                index,
                 unfingerprinted,
             });
+        }
+        if let Some(e) = error::gathered(std::mem::take(&mut self.errors)) {
+            return Err(e);
         }
 
         explain::check_foreign_keys(&conn, &all_tables, &origins).await?;

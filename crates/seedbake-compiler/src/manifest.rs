@@ -127,6 +127,10 @@ pub struct TableSpec {
     pub key: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnSpec>,
+    /// Source fields read but not stored: no column takes them (a `key`
+    /// field may be among them), and the source must have each.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
