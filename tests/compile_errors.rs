@@ -648,7 +648,7 @@ fn every_bad_cell_is_reported_in_one_build_sorted_by_file_and_line() {
     // The first is the error itself, as a single error would be.
     assert_eq!(e.origin.to_string(), "seed-data/kind.csv:2");
     assert_eq!(e.field.as_deref(), Some("kind.groesse"));
-    assert_eq!(e.left_out, 0);
+    assert_eq!(e.left_out(), 0);
     assert_eq!(e.to_string(), all_errors(&e).join("\n"));
 }
 
@@ -695,7 +695,7 @@ fn errors_beyond_the_cap_are_counted() {
         append(d, "verband.csv", &rows);
     });
     assert_eq!(e.errors().count(), compiler::error::MAX_ERRORS);
-    assert_eq!(e.left_out, 12);
+    assert_eq!(e.left_out(), 12);
     // The first lines of the file are the ones kept.
     let lines: Vec<String> = e.errors().map(|e| e.origin.to_string()).collect();
     assert_eq!(lines[0], "seed-data/verband.csv:4");

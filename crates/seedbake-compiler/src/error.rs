@@ -120,8 +120,8 @@ pub const MAX_ERRORS: usize = 50;
 
 /// A seed-data error. A build that finds several bad cells refuses them
 /// together: the first (by file, place and field) is this error itself, the
-/// others follow in [`more`](Self::more), and `Display` shows them all, one
-/// per line.
+/// others follow it in [`errors`](Self::errors), and `Display` shows them
+/// all, one per line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct SeedError {
     pub kind: ErrorKind,
@@ -129,22 +129,29 @@ pub struct SeedError {
     /// `table.column` the error is about, when there is one.
     pub field: Option<String>,
     pub message: String,
+    /// Boxed: an error travels in every `Result` of the compiler, mostly
+    /// alone.
+    more: Option<Box<More>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct More {
     /// The build's other errors, in order, up to [`MAX_ERRORS`] in all.
-    pub more: Vec<SeedError>,
+    errors: Vec<SeedError>,
     /// How many errors the build found beyond those kept.
-    pub left_out: usize,
+    left_out: usize,
 }
 
 impl fmt::Display for SeedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.origin, self.message)?;
-        for e in &self.more {
-            write!(f, "\n{}: {}", e.origin, e.message)?;
+        for (n, e) in self.errors().enumerate() {
+            let sep = if n == 0 { "" } else { "\n" };
+            write!(f, "{sep}{}: {}", e.origin, e.message)?;
         }
-        if self.left_out > 0 {
-            write!(f, "\nand {} more", self.left_out)?;
+        match self.left_out() {
+            0 => Ok(()),
+            n => write!(f, "\nand {n} more"),
         }
-        Ok(())
     }
 }
 
@@ -155,14 +162,19 @@ impl SeedError {
             origin,
             field: None,
             message: message.into(),
-            more: Vec::new(),
-            left_out: 0,
+            more: None,
         }
     }
 
-    /// Every error kept: this one, then [`more`](Self::more).
+    /// Every error the build reports, this one first, in order.
     pub fn errors(&self) -> impl Iterator<Item = &SeedError> {
-        std::iter::once(self).chain(&self.more)
+        let more = self.more.iter().flat_map(|m| &m.errors);
+        std::iter::once(self).chain(more)
+    }
+
+    /// How many errors the build found beyond [`MAX_ERRORS`], unreported.
+    pub fn left_out(&self) -> usize {
+        self.more.as_ref().map_or(0, |m| m.left_out)
     }
 
     pub fn with_field(mut self, table: &str, column: &str) -> Self {
@@ -186,10 +198,12 @@ pub(crate) fn gathered(errors: Vec<SeedError>) -> Option<SeedError> {
     let mut all: Vec<SeedError> = Vec::with_capacity(errors.len());
     let mut left_out = 0;
     for mut e in errors {
-        left_out += std::mem::take(&mut e.left_out);
-        let more = std::mem::take(&mut e.more);
+        let more = e.more.take();
         all.push(e);
-        all.extend(more);
+        if let Some(more) = more {
+            left_out += more.left_out;
+            all.extend(more.errors);
+        }
     }
     all.sort_by(|a, b| {
         a.origin
@@ -202,8 +216,10 @@ pub(crate) fn gathered(errors: Vec<SeedError>) -> Option<SeedError> {
     all.truncate(MAX_ERRORS);
     let mut kept = all.into_iter();
     let mut first = kept.next()?;
-    first.more = kept.collect();
-    first.left_out = left_out;
+    let errors: Vec<SeedError> = kept.collect();
+    if !errors.is_empty() || left_out > 0 {
+        first.more = Some(Box::new(More { errors, left_out }));
+    }
     Some(first)
 }
 
@@ -285,7 +301,7 @@ mod tests {
                 "b.json $.x[10].a t.a",
             ]
         );
-        assert_eq!(e.left_out, 0);
+        assert_eq!(e.left_out(), 0);
         assert_eq!(e.to_string().lines().count(), 6, "{e}");
         assert!(gathered(Vec::new()).is_none());
     }
@@ -298,13 +314,13 @@ mod tests {
             .collect();
         let e = gathered(many).unwrap();
         assert_eq!(e.errors().count(), MAX_ERRORS);
-        assert_eq!(e.left_out, 7);
+        assert_eq!(e.left_out(), 7);
         assert_eq!(e.origin, Origin::line("a.csv", 1));
         assert!(e.to_string().ends_with("\nand 7 more"), "{e}");
         // Gathering again (a later error joins) keeps the count.
         let again = gathered(vec![e, at(Origin::line("0.csv", 1), "c")]).unwrap();
         assert_eq!(again.errors().count(), MAX_ERRORS);
-        assert_eq!(again.left_out, 8);
+        assert_eq!(again.left_out(), 8);
         assert_eq!(again.origin.file, "0.csv");
     }
 }
