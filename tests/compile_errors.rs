@@ -8,17 +8,23 @@ use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, ErrorKind, SeedError};
 
-fn base() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base")
-}
-
-/// A copy of the base fixture named `seed-data`, broken by `edit`.
-fn broken(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
+/// A copy of `tests/fixtures/<fixture>` named `seed-data`, broken by `edit`.
+fn broken_copy(fixture: &str, edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("seed-data");
-    copy_dir(&base(), &dir);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
+        &dir,
+    );
     edit(&dir);
     (tmp, dir)
+}
+
+/// A copy of the base fixture, broken by `edit`.
+fn broken(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
+    broken_copy("base", edit)
 }
 
 fn replace(dir: &Path, file: &str, from: &str, to: &str) {
@@ -36,7 +42,11 @@ fn append(dir: &Path, file: &str, line: &str) {
 }
 
 fn fails(edit: impl FnOnce(&Path)) -> SeedError {
-    let (_tmp, dir) = broken(edit);
+    fails_in("base", edit)
+}
+
+fn fails_in(fixture: &str, edit: impl FnOnce(&Path)) -> SeedError {
+    let (_tmp, dir) = broken_copy(fixture, edit);
     match compiler::compile(&dir) {
         Ok(_) => panic!("the broken seed compiled"),
         Err(e) => e,
@@ -603,5 +613,160 @@ fn an_admin_account_init_admin_could_not_create() {
         &e,
         ErrorKind::Manifest,
         "seed-data/seed.toml: [admin] init-admin could not create an account: users.role is NOT NULL and neither [admin] grant nor [defaults.users] gives it a value",
+    );
+}
+
+/// Each error of a build as `file:place: message`, in the order reported.
+fn all_errors(e: &SeedError) -> Vec<String> {
+    e.errors()
+        .map(|e| format!("{}: {}", e.origin, e.message))
+        .collect()
+}
+
+#[test]
+fn every_bad_cell_is_reported_in_one_build_sorted_by_file_and_line() {
+    let e = fails(|d| {
+        append(d, "verband.csv", "Zu lang,ABCDEF\n");
+        replace(d, "kind.csv", "LKNW", "LKNV");
+        replace(d, "kind.csv", "W,140,", "W,groß,");
+    });
+    let kinds: Vec<ErrorKind> = e.errors().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [ErrorKind::Type, ErrorKind::Reference, ErrorKind::Type],
+        "{e}"
+    );
+    assert_eq!(
+        all_errors(&e),
+        [
+            "seed-data/kind.csv:2: kind.groesse: \"groß\" is not an integer",
+            "seed-data/kind.csv:3: kind.verband_id: no verband row has the key abkuerzung = \"LKNV\" \
+             (keys are in seed-data/verband.csv); did you mean \"LKNW\"?",
+            "seed-data/verband.csv:4: verband.abkuerzung: \"ABCDEF\" is 6 characters long, the column allows 5",
+        ]
+    );
+    // The first is the error itself, as a single error would be.
+    assert_eq!(e.origin.to_string(), "seed-data/kind.csv:2");
+    assert_eq!(e.field.as_deref(), Some("kind.groesse"));
+    assert_eq!(e.left_out(), 0);
+    assert_eq!(e.to_string(), all_errors(&e).join("\n"));
+}
+
+#[test]
+fn bad_cells_of_one_row_are_all_reported_by_field() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "kind.csv",
+            "Mia,2012-03-04,W,140,",
+            "Mia,04.03.2012,W,groß,",
+        )
+    });
+    let fields: Vec<&str> = e.errors().map(|e| e.field.as_deref().unwrap()).collect();
+    assert_eq!(fields, ["kind.geburtsdatum", "kind.groesse"], "{e}");
+    assert!(
+        e.errors()
+            .all(|e| e.origin.to_string() == "seed-data/kind.csv:2")
+    );
+}
+
+#[test]
+fn a_reference_to_a_refused_row_is_not_a_second_error() {
+    // The row is refused for its own cell; the kind that names it finds it.
+    let e = fails(|d| {
+        append(d, "verband.csv", "Zu lang,ABCDEF\n");
+        replace(d, "kind.csv", "LKNW", "ABCDEF");
+    });
+    assert_eq!(e.errors().count(), 1, "{e}");
+    assert_error(
+        &e,
+        ErrorKind::Type,
+        "seed-data/verband.csv:4: verband.abkuerzung: \"ABCDEF\" is 6 characters long",
+    );
+}
+
+#[test]
+fn errors_beyond_the_cap_are_counted() {
+    let bad_rows = compiler::error::MAX_ERRORS + 12;
+    let e = fails(|d| {
+        let rows: String = (0..bad_rows)
+            .map(|i| format!("Verband {i},ZULANG{i}\n"))
+            .collect();
+        append(d, "verband.csv", &rows);
+    });
+    assert_eq!(e.errors().count(), compiler::error::MAX_ERRORS);
+    assert_eq!(e.left_out(), 12);
+    // The first lines of the file are the ones kept.
+    let lines: Vec<String> = e.errors().map(|e| e.origin.to_string()).collect();
+    assert_eq!(lines[0], "seed-data/verband.csv:4");
+    assert_eq!(
+        lines[compiler::error::MAX_ERRORS - 1],
+        format!("seed-data/verband.csv:{}", 3 + compiler::error::MAX_ERRORS)
+    );
+    assert!(e.to_string().ends_with("\nand 12 more"), "{e}");
+}
+
+#[test]
+fn a_dangling_reference_to_the_tables_own_rows() {
+    let e = fails_in("self_ref", |d| {
+        replace(d, "kategorie.csv", "Figur,1,Pflicht", "Figur,1,Pflcht")
+    });
+    assert_eq!(e.errors().count(), 1, "{e}");
+    assert_error(
+        &e,
+        ErrorKind::Reference,
+        "seed-data/kategorie.csv:5: kategorie.oberkategorie_id: no kategorie row has the key name = \"Pflcht\" \
+         (keys are in seed-data/kategorie.csv); did you mean \"Pflicht\"?",
+    );
+    assert_eq!(e.field.as_deref(), Some("kategorie.oberkategorie_id"));
+}
+
+#[test]
+fn a_reference_to_the_tables_own_rows_needs_its_key() {
+    let e = fails_in("self_ref", |d| {
+        replace(d, "seed.toml", "key = [\"name\"]\n", "")
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:7: kategorie.oberkategorie_id: table kategorie has no `key` in seed.toml",
+    );
+}
+
+#[test]
+fn ignore_names_a_field_the_source_does_not_have() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "key = [\"abkuerzung\"]",
+            "key = [\"abkuerzung\"]\nignore = [\"lnad\"]",
+        );
+        replace(d, "verband.csv", "name,abkuerzung", "name,abkuerzung,land");
+        replace(d, "verband.csv", "BKFD", "BKFD,DE");
+        replace(d, "verband.csv", "LKNW", "LKNW,DE");
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:9: [[table]] verband: ignore names the field \"lnad\", which seed-data/verband.csv \
+         does not have (fields: name, abkuerzung, land); did you mean \"land\"?",
+    );
+}
+
+#[test]
+fn ignore_names_a_field_a_column_reads() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "file = \"kind.csv\"",
+            "file = \"kind.csv\"\nignore = [\"verband\"]",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:14: [[table]] kind: ignore names the field \"verband\", which [table.columns] verband_id reads",
     );
 }

@@ -1,8 +1,9 @@
 //! The manifest's entries for the app's own conventions, compiled from
 //! `tests/fixtures/base`: `[images]` and an image `prefix` (the value stored
 //! is where the file goes below the static folder), `[defaults]` filling
-//! what the seed files leave empty, and `seed_time` keeping that
-//! reproducible.
+//! what the seed files leave empty, `seed_time` keeping that reproducible,
+//! `ignore`d source fields, and a table referring to its own rows (from
+//! `tests/fixtures/self_ref`).
 
 mod common;
 use common::copy_dir;
@@ -13,14 +14,21 @@ use seedbake_core::value::Value;
 
 /// The base fixture, changed by `edit`, compiled.
 fn compile_with(edit: impl FnOnce(&Path)) -> Compiled {
+    compile_fixture("base", edit)
+}
+
+/// `tests/fixtures/<fixture>`, changed by `edit`, compiled.
+fn compile_fixture(fixture: &str, edit: impl FnOnce(&Path)) -> Compiled {
     let tmp = tempfile::tempdir().unwrap();
     let dir: PathBuf = tmp.path().join("seed-data");
     copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base"),
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
         &dir,
     );
     edit(&dir);
-    compiler::compile(&dir).unwrap()
+    compiler::compile(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn column(c: &Compiled, table: &str, column: &str) -> Vec<Value> {
@@ -132,4 +140,79 @@ fn the_seed_time_makes_defaulted_rows_reproducible() {
         text("2025-09-02 08:00:00.000000")
     );
     assert_ne!(fingerprints(&a)[0], fingerprints(&later)[0]);
+}
+
+#[test]
+fn a_table_refers_to_its_own_rows_listed_in_any_order() {
+    // Kür and Pflicht name Wettkampf, listed after them; Figur names
+    // Pflicht, listed before it. The rows are those the engine holds.
+    let c = compile_fixture("self_ref", |_| {});
+    let int = Value::Integer;
+    assert_eq!(
+        column(&c, "kategorie", "name"),
+        [
+            text("Kür"),
+            text("Pflicht"),
+            text("Wettkampf"),
+            text("Figur")
+        ]
+    );
+    assert_eq!(
+        column(&c, "kategorie", "id"),
+        [int(1), int(2), int(3), int(4)]
+    );
+    assert_eq!(
+        column(&c, "kategorie", "oberkategorie_id"),
+        [int(3), int(3), Value::Null, int(2)]
+    );
+
+    // Ids given in the source are the values referred to.
+    let given = compile_fixture("self_ref", |d| {
+        std::fs::write(
+            d.join("kategorie.csv"),
+            "id,name,punkte,ober\n10,Kür,10,Wettkampf\n20,Pflicht,5,Wettkampf\n30,Wettkampf,,\n40,Figur,1,Figur\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        column(&given, "kategorie", "oberkategorie_id"),
+        [int(30), int(30), Value::Null, int(40)]
+    );
+}
+
+#[test]
+fn ignored_fields_are_read_but_not_stored() {
+    let c = compile_with(|d| {
+        let toml = std::fs::read_to_string(d.join("seed.toml")).unwrap();
+        let toml = toml.replace(
+            "file = \"kind.csv\"",
+            "file = \"kind.csv\"\nignore = [\"groesse\", \"notiz\"]",
+        );
+        std::fs::write(d.join("seed.toml"), toml).unwrap();
+        std::fs::write(
+            d.join("kind.csv"),
+            "vorname,geburtsdatum,geschlecht,groesse,verband,notiz\n\
+             Mia,2012-03-04,W,140,BKFD,schwimmt seit 2019\n\
+             Ali,2013-05-06,M,151,LKNW,\n",
+        )
+        .unwrap();
+    });
+    // groesse is a column, but ignored: the field does not fill it.
+    assert_eq!(column(&c, "kind", "groesse"), [Value::Null, Value::Null]);
+    assert_eq!(column(&c, "kind", "vorname"), [text("Mia"), text("Ali")]);
+
+    // A natural key field may be ignored too: it still names the rows.
+    let keyed = compile_with(|d| {
+        let toml = std::fs::read_to_string(d.join("seed.toml")).unwrap();
+        let toml = toml.replace(
+            "key = [\"abkuerzung\"]",
+            "key = [\"kurz\"]\nignore = [\"kurz\"]\n[table.columns]\nabkuerzung = \"name\"",
+        );
+        std::fs::write(d.join("seed.toml"), toml).unwrap();
+        std::fs::write(d.join("verband.csv"), "name,kurz\nBKFD,BKFD\nLKNW,LKNW\n").unwrap();
+    });
+    assert_eq!(
+        column(&keyed, "kind", "verband_id"),
+        [Value::Integer(1), Value::Integer(2)]
+    );
 }

@@ -1,6 +1,6 @@
 //! The build script's whole job, so `build.rs` stays a thin door: find the
 //! seed folder, compile it, tell cargo what to watch, write the generated
-//! module, or stop the build with one clear line.
+//! module, or stop the build with its errors, one per line.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -21,8 +21,8 @@ pub fn seed_dir(manifest_dir: &Path, var: Option<&OsStr>) -> PathBuf {
 }
 
 /// Compiles the package's seed into `OUT_DIR`; call it from `build.rs`.
-/// A rejected seed ends the build script with status 1 and its one error
-/// line. The compiler's own source needs no `rerun-if-changed`: cargo
+/// A rejected seed ends the build script with status 1 and its errors,
+/// one per line. The compiler's own source needs no `rerun-if-changed`: cargo
 /// rebuilds and reruns the build script when a build-dependency changes.
 pub fn build() {
     println!("cargo:rerun-if-env-changed={SEED_DIR_VAR}");
@@ -35,9 +35,13 @@ pub fn build() {
     let compiled = match compile(&seed_dir) {
         Ok(c) => c,
         Err(e) => {
-            // cargo shows a failing build script's stderr; make it the one line that matters.
-            eprintln!("error: seed data rejected\n  {e}");
-            println!("cargo:warning=seed data rejected: {e}");
+            // cargo shows a failing build script's stderr: make it the
+            // errors, one per line, and nothing else.
+            eprintln!("error: seed data rejected");
+            for line in e.to_string().lines() {
+                eprintln!("  {line}");
+                println!("cargo:warning=seed data rejected: {line}");
+            }
             std::process::exit(1);
         }
     };

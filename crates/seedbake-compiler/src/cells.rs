@@ -12,7 +12,6 @@ use seedbake_core::value::{ColumnKind, Value};
 use crate::error::{ErrorKind, Origin, SeedError};
 use crate::manifest::{BlobEncoding, Mapping};
 use crate::source::{Cell, Record};
-use crate::suggest::closest;
 use crate::{CompiledTable, Compiler};
 
 impl Compiler {
@@ -168,66 +167,60 @@ fn reference(
         .iter()
         .find(|t| t.name() == target)
         .expect("checked earlier");
-    if parent.key_fields.is_empty() {
-        return Err(SeedError::new(
-            ErrorKind::Manifest,
-            origin,
-            format!(
-                "{}.{}: table {target} has no `key` in seed.toml, so rows cannot refer to it by name",
-                table.name, col.name
-            ),
+    let ci = referenced_column(
+        table,
+        col,
+        &parent.schema,
+        !parent.key_fields.is_empty(),
+        &origin,
+    )?;
+    // A refused row's value is unknown, and its own error refuses the build.
+    Ok(parent
+        .index
+        .resolve(key, &table.name, &col.name, origin)?
+        .map_or(Value::Null, |row| parent.rows[row][ci].clone()))
+}
+
+/// The column of `target` that `table.col` holds when it refers to a
+/// `target` row by natural key: the one its foreign key names, or else the
+/// target's INTEGER PRIMARY KEY.
+pub(crate) fn referenced_column(
+    table: &schema::Table,
+    col: &schema::Column,
+    target: &schema::Table,
+    target_has_key: bool,
+    origin: &Origin,
+) -> Result<usize, SeedError> {
+    let manifest_error =
+        |message: String| Err(SeedError::new(ErrorKind::Manifest, origin.clone(), message));
+    if !target_has_key {
+        return manifest_error(format!(
+            "{}.{}: table {} has no `key` in seed.toml, so rows cannot refer to it by name",
+            table.name, col.name, target.name
         ));
     }
-    let Some(row) = parent.keys.iter().position(|k| k == key) else {
-        let shown = key.join(" ");
-        let hint = closest(&shown, parent.keys.iter().map(|k| k.join(" ")))
-            .map(|c| format!("; did you mean {c:?}?"))
-            .unwrap_or_default();
-        return Err(SeedError::new(
-            ErrorKind::Reference,
-            origin,
-            format!(
-                "{}.{}: no {target} row has the key {} = {shown:?} (keys are in {}){hint}",
-                table.name,
-                col.name,
-                parent.key_fields.join(", "),
-                parent.file
-            ),
-        )
-        .with_field(&table.name, &col.name));
-    };
     let fk = table.foreign_keys.iter().find(|fk| fk.column == col.name);
     let parent_column = match fk {
-        Some(fk) if fk.parent_table != *target => {
-            return Err(SeedError::new(
-                ErrorKind::Manifest,
-                origin,
-                format!(
-                    "{}.{} is a foreign key to {}, but seed.toml resolves it in {target}",
-                    table.name, col.name, fk.parent_table
-                ),
+        Some(fk) if fk.parent_table != target.name => {
+            return manifest_error(format!(
+                "{}.{} is a foreign key to {}, but seed.toml resolves it in {}",
+                table.name, col.name, fk.parent_table, target.name
             ));
         }
-        Some(fk) if fk.parent_column != "rowid" => fk.parent_column.clone(),
-        _ => match parent.schema.rowid_alias() {
-            Some(c) => c.name.clone(),
+        Some(fk) if fk.parent_column != "rowid" => fk.parent_column.as_str(),
+        _ => match target.rowid_alias() {
+            Some(c) => c.name.as_str(),
             None => {
-                return Err(SeedError::new(
-                    ErrorKind::Manifest,
-                    origin,
-                    format!(
-                        "{}.{}: table {target} has no INTEGER PRIMARY KEY to refer to",
-                        table.name, col.name
-                    ),
+                return manifest_error(format!(
+                    "{}.{}: table {} has no INTEGER PRIMARY KEY to refer to",
+                    table.name, col.name, target.name
                 ));
             }
         },
     };
-    let ci = parent
-        .schema
+    Ok(target
         .columns
         .iter()
         .position(|c| c.name == parent_column)
-        .expect("foreign key names a parent column");
-    Ok(parent.rows[row][ci].clone())
+        .expect("foreign key names a parent column"))
 }

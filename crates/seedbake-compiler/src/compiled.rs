@@ -52,6 +52,8 @@ pub struct CompiledTable {
     /// The natural key's source fields, and each row's key texts.
     pub key_fields: Vec<String>,
     pub keys: Vec<Vec<String>>,
+    /// The rows by natural key, for references from other tables.
+    pub(crate) index: crate::keys::KeyIndex,
     /// Columns the fingerprint leaves out (credentials operators rotate).
     pub unfingerprinted: Vec<String>,
 }

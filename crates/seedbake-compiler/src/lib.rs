@@ -18,6 +18,7 @@ mod engine;
 pub mod error;
 mod explain;
 mod images;
+mod keys;
 pub mod manifest;
 pub mod migrations;
 mod profiles;
@@ -59,6 +60,9 @@ struct Compiler {
     /// The declared defaults, and the time `now` stands for in seeded rows.
     defaults: Vec<CompiledDefault>,
     seed_time: Option<String>,
+    /// The bad cells found so far: each refuses its row, and together they
+    /// refuse the build once every table is read.
+    errors: Vec<SeedError>,
 }
 
 impl Compiler {
@@ -75,7 +79,14 @@ impl Compiler {
             images: Vec::new(),
             defaults: Vec::new(),
             seed_time: None,
+            errors: Vec::new(),
         }
+    }
+
+    /// The build's end at `last`, with the bad cells found before it.
+    fn refused(&mut self, last: SeedError) -> SeedError {
+        self.errors.push(last);
+        error::gathered(std::mem::take(&mut self.errors)).expect("holds one")
     }
 
     fn display(&self, rel: &str) -> String {
@@ -134,12 +145,20 @@ impl Compiler {
                 .iter()
                 .find(|t| t.name == spec.name)
                 .expect("checked by check_manifest");
-            let (pending, keys) = self.build_rows(spec, table, &entry, &compiled)?;
+            let rows::BuiltRows {
+                rows: pending,
+                keys,
+                index,
+            } = self
+                .build_rows(spec, table, &entry, &compiled)
+                .map_err(|e| self.refused(e))?;
             let inserted: Vec<bool> = match pending.first() {
                 Some(row) => row.values.iter().map(Option::is_some).collect(),
                 None => vec![true; table.columns.len()],
             };
-            let stored = engine::insert_rows(&conn, table, &pending).await?;
+            let stored = engine::insert_rows(&conn, table, &pending)
+                .await
+                .map_err(|e| self.refused(e))?;
             let mut rows = Vec::with_capacity(stored.len());
             for (row, (rowid, values)) in pending.iter().zip(stored) {
                 origins.insert((table.name.clone(), rowid), row.origin.clone());
@@ -167,8 +186,12 @@ impl Compiler {
                 inserted,
                 key_fields: spec.key.clone(),
                 keys,
+                index,
                 unfingerprinted,
             });
+        }
+        if let Some(e) = error::gathered(std::mem::take(&mut self.errors)) {
+            return Err(e);
         }
 
         determinism::check(

@@ -129,6 +129,10 @@ pub struct TableSpec {
     pub columns: BTreeMap<String, ColumnSpec>,
     /// CSV: the field delimiter, one ASCII character (`";"`, `"\t"`).
     pub delimiter: Option<String>,
+    /// Source fields read but not stored: no column takes them (a `key`
+    /// field may be among them), and the source must have each.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 impl TableSpec {

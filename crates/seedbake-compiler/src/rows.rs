@@ -1,14 +1,17 @@
 //! Building a table's rows from its source records: how each column is
-//! filled, which fields are used, natural keys and NOT NULL.
-
-use std::collections::HashMap;
+//! filled, which fields are used, natural keys (a table may refer to its own
+//! rows by them) and NOT NULL. A bad cell refuses its row, not the build:
+//! its error joins the build's others, so that one build names them all.
 
 use seedbake_core::schema;
 use seedbake_core::value::Value;
 
+use crate::cells::referenced_column;
 use crate::error::{ErrorKind, Origin, SeedError};
+use crate::keys::KeyIndex;
 use crate::manifest::{self, Mapping};
-use crate::source::{self, Cell};
+use crate::source::{self, Cell, Record};
+use crate::suggest::closest;
 use crate::{CompiledTable, Compiler};
 
 /// A table's rows before the engine sees them: `None` for columns the source
@@ -18,16 +21,26 @@ pub(crate) struct PendingRow {
     pub values: Vec<Option<Value>>,
 }
 
+/// A table's rows as built: those without a bad cell, their natural keys,
+/// and every row's key (refused rows' too) for references to them.
+pub(crate) struct BuiltRows {
+    pub rows: Vec<PendingRow>,
+    pub keys: Vec<Vec<String>>,
+    pub index: KeyIndex,
+}
+
 impl Compiler {
     /// Turns a table's source records into typed rows, resolving references
-    /// and checking types and NOT NULL on the way.
+    /// and checking types and NOT NULL on the way. A problem with the table
+    /// as a whole is returned; bad cells go to `self.errors`, and their rows
+    /// are left out.
     pub(crate) fn build_rows(
         &mut self,
         spec: &manifest::TableSpec,
         table: &schema::Table,
         entry: &Origin,
         done: &[CompiledTable],
-    ) -> Result<(Vec<PendingRow>, Vec<Vec<String>>), SeedError> {
+    ) -> Result<BuiltRows, SeedError> {
         let display = self.display(&spec.file);
         let path = self.dir.join(&spec.file);
         self.inputs.push(path.clone());
@@ -70,10 +83,15 @@ impl Compiler {
 
         // How each column is filled, or None when the source leaves it out.
         let mut mappings: Vec<Option<Mapping>> = Vec::with_capacity(table.columns.len());
-        for (col, default) in table.columns.iter().zip(&defaults) {
+        // Columns that refer to this table's own rows, each with the column
+        // of the row it refers to: filled once every row's key is known.
+        let mut self_refs: Vec<(usize, usize)> = Vec::new();
+        for (ci, (col, default)) in table.columns.iter().zip(&defaults).enumerate() {
             let mapping = match spec.columns.get(&col.name) {
                 Some(s) => Some(s.mapping(entry, &table.name, &col.name)?),
-                None if src.header.contains(&col.name) => Some(Mapping::Field(col.name.clone())),
+                None if src.header.contains(&col.name) && !spec.ignore.contains(&col.name) => {
+                    Some(Mapping::Field(col.name.clone()))
+                }
                 None if table.rowid_alias().is_some_and(|a| a.name == col.name) => {
                     Some(Mapping::Auto)
                 }
@@ -102,23 +120,86 @@ impl Compiler {
                     ),
                 ));
             }
-            if let Some(Mapping::Ref { table: target, .. }) = &mapping
-                && !done.iter().any(|t| t.name() == target)
-            {
+            if let Some(Mapping::Ref { table: target, .. }) = &mapping {
+                let (parent, parent_has_key) = if *target == table.name {
+                    (table, !spec.key.is_empty())
+                } else if let Some(t) = done.iter().find(|t| t.name() == target) {
+                    (&t.schema, !t.key_fields.is_empty())
+                } else {
+                    return Err(SeedError::new(
+                        ErrorKind::Manifest,
+                        entry.clone(),
+                        format!(
+                            "{}.{} refers to table {target:?}, which no earlier [[table]] entry seeds; list {target} before {}",
+                            table.name, col.name, table.name
+                        ),
+                    ));
+                };
+                let referenced = referenced_column(table, col, parent, parent_has_key, entry)?;
+                if parent.name == table.name {
+                    self_refs.push((ci, referenced));
+                }
+            }
+            mappings.push(mapping);
+        }
+        for &(ci, referenced) in &self_refs {
+            // The engine's choice (a default, an id it assigns) cannot be
+            // known while the rows are built.
+            let filled = defaults[referenced].is_some()
+                || mappings[referenced]
+                    .as_ref()
+                    .is_some_and(|_| !self_refs.iter().any(|&(c, _)| c == referenced));
+            if !filled {
                 return Err(SeedError::new(
                     ErrorKind::Manifest,
                     entry.clone(),
                     format!(
-                        "{}.{} refers to table {target:?}, which no earlier [[table]] entry seeds; list {target} before {}",
-                        table.name, col.name, table.name
+                        "{t}.{} refers to {t}'s own rows by {}, which the seed does not give itself: give it in {display}",
+                        table.columns[ci].name,
+                        table.columns[referenced].name,
+                        t = table.name
                     ),
                 ));
             }
-            mappings.push(mapping);
+        }
+
+        for field in &spec.ignore {
+            if !src.header.contains(field) {
+                let hint = closest(field, src.header.iter().cloned())
+                    .map(|c| format!("; did you mean {c:?}?"))
+                    .unwrap_or_default();
+                return Err(SeedError::new(
+                    ErrorKind::Manifest,
+                    entry.clone(),
+                    format!(
+                        "[[table]] {}: ignore names the field {field:?}, which {display} does not have (fields: {}){hint}",
+                        table.name,
+                        src.header.join(", ")
+                    ),
+                ));
+            }
+            if let Some((col, _)) = table.columns.iter().zip(&mappings).find(|(_, m)| {
+                m.as_ref()
+                    .is_some_and(|m| m.fields().contains(&field.as_str()))
+            }) {
+                return Err(SeedError::new(
+                    ErrorKind::Manifest,
+                    entry.clone(),
+                    format!(
+                        "[[table]] {}: ignore names the field {field:?}, which [table.columns] {} reads; a field is read or ignored, not both",
+                        table.name, col.name
+                    ),
+                ));
+            }
         }
 
         // Every field the source provides must be used by something.
-        let mut used: Vec<&str> = spec.key.iter().map(String::as_str).collect();
+        let mut used: Vec<&str> = spec
+            .key
+            .iter()
+            .chain(&spec.ignore)
+            .map(String::as_str)
+            .collect();
         for m in mappings.iter().flatten() {
             used.extend(m.fields());
         }
@@ -159,74 +240,182 @@ impl Compiler {
             }
         }
 
-        let mut rows = Vec::with_capacity(src.records.len());
-        let mut keys = Vec::with_capacity(src.records.len());
-        let mut seen_keys: HashMap<Vec<String>, usize> = HashMap::new();
-        for (index, record) in src.records.iter().enumerate() {
+        let count = src.records.len();
+        let mut index = KeyIndex::new(&table.name, &spec.key, &display);
+        let mut keys = Vec::with_capacity(count);
+        let mut built: Vec<Vec<Option<Value>>> = Vec::with_capacity(count);
+        let mut refused = vec![false; count];
+        for (n, record) in src.records.iter().enumerate() {
             if !spec.key.is_empty() {
-                let key: Vec<String> = spec
-                    .key
-                    .iter()
-                    .map(|f| record.get(f).map(Cell::key_text).unwrap_or_default())
-                    .collect();
-                if key.iter().all(String::is_empty) {
-                    return Err(SeedError::new(
-                        ErrorKind::Reference,
-                        record.origin.clone(),
-                        format!(
-                            "the natural key ({}) of this {} row is empty",
-                            spec.key.join(", "),
-                            table.name
-                        ),
-                    ));
-                }
-                if let Some(&first) = seen_keys.get(&key) {
-                    return Err(SeedError::new(
-                        ErrorKind::Reference,
-                        record.origin.clone(),
+                let key = key_of(record, &spec.key);
+                let problem = if key.iter().all(String::is_empty) {
+                    Some(format!(
+                        "the natural key ({}) of this {} row is empty",
+                        spec.key.join(", "),
+                        table.name
+                    ))
+                } else {
+                    index.insert(key.clone(), n).map(|first| {
                         format!(
                             "the natural key {} = {:?} of table {} is already used at {}",
                             spec.key.join(", "),
                             key.join(" "),
                             table.name,
                             src.records[first].origin.short()
-                        ),
+                        )
+                    })
+                };
+                if let Some(problem) = problem {
+                    self.errors.push(SeedError::new(
+                        ErrorKind::Reference,
+                        record.origin.clone(),
+                        problem,
                     ));
+                    refused[n] = true;
                 }
-                seen_keys.insert(key.clone(), index);
                 keys.push(key);
             }
             let mut values = Vec::with_capacity(table.columns.len());
-            for ((col, mapping), default) in table.columns.iter().zip(&mappings).zip(&defaults) {
+            for (ci, ((col, mapping), default)) in table
+                .columns
+                .iter()
+                .zip(&mappings)
+                .zip(&defaults)
+                .enumerate()
+            {
                 let Some(mapping) = mapping else {
                     values.push(default.clone());
                     continue;
                 };
-                let mut value = self.value(table, col, mapping, record, index, &path, done)?;
-                if let (Value::Null, Some(d)) = (&value, default) {
-                    value = d.clone();
+                if self_refs.iter().any(|&(c, _)| c == ci) {
+                    values.push(None);
+                    continue;
                 }
-                if value == Value::Null && col.not_null && !col.has_default {
-                    let origin = record
-                        .origin
-                        .field(mapping.fields().first().copied().unwrap_or(&col.name));
-                    return Err(SeedError::new(
-                        ErrorKind::MissingValue,
-                        origin,
-                        format!(
-                            "{}.{} is empty, but the column is NOT NULL",
-                            table.name, col.name
-                        ),
-                    )
-                    .with_field(&table.name, &col.name));
+                let value = self
+                    .value(table, col, mapping, record, n, &path, done)
+                    .and_then(|v| settle(table, col, mapping, record, v, default));
+                match value {
+                    Ok(v) => values.push(Some(v)),
+                    Err(e) => {
+                        self.errors.push(e);
+                        refused[n] = true;
+                        values.push(None);
+                    }
                 }
-                values.push(Some(value));
             }
+            built.push(values);
+        }
+
+        // Every row's key is known now: fill the references to the table's
+        // own rows, whichever order the rows come in.
+        for &(ci, referenced) in &self_refs {
+            let col = &table.columns[ci];
+            let mapping = mappings[ci].as_ref().expect("a reference maps its column");
+            let Mapping::Ref { from, .. } = mapping else {
+                unreachable!("only references are collected")
+            };
+            for (n, record) in src.records.iter().enumerate() {
+                let key = key_of(record, from);
+                let value = if key.iter().all(String::is_empty) {
+                    Ok(Value::Null)
+                } else {
+                    let origin = record.origin.field(&from[0]);
+                    index
+                        .resolve(&key, &table.name, &col.name, origin.clone())
+                        .and_then(|row| {
+                            let row = row.expect("no row is refused yet");
+                            match &built[row][referenced] {
+                                Some(Value::Null) => Err(SeedError::new(
+                                    ErrorKind::Reference,
+                                    origin,
+                                    format!(
+                                        "{t}.{}: the {t} row with the key {} = {:?} (at {}) has no {} to refer to",
+                                        col.name,
+                                        spec.key.join(", "),
+                                        key.join(" "),
+                                        src.records[row].origin.short(),
+                                        table.columns[referenced].name,
+                                        t = table.name
+                                    ),
+                                )
+                                .with_field(&table.name, &col.name)),
+                                Some(v) => Ok(v.clone()),
+                                // That row's own bad cell refuses the build.
+                                None => Ok(Value::Null),
+                            }
+                        })
+                };
+                match value.and_then(|v| settle(table, col, mapping, record, v, &defaults[ci])) {
+                    Ok(v) => built[n][ci] = Some(v),
+                    Err(e) => {
+                        self.errors.push(e);
+                        refused[n] = true;
+                    }
+                }
+            }
+        }
+
+        let mut rows = Vec::with_capacity(count);
+        let mut kept_keys = Vec::with_capacity(keys.len());
+        let mut kept = Vec::with_capacity(count);
+        let mut keys = keys.into_iter();
+        for ((record, values), refused) in src.records.iter().zip(built).zip(refused) {
+            let key = keys.next();
+            if refused {
+                kept.push(None);
+                continue;
+            }
+            kept.push(Some(rows.len()));
             rows.push(PendingRow {
                 origin: record.origin.clone(),
                 values,
             });
+            kept_keys.extend(key);
         }
-        Ok((rows, keys))
+        index.renumber(&kept);
+        Ok(BuiltRows {
+            rows,
+            keys: kept_keys,
+            index,
+        })
     }
+}
+
+/// The texts of `fields` in `record`, as natural keys compare them.
+fn key_of(record: &Record, fields: &[String]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|f| record.get(f).map(Cell::key_text).unwrap_or_default())
+        .collect()
+}
+
+/// A cell's value once an empty cell has taken the column's declared
+/// default, checked against NOT NULL.
+fn settle(
+    table: &schema::Table,
+    col: &schema::Column,
+    mapping: &Mapping,
+    record: &Record,
+    value: Value,
+    default: &Option<Value>,
+) -> Result<Value, SeedError> {
+    let value = match (value, default) {
+        (Value::Null, Some(d)) => d.clone(),
+        (v, _) => v,
+    };
+    if value == Value::Null && col.not_null && !col.has_default {
+        let origin = record
+            .origin
+            .field(mapping.fields().first().copied().unwrap_or(&col.name));
+        return Err(SeedError::new(
+            ErrorKind::MissingValue,
+            origin,
+            format!(
+                "{}.{} is empty, but the column is NOT NULL",
+                table.name, col.name
+            ),
+        )
+        .with_field(&table.name, &col.name));
+    }
+    Ok(value)
 }
