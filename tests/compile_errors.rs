@@ -770,3 +770,20 @@ fn ignore_names_a_field_a_column_reads() {
         "seed-data/seed.toml:14: [[table]] kind: ignore names the field \"verband\", which [table.columns] verband_id reads",
     );
 }
+
+#[test]
+fn an_ignored_field_leaves_its_not_null_column_empty() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "file = \"kind.csv\"",
+            "file = \"kind.csv\"\nignore = [\"vorname\"]",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::MissingValue,
+        "seed-data/kind.csv:1: kind.vorname is NOT NULL, but seed.toml ignores the field \"vorname\": take it out of `ignore`",
+    );
+}
