@@ -770,3 +770,39 @@ fn ignore_names_a_field_a_column_reads() {
         "seed-data/seed.toml:14: [[table]] kind: ignore names the field \"verband\", which [table.columns] verband_id reads",
     );
 }
+
+#[test]
+fn an_ignored_field_leaves_its_not_null_column_empty() {
+    let e = fails(|d| {
+        replace(
+            d,
+            "seed.toml",
+            "file = \"kind.csv\"",
+            "file = \"kind.csv\"\nignore = [\"vorname\"]",
+        )
+    });
+    assert_error(
+        &e,
+        ErrorKind::MissingValue,
+        "seed-data/kind.csv:1: kind.vorname is NOT NULL, but seed.toml ignores the field \"vorname\": take it out of `ignore`",
+    );
+}
+
+#[test]
+fn a_reference_to_an_own_row_whose_id_the_engine_would_choose() {
+    let e = fails_in("self_ref", |d| {
+        replace(d, "schema.sql", "id INTEGER NOT NULL,", "id INTEGER,");
+        std::fs::write(
+            d.join("kategorie.csv"),
+            "id,name,punkte,ober\n1,Kür,10,Wettkampf\n2,Pflicht,5,Wettkampf\n,Wettkampf,,\n4,Figur,1,Pflicht\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        all_errors(&e),
+        [2, 3].map(|line| format!(
+            "seed-data/kategorie.csv:{line}: kategorie.oberkategorie_id: the kategorie row with the key \
+             name = \"Wettkampf\" (at line 4) has no id to refer to"
+        ))
+    );
+}

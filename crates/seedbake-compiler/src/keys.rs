@@ -94,3 +94,38 @@ impl KeyIndex {
         .with_field(table, column))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_resolve_and_only_the_first_misses_get_a_hint() {
+        let mut index = KeyIndex::new("verband", &["abkuerzung".to_owned()], "verband.csv");
+        let key = |k: &str| vec![k.to_owned()];
+        assert_eq!(index.insert(key("BKFD"), 0), None);
+        assert_eq!(index.insert(key("LKNW"), 1), None);
+        assert_eq!(index.insert(key("BKFD"), 2), Some(0));
+        index.renumber(&[None, Some(0), None]);
+        let at = Origin::line("kind.csv", 2);
+        assert_eq!(
+            index.resolve(&key("BKFD"), "kind", "v", at.clone()),
+            Ok(None)
+        );
+        assert_eq!(
+            index.resolve(&key("LKNW"), "kind", "v", at.clone()),
+            Ok(Some(0))
+        );
+        for _ in 0..MAX_ERRORS {
+            let e = index
+                .resolve(&key("LKNV"), "kind", "v", at.clone())
+                .unwrap_err();
+            assert!(e.message.ends_with("did you mean \"LKNW\"?"), "{e}");
+        }
+        let e = index.resolve(&key("LKNV"), "kind", "v", at).unwrap_err();
+        assert_eq!(
+            e.message,
+            "kind.v: no verband row has the key abkuerzung = \"LKNV\" (keys are in verband.csv)"
+        );
+    }
+}

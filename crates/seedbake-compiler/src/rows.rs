@@ -98,11 +98,16 @@ impl Compiler {
                 None => None,
             };
             if mapping.is_none() && default.is_none() && col.not_null && !col.has_default {
+                let (why, fix) = if spec.ignore.contains(&col.name) {
+                    ("seed.toml ignores the field", "take it out of `ignore`")
+                } else {
+                    ("the source has no field", "add it")
+                };
                 return Err(SeedError::new(
                     ErrorKind::MissingValue,
                     src.header_origin.clone(),
                     format!(
-                        "{}.{} is NOT NULL, but the source has no field {:?}: add it, or map the column in seed.toml [table.columns]",
+                        "{}.{} is NOT NULL, but {why} {:?}: {fix}, or map the column in seed.toml [table.columns]",
                         table.name, col.name, col.name
                     ),
                 )
