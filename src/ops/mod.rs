@@ -38,7 +38,7 @@ use crate::database::{DbError, Target, TargetRows};
 use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::is_internal;
-use crate::seed::{Profile, SEED};
+use crate::seed::{self, Profile};
 use crate::value::ValueRef;
 
 pub use crate::database::{Observer, Quiet};
@@ -78,6 +78,10 @@ pub enum AdminPassword {
     Locked,
 }
 
+fn seed_has_no_admin(_: &AdminPassword) -> bool {
+    seed::get().admin.is_none()
+}
+
 pub use crate::schema::SchemaObject;
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +96,9 @@ pub struct LoadReport {
     pub fingerprint: String,
     /// The fingerprint was recomputed from the loaded rows before commit.
     pub verified: bool,
+    /// Left out of `--json` for a seed without `[admin]`: there is no admin
+    /// password to speak of.
+    #[serde(skip_serializing_if = "seed_has_no_admin")]
     pub admin_password: AdminPassword,
     /// Seeded accounts whose published development password was replaced by
     /// one nobody knows (production).
@@ -254,7 +261,7 @@ async fn load_in_transaction(
     let dropped = tx.drop_all(&existing).await?;
     phases.mark("drop");
 
-    tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
+    tx.exec(seed::get().schema_sql.trim_end().trim_end_matches(';'))
         .await
         .map_err(step("creating the schema"))?;
     migrate::record_reset(tx, &crate::seed::migrations::Build::embedded())
@@ -302,7 +309,7 @@ async fn load_in_transaction(
     // holds (on a server, read back in pages on this transaction's stream)
     // equals the build's.
     let rows = TargetRows::new(tx.target);
-    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
         .await
         .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), rows.error(e)))?;
     if fp.total != expected {
@@ -343,7 +350,7 @@ async fn load_in_transaction(
 /// Whether a column the fingerprint leaves out takes part in a foreign key,
 /// as the child's column or the parent's.
 async fn credentials_in_foreign_keys(target: &dyn Target) -> std::result::Result<bool, DbError> {
-    let excluded = SEED.unfingerprinted();
+    let excluded = seed::get().unfingerprinted();
     if excluded.is_empty() {
         return Ok(false);
     }
@@ -431,13 +438,13 @@ async fn verify_snapshot(
         .map_err(|e| read_failed(target, "reading seedbake's record", e))?;
     let profile = match (profile, &recorded) {
         (Some(p), _) => p,
-        (None, Some(r)) => SEED
+        (None, Some(r)) => seed::get()
             .profile(&r.profile)
-            .unwrap_or_else(|| SEED.default_profile()),
-        (None, None) => SEED.default_profile(),
+            .unwrap_or_else(|| seed::get().default_profile()),
+        (None, None) => seed::get().default_profile(),
     };
     let rows = TargetRows::new(target);
-    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
         .await
         .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
     let mut differing: Vec<String> = profile

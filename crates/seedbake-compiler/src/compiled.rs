@@ -12,6 +12,8 @@ use crate::CompiledDefault;
 /// A seed checked and ready to embed.
 #[derive(Debug)]
 pub struct Compiled {
+    /// `[app]`: the app's name, default database and production variables.
+    pub app: crate::CompiledApp,
     pub schema_sql: String,
     /// Seeded tables, in an order that inserts parents before children.
     pub tables: Vec<CompiledTable>,
