@@ -274,6 +274,17 @@ impl Output {
             say!(self, "  expected {}", r.expected);
             say!(self, "  found    {}", r.actual);
             say!(self, "  differs in: {}", r.differing.join(", "));
+            for d in &r.differences {
+                let row = d
+                    .row
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" row {r}"));
+                let column = d
+                    .column
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", column {c}"));
+                say!(self, "    {}{row}{column}: {}", d.table, d.what);
+            }
         }
         match &r.recorded {
             Some(rec) => say!(

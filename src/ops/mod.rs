@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod differences;
 mod draft;
 mod dump;
 mod guard;
@@ -24,6 +25,7 @@ pub use admin::{
     set_password, username_problem,
 };
 pub use backup::BackupReport;
+pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
@@ -147,6 +149,9 @@ pub struct VerifyReport {
     pub recorded: Option<Recorded>,
     /// `(schema)` and table names whose content differs from the build.
     pub differing: Vec<String>,
+    /// The first rows of the seeded tables that differ, named by key and
+    /// column.
+    pub differences: Vec<RowDifference>,
     pub matches: bool,
     /// The static folder's images, when the caller checked them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -458,11 +463,20 @@ async fn verify_snapshot(
             differing.push(n.clone());
         }
     }
+    let matches = fp.total == profile.fingerprint;
+    let differences = if matches {
+        Vec::new()
+    } else {
+        differences::first_differences(target, profile, &differing)
+            .await
+            .map_err(|e| read_failed(target, "reading the rows that differ", e))?
+    };
     Ok(VerifyReport {
         target: shown,
         profile: profile.name.to_owned(),
         expected: profile.fingerprint.to_owned(),
-        matches: fp.total == profile.fingerprint,
+        matches,
+        differences,
         actual: fp.total,
         recorded,
         differing,

@@ -120,7 +120,14 @@ enum FieldType {
 fn field_type(table: &CompiledTable, ci: usize) -> (FieldType, bool) {
     let kind = ColumnKind::from_declared(&table.schema.columns[ci].declared_type);
     let values = table.rows.iter().map(|r| &r[ci]);
-    let nullable = !table.schema.columns[ci].not_null || values.clone().any(|v| *v == Value::Null);
+    let column = &table.schema.columns[ci];
+    // The rowid alias (`id INTEGER PRIMARY KEY`) is never NULL, NOT NULL or not.
+    let never_null = column.not_null
+        || table
+            .schema
+            .rowid_alias()
+            .is_some_and(|a| a.name == column.name);
+    let nullable = !never_null || values.clone().any(|v| *v == Value::Null);
     let all = |f: fn(&Value) -> bool| values.clone().all(|v| *v == Value::Null || f(v));
     let is_int = |v: &Value| matches!(v, Value::Integer(_));
     let ty = match kind {
