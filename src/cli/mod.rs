@@ -441,8 +441,17 @@ fn database_url(cli: &Cli) -> Result<&str> {
     })
 }
 
-/// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed.
-fn admin_password() -> Result<Option<String>> {
+/// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed. A seed
+/// without an admin account has no use for it: said, and ignored.
+fn admin_password(out: &Output) -> Result<Option<String>> {
+    if seed::get().admin.is_none() {
+        if std::env::var_os("INITIAL_ADMIN_PASSWORD").is_some() {
+            out.warn(
+                "INITIAL_ADMIN_PASSWORD is set, but this seed has no admin account ([admin] in seed.toml): it is ignored",
+            );
+        }
+        return Ok(None);
+    }
     match std::env::var("INITIAL_ADMIN_PASSWORD") {
         Ok(p) if p.is_empty() => Err(Error::Usage(
             "INITIAL_ADMIN_PASSWORD is set but empty; unset it to keep the development default, or give a password".into(),
@@ -469,7 +478,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         }
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password()?;
+            let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
             let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
@@ -514,7 +523,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password()?;
+            let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();

@@ -149,6 +149,21 @@ fn commands_the_seed_has_no_use_for_say_why() {
     assert!(err.contains("this seed has no admin account"), "{err}");
     let (out, _) = run(dir.path(), &["images"], 0);
     assert!(out.contains("this seed embeds no images"), "{out}");
+    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+        .arg("reset")
+        .current_dir(dir.path())
+        .env("INITIAL_ADMIN_PASSWORD", "Lesesaal-Regal-2026")
+        .env_remove("BOOKSHOP_PRODUCTION")
+        .env_remove("SEEDBAKE_ENV")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("this seed has no admin account"), "{err}");
+    assert!(
+        err.contains("it is ignored") && !err.contains("Lesesaal"),
+        "{err}"
+    );
 }
 
 #[test]
