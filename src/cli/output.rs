@@ -285,6 +285,9 @@ impl Output {
                     .map_or(String::new(), |c| format!(", column {c}"));
                 say!(self, "    {}{row}{column}: {}", d.table, d.what);
             }
+            if let Some(why) = &r.differences_unread {
+                say!(self, "    (the rows that differ could not be read: {why})");
+            }
         }
         match &r.recorded {
             Some(rec) => say!(
