@@ -192,7 +192,11 @@ impl Standing {
             return Some(d.clone());
         }
         if let Some(why) = &self.unadoptable {
-            return Some(why.clone());
+            return Some(if build.migrations.is_empty() {
+                format!("{why}; {START_MIGRATIONS}")
+            } else {
+                why.clone()
+            });
         }
         if build.migrations.is_empty() && !self.unmigrated {
             return Some(if self.empty {
@@ -319,14 +323,14 @@ pub(crate) async fn standing(
 fn without_migrations(s: &mut Standing, build: &Build, baseline: Option<i64>) {
     if let Some(v) = baseline {
         s.unadoptable = Some(format!(
-            "--baseline {v}: this seed has no migration to adopt the database at; {START_MIGRATIONS}"
+            "--baseline {v}: this seed has no migration to adopt the database at"
         ));
     } else if crate::fingerprint::schema_objects_digest(&s.live_schema) == build.schema_digest {
         s.unmigrated = true;
     } else {
         s.unadoptable = Some(format!(
             "its schema is not the one this build's schema.sql makes, and without migrations nothing can \
-             bring it there but a reset (which replaces its rows); {START_MIGRATIONS}"
+             bring it there but a reset (which replaces its rows)"
         ));
     }
 }

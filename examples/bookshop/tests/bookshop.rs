@@ -100,26 +100,54 @@ fn a_reset_is_verified_and_in_step_without_migrations() {
     assert!(migrated.contains("migration new initial"), "{migrated}");
 }
 
+/// Changes the database through the binary's own dump and restore: the
+/// dump's text, edited.
+fn edit_database(dir: &Path, edit: impl FnOnce(String) -> String) {
+    let dump = dir.join("changed.sql");
+    let _ = std::fs::remove_file(&dump);
+    run(dir, &["dump", "--output", "changed.sql"], 0);
+    let sql = std::fs::read_to_string(&dump).unwrap();
+    std::fs::write(&dump, edit(sql)).unwrap();
+    run(dir, &["restore", "changed.sql", "--yes"], 0);
+}
+
+#[test]
+fn without_migrations_a_schema_not_the_builds_is_out_of_step() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    // A table the schema does not declare, inside the dump's transaction.
+    edit_database(dir.path(), |mut sql| {
+        let commit = sql.rfind("COMMIT;").expect("a dump ends with its COMMIT");
+        sql.insert_str(commit, "CREATE TABLE wishlist (title TEXT);\n");
+        sql
+    });
+    let (status, _) = run(dir.path(), &["status"], 1);
+    assert!(
+        status.contains("not the one this build's schema.sql makes"),
+        "{status}"
+    );
+    assert!(status.contains("migration new initial"), "{status}");
+    let (_, refused) = run(dir.path(), &["migrate"], 9);
+    assert!(refused.contains("but a reset"), "{refused}");
+    assert!(refused.contains("migration new initial"), "{refused}");
+    assert!(refused.contains("Nothing was changed"), "{refused}");
+}
+
 #[test]
 fn verify_names_the_table_key_and_column_that_differ() {
     let dir = tempfile::tempdir().unwrap();
     run(dir.path(), &["reset"], 0);
-    // Change one price and drop one book, through the binary's own dump
-    // and restore.
-    let dump = dir.path().join("changed.sql");
-    run(dir.path(), &["dump", "--output", "changed.sql"], 0);
-    let sql = std::fs::read_to_string(&dump).unwrap();
-    let solaris = sql
-        .lines()
-        .find(|l| l.contains("'Solaris'"))
-        .expect("the dump inserts Solaris")
-        .to_owned();
-    assert!(sql.contains("'Dune',1,1965,12.5"), "{sql}");
-    let sql = sql
-        .replace("'Dune',1,1965,12.5", "'Dune',1,1965,13.5")
-        .replace(&format!("{solaris}\n"), "");
-    std::fs::write(&dump, sql).unwrap();
-    run(dir.path(), &["restore", "changed.sql", "--yes"], 0);
+    // Change one price and drop one book.
+    edit_database(dir.path(), |sql| {
+        let solaris = sql
+            .lines()
+            .find(|l| l.contains("'Solaris'"))
+            .expect("the dump inserts Solaris")
+            .to_owned();
+        assert!(sql.contains("'Dune',1,1965,12.5"), "{sql}");
+        sql.replace("'Dune',1,1965,12.5", "'Dune',1,1965,13.5")
+            .replace(&format!("{solaris}\n"), "")
+    });
 
     let (out, _) = run(dir.path(), &["verify"], 1);
     assert!(
