@@ -328,10 +328,11 @@ fn without_migrations(s: &mut Standing, build: &Build, baseline: Option<i64>) {
     } else if crate::fingerprint::schema_objects_digest(&s.live_schema) == build.schema_digest {
         s.unmigrated = true;
     } else {
-        s.unadoptable = Some(format!(
+        s.unadoptable = Some(
             "its schema is not the one this build's schema.sql makes, and without migrations nothing can \
              bring it there but a reset (which replaces its rows)"
-        ));
+                .into(),
+        );
     }
 }
 
