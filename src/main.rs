@@ -1,8 +1,6 @@
-//! The `seedbake` command. All the work is in the library; this parses
-//! arguments, runs one command and maps its outcome to an exit code.
-
-mod cli;
+//! The `seedbake` command: the library's command line with the seed built
+//! into it. An app's own binary is this same file with its own seed.
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    seedbake::cli::main(&seedbake::seed::SEED)
 }

@@ -205,6 +205,33 @@ fn differences(seed: &Seed, c: &Compiled) -> Vec<String> {
         })
         .collect();
     d.check("defaults", defaults, compiled_defaults);
+    let app = (
+        seed.app.name,
+        seed.app.database,
+        seed.app.production_env.to_vec(),
+    );
+    let compiled_app = (
+        c.app.name.as_deref(),
+        c.app.database.as_deref(),
+        c.app
+            .production_env
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    d.check("app", app, compiled_app);
+    let versions: Vec<(i64, &str)> = seed
+        .migrations
+        .versions
+        .iter()
+        .map(|m| (m.version, m.checksum))
+        .collect();
+    let compiled_versions: Vec<(i64, &str)> = c
+        .migrations
+        .iter()
+        .map(|m| (m.version, m.checksum.as_str()))
+        .collect();
+    d.check("migrations", versions, compiled_versions);
     for (i, ci) in seed.images.iter().zip(&c.images) {
         let bytes = std::fs::read(&ci.file).expect("the compiler just read this image");
         d.check_items(&format!("image {}: bytes", ci.path), i.bytes, &bytes);
@@ -240,6 +267,7 @@ fn any_divergence_is_caught() {
         admin.id += 1;
     }
     c.static_dir = Some("elsewhere".into());
+    c.app.production_env.push("ELSEWHERE".into());
     if let Some(default) = c.defaults.first_mut() {
         default.column.push('_');
     }
@@ -263,6 +291,7 @@ fn any_divergence_is_caught() {
         assert!(found.contains("admin: "), "{found}");
     }
     assert!(found.contains("static_dir: "), "{found}");
+    assert!(found.contains("app: "), "{found}");
     if !c.defaults.is_empty() {
         assert!(found.contains("defaults: "), "{found}");
     }

@@ -56,6 +56,10 @@ fn json_output_of_every_command() {
     assert_eq!(reset["admin_password"], "seed_default");
     let info = json(&seedbake(dir.path(), &["info", "--json"], &[]));
     assert_eq!(info["default_profile"], "full");
+    // Who the binary speaks for comes from seed-data/seed.toml's [app].
+    assert_eq!(info["app"]["name"], "Aquarius");
+    assert_eq!(info["app"]["database"], "sqlite:///./aquarius.db");
+    assert_eq!(info["app"]["production_env"][0], "FLY_APP_NAME");
     assert_eq!(reset["fingerprint"], info["profiles"][0]["fingerprint"]);
     let verify = json(&seedbake(
         dir.path(),
@@ -552,6 +556,12 @@ fn help_says_to_keep_the_token_off_the_command_line() {
     let (out, _) = text(&o);
     assert!(out.contains("/proc/*/cmdline"), "{out}");
     assert!(out.contains("Prefer the TURSO_AUTH_TOKEN"), "{out}");
+    // The app's name and default database, from the seed's [app].
+    assert!(
+        out.contains("Reset and seed the Aquarius database"),
+        "{out}"
+    );
+    assert!(out.contains("sqlite:///./aquarius.db]"), "{out}");
 }
 
 /// Sends `signal` to the child once `ready` says so, and waits for it.

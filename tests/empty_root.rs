@@ -234,7 +234,7 @@ fn the_static_binary_seeds_from_an_empty_root() {
     let o = root.run(&[&["reset"][..], &local].concat(), &[]);
     assert_exit(&o, 0);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("the figure images were not written"),
+        String::from_utf8_lossy(&o.stderr).contains("the images were not written"),
         "{}",
         text(&o)
     );

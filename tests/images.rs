@@ -300,7 +300,7 @@ fn a_static_folder_that_cannot_work_is_refused_before_anything_changes() {
         assert_exit(&o, 0);
         let err = String::from_utf8_lossy(&o.stderr);
         for needle in [
-            "the figure images were not written",
+            "the images were not written",
             folder.as_str(),
             "is not here",
             "seedbake images --static-dir DIR",

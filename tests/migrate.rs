@@ -221,10 +221,15 @@ fn build_of(c: &Compiled) -> Build {
             },
         })
         .collect();
+    let schema = c.profiles[0]
+        .fingerprint
+        .entry(seedbake::fingerprint::SCHEMA_ENTRY)
+        .unwrap();
     Build {
         migrations: slice_of(migrations),
         reference: slice_of(reference),
         tables: slice_of(tables),
+        schema_digest: text_of(schema),
     }
 }
 

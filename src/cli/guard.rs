@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use seedbake::database::Target;
 use seedbake::ops::{self, Environment, MIN_ADMIN_PASSWORD};
-use seedbake::{Error, Result, SEED};
+use seedbake::{Error, Result, seed};
 
 use super::Guard;
 use super::output::Output;
@@ -123,7 +123,7 @@ fn utc_stamp() -> String {
 /// The username and password for `init-admin`, from flags and standard
 /// input, or asked for on the terminal (the password twice, without echo).
 pub fn admin_credentials(username: Option<&str>, password_stdin: bool) -> Result<(String, String)> {
-    let default_user = SEED.admin.map_or("admin", |a| a.key);
+    let default_user = seed::get().admin.map_or("admin", |a| a.key);
     let check = |p: &str| -> Result<()> {
         match ops::password_problem(p) {
             Some(problem) => Err(Error::Usage(problem)),

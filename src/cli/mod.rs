@@ -1,4 +1,7 @@
-//! Arguments, dispatch and exit codes.
+//! Arguments, dispatch and exit codes: the whole command line, for
+//! seedbake's own binary and for an app's (README, "Your own app"). What
+//! it says about the app (its name, its default database, whether it has
+//! an admin account or images) comes from the seed it is given.
 
 mod guard;
 mod output;
@@ -8,12 +11,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use seedbake::database::{self, Location, Target};
 use seedbake::ops::{self, LoadOptions};
 use seedbake::seed::migrations::Build;
-use seedbake::seed::{Profile, SEED};
+use seedbake::seed::{self, Profile, Seed};
 use seedbake::{Error, Result};
 
 use output::Output;
@@ -38,7 +41,7 @@ pub mod exit {
     /// Standard output could not be written (a full disk, an I/O error);
     /// a closed pipe is not an error.
     pub const OUTPUT: u8 = 7;
-    /// The figure images could not be written to (or read from) the app's
+    /// The seed's images could not be written to (or read from) the app's
     /// static folder. After `reset`/`seed` the database WAS committed.
     pub const IMAGES: u8 = 8;
     /// (as 1) The operator did not confirm a destructive command in
@@ -63,7 +66,7 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 #[command(
     name = "seedbake",
     version,
-    about = "Reset and seed the Aquarius database from the seed compiled into this binary",
+    about = "Reset and seed a database from the seed compiled into this binary",
     after_help = "Exit codes: 0 success; 1 verify found drift or a production command \
                   was not confirmed; 2 usage error; 3 database unreachable, unreadable or locked; 4 failed and rolled \
                   back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
@@ -74,11 +77,11 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
                   what was started undone. With codes 2 to 5, 9, 130 and 143 nothing was changed."
 )]
 struct Cli {
-    /// The database: sqlite:///./aquarius.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = database::DEFAULT_URL, global = true)]
-    database_url: String,
+    /// The database: sqlite:///./app.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port. The default, if any, is the seed's ([app] database).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
 
-    /// Which part of the seed to load (see `seedbake info`); defaults to the seed's default.
+    /// Which part of the seed to load (see the info command); defaults to the seed's default.
     #[arg(long, global = true)]
     profile: Option<String>,
 
@@ -116,11 +119,11 @@ struct Cli {
     #[arg(long, global = true)]
     no_verify: bool,
 
-    /// The app's static folder: reset, seed and images write the figure images to DIR/<figur.bild>; verify checks them there. Else SEEDBAKE_STATIC_DIR, else the seed's default (`static` in the working directory, i.e. run in the app's backend folder; verify checks only a folder given).
+    /// The app's static folder: reset, seed and images write the seed's images to DIR/<the path their column holds>; verify checks them there. Else SEEDBAKE_STATIC_DIR, else the seed's default ([images] static_dir, relative to the working directory; verify checks only a folder given).
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_images")]
     static_dir: Option<std::path::PathBuf>,
 
-    /// Leave the figure images alone: reset and seed do not write them, verify does not check them.
+    /// Leave the seed's images alone: reset and seed do not write them, verify does not check them.
     #[arg(long, global = true)]
     no_images: bool,
 
@@ -164,7 +167,7 @@ enum Command {
         #[command(flatten)]
         guard: Guard,
     },
-    /// Create or update the admin account (role ADMIN, active) with a password you choose.
+    /// Create or update an admin account (given what the seed's [admin] grant says) with a password you choose.
     InitAdmin {
         /// The account's username; asked for when omitted on a terminal.
         #[arg(long)]
@@ -180,7 +183,7 @@ enum Command {
     Verify,
     /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
     Info,
-    /// Write the embedded figure images into the app's static folder (as reset does after its commit). Touches no database.
+    /// Write the embedded images into the app's static folder (as reset does after its commit). Touches no database.
     Images,
     /// Apply the pending migrations and bring the reference data to the seed's, in one transaction; the app's own rows stay as they are.
     Migrate {
@@ -203,7 +206,7 @@ enum Command {
 enum MigrationCommand {
     /// Write the next migration file, drafted from the difference between what the migrations make and schema.sql.
     New {
-        /// The migration's name, e.g. kind_notiz (the file becomes <next version>_<name>.sql).
+        /// The migration's name, e.g. add_notes (the file becomes <next version>_<name>.sql).
         name: String,
         /// The seed folder.
         #[arg(long, value_name = "DIR", default_value = "seed-data")]
@@ -211,8 +214,22 @@ enum MigrationCommand {
     },
 }
 
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// The command line of a binary whose seed is `seed`: seedbake's own
+/// passes its built-in seed; an app's binary passes the one its build
+/// script compiled. Parses the arguments, runs one command and returns its
+/// exit code.
+pub fn main(seed: &'static Seed) -> ExitCode {
+    if !seed::install(seed) {
+        // Only a program that installed another seed first gets here.
+        eprintln!("error: another seed is installed in this process already");
+        return ExitCode::from(exit::USAGE);
+    }
+    let mut command = command_for(seed);
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m))
+        .map_err(|e| e.format(&mut command));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(output::arguments_refused(e, wants_json())),
     };
@@ -233,6 +250,31 @@ pub fn main() -> ExitCode {
         Err(e) => (exit_code(&e), Some(e.to_string())),
     };
     ExitCode::from(out.finish(code, message.as_deref()))
+}
+
+/// The arguments as `seed` makes them: the app's name in the description,
+/// its default database, and no command or option the seed has no use for
+/// (they still answer when typed, saying why they do nothing).
+fn command_for(seed: &Seed) -> clap::Command {
+    let mut command = Cli::command().about(match seed.app.name {
+        Some(name) => {
+            format!("Reset and seed the {name} database from the seed compiled into this binary")
+        }
+        None => "Reset and seed a database from the seed compiled into this binary".to_owned(),
+    });
+    if let Some(database) = seed.app.database {
+        command = command.mut_arg("database_url", |a| a.default_value(database));
+    }
+    if seed.admin.is_none() {
+        command = command.mut_subcommand("init-admin", |c| c.hide(true));
+    }
+    if seed.images.is_empty() {
+        command = command
+            .mut_subcommand("images", |c| c.hide(true))
+            .mut_arg("static_dir", |a| a.hide(true))
+            .mut_arg("no_images", |a| a.hide(true));
+    }
+    command
 }
 
 /// `--json` among the arguments, for errors found before they are parsed.
@@ -279,10 +321,10 @@ fn exit_code(e: &Error) -> u8 {
 
 fn profile(name: Option<&str>) -> Result<&'static Profile> {
     match name {
-        None => Ok(SEED.default_profile()),
-        Some(n) => SEED.profile(n).ok_or_else(|| Error::UnknownProfile {
+        None => Ok(seed::get().default_profile()),
+        Some(n) => seed::get().profile(n).ok_or_else(|| Error::UnknownProfile {
             name: n.to_owned(),
-            known: SEED
+            known: seed::get()
                 .profiles
                 .iter()
                 .map(|p| p.name)
@@ -324,7 +366,7 @@ fn writes(command: &Command) -> bool {
 async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
     let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout", true)?;
     let request_timeout = seconds(cli.timeout, "--timeout", false)?;
-    let url = database::parse_database_url(&cli.database_url)?;
+    let url = database::parse_database_url(database_url(cli)?)?;
     let writes = writes(&cli.command);
     if url.read_only && writes {
         return Err(Error::Usage(
@@ -352,7 +394,7 @@ async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
 /// For a dry run: the local file the URL names, when it does not exist yet
 /// (in a folder that does).
 fn missing_local_file(cli: &Cli) -> Option<Location> {
-    let url = database::parse_database_url(&cli.database_url).ok()?;
+    let url = database::parse_database_url(database_url(cli).ok()?).ok()?;
     match &url.location {
         Location::Local(path)
             if !url.must_exist
@@ -380,14 +422,36 @@ fn will_prompt(cli: &Cli) -> bool {
     if guard.yes || guard.dry_run || !std::io::stdin().is_terminal() {
         return false;
     }
-    database::parse_url(&cli.database_url)
+    database_url(cli)
+        .and_then(database::parse_url)
         .ok()
         .and_then(|location| ops::environment(&location, |k| std::env::var(k).ok()).ok())
         .is_some_and(|env| env.is_production())
 }
 
-/// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed.
-fn admin_password() -> Result<Option<String>> {
+/// The database the command works on: `--database-url`, `DATABASE_URL`, or
+/// the seed's default; a seed without one makes the operator name it.
+fn database_url(cli: &Cli) -> Result<&str> {
+    cli.database_url.as_deref().ok_or_else(|| {
+        Error::Usage(
+            "no database named: give --database-url or set DATABASE_URL (this seed has no default: \
+             [app] database in seed.toml)"
+                .into(),
+        )
+    })
+}
+
+/// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed. A seed
+/// without an admin account has no use for it: said, and ignored.
+fn admin_password(out: &Output) -> Result<Option<String>> {
+    if seed::get().admin.is_none() {
+        if std::env::var_os("INITIAL_ADMIN_PASSWORD").is_some() {
+            out.warn(
+                "INITIAL_ADMIN_PASSWORD is set, but this seed has no admin account ([admin] in seed.toml): it is ignored",
+            );
+        }
+        return Ok(None);
+    }
     match std::env::var("INITIAL_ADMIN_PASSWORD") {
         Ok(p) if p.is_empty() => Err(Error::Usage(
             "INITIAL_ADMIN_PASSWORD is set but empty; unset it to keep the development default, or give a password".into(),
@@ -414,7 +478,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         }
         Command::Reset(guard) => {
             let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password()?;
+            let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
             let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
@@ -459,7 +523,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         }
         Command::Seed => {
             let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password()?;
+            let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
@@ -489,9 +553,9 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let target = open(cli, false).await?;
             let mut report = ops::verify(target.as_ref(), profile).await?;
             if let Some(dir) = &images {
-                let profile = SEED
+                let profile = seed::get()
                     .profile(&report.profile)
-                    .unwrap_or(SEED.default_profile());
+                    .unwrap_or(seed::get().default_profile());
                 report.images = Some(ops::images::check(dir, profile)?);
             }
             out.verify(&report);
@@ -572,6 +636,13 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             password_stdin,
             password_only,
         } => {
+            if seed::get().admin.is_none() {
+                return Err(Error::Usage(
+                    "this seed has no admin account ([admin] in seed.toml), so init-admin has nothing to \
+                     create or update; nothing was changed"
+                        .into(),
+                ));
+            }
             let (username, password) =
                 guard::admin_credentials(username.as_deref(), *password_stdin)?;
             signals::arm();
@@ -741,7 +812,7 @@ async fn load(
         ImagesPlan::Write(dir) => Some(ops::images::deliver(dir, opts.profile)),
         ImagesPlan::Skip(reason) => {
             if !cli.no_images {
-                out.warn(&format!("the figure images were not written: {reason}"));
+                out.warn(&format!("the images were not written: {reason}"));
             }
             Some(ops::images::Delivery::Skipped {
                 reason: reason.clone(),

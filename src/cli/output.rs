@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use seedbake::ops::{AdminPassword, LoadReport, Observer, VerifyReport};
-use seedbake::seed::SEED;
+use seedbake::seed;
 
 use super::exit;
 
@@ -178,7 +178,7 @@ impl Output {
         self.backed_up(r.backup.as_ref());
         self.locked_accounts(&r.locked_accounts);
         if r.admin_password == AdminPassword::SeedDefault
-            && let Some(admin) = SEED.admin
+            && let Some(admin) = seed::get().admin
         {
             self.warn(&format!(
                 "the {} account {:?} has the seed's development password; set INITIAL_ADMIN_PASSWORD before a reset \
@@ -274,6 +274,20 @@ impl Output {
             say!(self, "  expected {}", r.expected);
             say!(self, "  found    {}", r.actual);
             say!(self, "  differs in: {}", r.differing.join(", "));
+            for d in &r.differences {
+                let row = d
+                    .row
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" row {r}"));
+                let column = d
+                    .column
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", column {c}"));
+                say!(self, "    {}{row}{column}: {}", d.table, d.what);
+            }
+            if let Some(why) = &r.differences_unread {
+                say!(self, "    (the rows that differ could not be read: {why})");
+            }
         }
         match &r.recorded {
             Some(rec) => say!(
@@ -345,42 +359,68 @@ impl Output {
 
     pub fn info(&self) {
         if self.json {
-            let tables: Vec<_> = SEED
+            let tables: Vec<_> = seed::get()
                 .tables
                 .iter()
                 .map(|t| json!({ "name": t.name, "rows": t.row_count, "columns": t.columns.len() }))
                 .collect();
-            let profiles: Vec<_> = SEED
+            let profiles: Vec<_> = seed::get()
                 .profiles
                 .iter()
                 .map(|p| json!({ "name": p.name, "tables": p.tables, "rows": p.row_count(), "fingerprint": p.fingerprint }))
                 .collect();
-            let images: Vec<_> = SEED
+            let images: Vec<_> = seed::get()
                 .images
                 .iter()
                 .map(|i| json!({ "path": i.path, "media_type": i.media_type, "bytes": i.bytes.len() }))
                 .collect();
+            let app = seed::get().app;
             self.set(&json!({
                 "seedbake_version": env!("CARGO_PKG_VERSION"),
-                "default_profile": SEED.default_profile,
+                "app": {
+                    "name": app.name,
+                    "database": app.database,
+                    "production_env": app.production_env,
+                },
+                "admin": seed::get().admin.is_some(),
+                "migrations": seed::get().migrations.versions.len(),
+                "default_profile": seed::get().default_profile,
                 "tables": tables,
                 "profiles": profiles,
                 "images": images,
             }));
             return;
         }
-        say!(
-            self,
-            "seedbake {} — embedded seed",
-            env!("CARGO_PKG_VERSION")
-        );
+        let app = seed::get().app;
+        match app.name {
+            Some(name) => say!(
+                self,
+                "seedbake {} — embedded seed of {name}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            None => say!(
+                self,
+                "seedbake {} — embedded seed",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+        if let Some(database) = app.database {
+            say!(self, "default database: {database}");
+        }
+        if !app.production_env.is_empty() {
+            say!(
+                self,
+                "production when set: {}",
+                app.production_env.join(", ")
+            );
+        }
         say!(self, "tables (insert order):");
-        for t in SEED.tables {
+        for t in seed::get().tables {
             say!(self, "  {:<24} {:>9} rows", t.name, t.row_count);
         }
         say!(self, "profiles:");
-        for p in SEED.profiles {
-            let default = if p.name == SEED.default_profile {
+        for p in seed::get().profiles {
+            let default = if p.name == seed::get().default_profile {
                 " (default)"
             } else {
                 ""
@@ -394,12 +434,16 @@ impl Output {
             );
             say!(self, "    fingerprint {}", p.fingerprint);
         }
-        if !SEED.images.is_empty() {
+        if !seed::get().images.is_empty() {
             say!(
                 self,
                 "images: {} embedded ({} bytes)",
-                SEED.images.len(),
-                SEED.images.iter().map(|i| i.bytes.len()).sum::<usize>()
+                seed::get().images.len(),
+                seed::get()
+                    .images
+                    .iter()
+                    .map(|i| i.bytes.len())
+                    .sum::<usize>()
             );
         }
     }
@@ -590,7 +634,7 @@ impl Output {
             locked.len(),
             names.join(", ")
         ));
-        let admin = SEED.admin;
+        let admin = seed::get().admin;
         for a in locked {
             match admin {
                 // The seed's admin account: init-admin grants it its role.
@@ -700,6 +744,9 @@ impl Output {
                 r.target,
                 version(r.to)
             );
+            if let Some(start) = r.start_migrations {
+                let _ = writeln!(o, "  {start}");
+            }
             return o;
         }
         match r.from {
@@ -813,7 +860,13 @@ impl Output {
             return self.set(r);
         }
         let label = |v: i64, name: &str| format!("{v:04}_{name}");
-        if r.in_step {
+        if r.in_step && r.latest.is_none() {
+            say!(
+                self,
+                "{} is in step with the build (its schema is schema.sql's)",
+                r.target
+            );
+        } else if r.in_step {
             say!(
                 self,
                 "{} is in step with the build (version {})",
@@ -824,7 +877,11 @@ impl Output {
             say!(self, "{} differs from the build", r.target);
         }
         match (r.recorded, r.latest) {
-            (_, None) => say!(self, "  this build has no migrations"),
+            (_, None) => say!(
+                self,
+                "  migrations: {}",
+                r.start_migrations.unwrap_or("this build has none")
+            ),
             (Some(v), Some(latest)) => say!(
                 self,
                 "  migrations: at version {v}, the build's latest is {latest} ({} applied)",

@@ -16,8 +16,7 @@ mod url;
 pub use failure::{DbError, Kind};
 pub use transport::Traffic;
 pub use url::{
-    DEFAULT_URL, DatabaseUrl, Location, display_url, parse_database_url, parse_url,
-    parse_url_with_token,
+    DatabaseUrl, Location, display_url, parse_database_url, parse_url, parse_url_with_token,
 };
 
 use std::fmt;

@@ -1,13 +1,10 @@
-//! Database URLs as the Aquarius app writes them (SQLAlchemy style), and
+//! Database URLs as apps write them (SQLAlchemy style), and
 //! the one way a URL is shown to people ([`display_url`]).
 
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-
-/// The app's default: a file in the working directory.
-pub const DEFAULT_URL: &str = "sqlite:///./aquarius.db";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -123,7 +120,7 @@ pub fn parse_database_url(url: &str) -> Result<DatabaseUrl> {
     };
     if s.is_empty() {
         return Err(invalid(
-            "it is empty; give a path or a URL such as sqlite:///./aquarius.db",
+            "it is empty; give a path or a URL such as sqlite:///./app.db",
         ));
     }
     let Some((scheme, rest)) = split_scheme(s) else {

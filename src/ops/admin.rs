@@ -9,7 +9,7 @@ pub use crate::credentials::hash_password;
 use crate::database::Target;
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
-use crate::seed::{SEED, TableData};
+use crate::seed::{self, TableData};
 use crate::value::{Decoder, ValueRef, write_sql_literal};
 
 /// The shortest password seedbake accepts.
@@ -93,7 +93,7 @@ pub(crate) struct CredentialHashes {
 /// In development only `INITIAL_ADMIN_PASSWORD` changes anything. Both
 /// hashes are computed side by side.
 pub(crate) fn hash_credentials(opts: &LoadOptions<'_>) -> Result<CredentialHashes> {
-    let admin = SEED.admin.filter(|a| opts.profile.includes(a.table));
+    let admin = seed::get().admin.filter(|a| opts.profile.includes(a.table));
     let provided = opts.admin_password.filter(|_| admin.is_some());
     let lock = opts.production && credential_tables(opts).next().is_some();
     std::thread::scope(|s| {
@@ -123,7 +123,7 @@ pub(crate) async fn set_seeded_credentials(
     opts: &LoadOptions<'_>,
     hashes: &CredentialHashes,
 ) -> std::result::Result<SeededCredentials, Failure> {
-    let admin = SEED.admin.filter(|a| opts.profile.includes(a.table));
+    let admin = seed::get().admin.filter(|a| opts.profile.includes(a.table));
     let mut locked = Vec::new();
     if let Some(hash) = &hashes.locked {
         for table in credential_tables(opts) {
@@ -273,7 +273,7 @@ async fn write_account(
     password: &str,
     grant: Grant,
 ) -> Result<AdminOutcome> {
-    let Some(admin) = SEED.admin else {
+    let Some(admin) = seed::get().admin else {
         return Err(Error::Usage(
             "this seed names no admin account ([admin] in seed.toml)".into(),
         ));
@@ -308,7 +308,7 @@ async fn write_account(
     // them, an existing one only where it has none, so nothing is cleared
     // and an account an older tool left incomplete becomes one the app reads.
     let now = time::OffsetDateTime::now_utc();
-    let defaults = SEED
+    let defaults = seed::get()
         .defaults_of(admin.table)
         .filter(|_| grant == Grant::Admin);
     for default in defaults {

@@ -33,7 +33,7 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
     let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(plain) {
         return Err(Error::Usage(format!(
-            "migration name {name:?}: use letters, digits, _ or -, starting with a letter or digit (e.g. kind_notiz)"
+            "migration name {name:?}: use letters, digits, _ or -, starting with a letter or digit (e.g. add_notes)"
         )));
     }
     let usage = |what: String| Error::Usage(what);

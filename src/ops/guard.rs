@@ -24,11 +24,21 @@ impl Environment {
     }
 }
 
-/// Production is: `FLY_APP_NAME` set (the app's fly.io machine), or
+/// Production is: one of the seed's `[app] production_env` variables set
+/// (for Aquarius `FLY_APP_NAME`: the app's fly.io machine), or
 /// `SEEDBAKE_ENV=production`, or a server target unless
 /// `SEEDBAKE_ENV=development` says otherwise. Local files are development.
 pub fn environment(
     location: &Location,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Environment> {
+    environment_of(location, crate::seed::get().app.production_env, var)
+}
+
+/// [`environment`] with the app's production variables given.
+pub fn environment_of(
+    location: &Location,
+    production_env: &[&str],
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Environment> {
     let declared = var("SEEDBAKE_ENV").filter(|v| !v.is_empty());
@@ -40,9 +50,13 @@ pub fn environment(
             )));
         }
     }
-    if let Some(app) = var("FLY_APP_NAME").filter(|v| !v.is_empty()) {
+    // The app's own word outranks SEEDBAKE_ENV: a production machine stays one.
+    if let Some((name, value)) = production_env
+        .iter()
+        .find_map(|name| Some((name, var(name).filter(|v| !v.is_empty())?)))
+    {
         return Ok(Environment::Production(format!(
-            "FLY_APP_NAME is set ({app}): this is a fly.io machine"
+            "{name} is set ({value}): the seed's [app] production_env says that means production"
         )));
     }
     Ok(match (declared.as_deref(), location.is_remote()) {
@@ -118,7 +132,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn env_of(location: &Location, vars: &[(&str, &str)]) -> Result<Environment> {
-        environment(location, |k| {
+        environment_of(location, &["FLY_APP_NAME", "K_SERVICE"], |k| {
             vars.iter()
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
@@ -159,5 +173,31 @@ mod tests {
             .is_production()
         );
         assert!(env_of(&local, &[("SEEDBAKE_ENV", "prod")]).is_err());
+        // Any variable the app lists counts; one set empty does not.
+        assert!(
+            env_of(&local, &[("FLY_APP_NAME", ""), ("K_SERVICE", "shop")])
+                .unwrap()
+                .is_production()
+        );
+        assert!(
+            !env_of(&local, &[("FLY_APP_NAME", "")])
+                .unwrap()
+                .is_production()
+        );
+    }
+
+    #[test]
+    fn an_app_that_lists_no_variable_has_only_seedbakes_own() {
+        let local = Location::Local(PathBuf::from("shop.db"));
+        let env = |vars: &[(&str, &str)]| {
+            environment_of(&local, &[], |k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap()
+        };
+        assert!(!env(&[("FLY_APP_NAME", "aquarius")]).is_production());
+        assert!(env(&[("SEEDBAKE_ENV", "production")]).is_production());
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::seed::{Image, Profile, SEED};
+use crate::seed::{self, Image, Profile};
 use crate::static_files::{self, Problem, StaticError, StaticFile};
 
 /// The environment variable that names the static folder.
@@ -59,11 +59,11 @@ impl StaticDir {
 /// `env` (the value of [`STATIC_DIR_VAR`]), else the seed's default. `None`
 /// when this seed embeds no image.
 pub fn choose(flag: Option<&Path>, env: Option<OsString>) -> Result<Option<StaticDir>> {
-    if SEED.images.is_empty() {
+    if seed::get().images.is_empty() {
         return Ok(None);
     }
     let named = given(flag, env)?;
-    let (path, source) = match (named, SEED.static_dir) {
+    let (path, source) = match (named, seed::get().static_dir) {
         (Some(n), _) => (n.path, n.source),
         (None, Some(d)) => (PathBuf::from(d), Source::SeedDefault),
         (None, None) => {
@@ -82,7 +82,7 @@ pub fn choose(flag: Option<&Path>, env: Option<OsString>) -> Result<Option<Stati
 /// The static folder `verify` checks: only one the operator named (flag or
 /// environment), never the seed's default.
 pub fn chosen_for_check(flag: Option<&Path>, env: Option<OsString>) -> Result<Option<StaticDir>> {
-    if SEED.images.is_empty() {
+    if seed::get().images.is_empty() {
         return Ok(None);
     }
     match given(flag, env)? {
@@ -127,7 +127,8 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 
 /// The images a profile's rows name, each at its path below the static folder.
 pub fn files(profile: &Profile) -> Vec<StaticFile<'static>> {
-    SEED.images
+    seed::get()
+        .images
         .iter()
         .filter(|i| profile.includes(i.table))
         .map(|i: &'static Image| StaticFile {
@@ -282,7 +283,10 @@ mod tests {
         let default = choose(None, None).unwrap().unwrap();
         assert_eq!(
             (default.path, default.source),
-            (cwd.join(SEED.static_dir.unwrap()), Source::SeedDefault)
+            (
+                cwd.join(seed::get().static_dir.unwrap()),
+                Source::SeedDefault
+            )
         );
         // verify checks only a folder someone named.
         assert_eq!(chosen_for_check(None, None).unwrap(), None);
@@ -308,9 +312,9 @@ mod tests {
 
     #[test]
     fn a_profile_without_the_figures_has_no_images() {
-        let minimal = SEED.profile("minimal").unwrap();
+        let minimal = seed::get().profile("minimal").unwrap();
         assert!(files(minimal).is_empty());
-        let full = SEED.default_profile();
+        let full = seed::get().default_profile();
         let paths: Vec<&str> = files(full).iter().map(|f| f.path).collect();
         assert_eq!(paths.len(), 5);
         assert!(

@@ -39,6 +39,13 @@ pub struct MigrateOptions<'a> {
     pub backup: Option<&'a std::path::Path>,
 }
 
+/// What a seed without migrations does to start using them: its first
+/// migration is its whole `schema.sql`, which databases made by `reset` have.
+pub const START_MIGRATIONS: &str = "this seed has no migrations; to start using them, run the \
+    `migration new initial --seed-dir <the seed folder>` command in the app's checkout (it writes \
+    migrations/0001_initial.sql, the whole schema.sql) and rebuild: `migrate` then adopts a database \
+    made by reset at version 1";
+
 /// What a migrate did (or, in a dry run, would do).
 #[derive(Debug, Clone, Serialize)]
 pub struct MigrateReport {
@@ -57,6 +64,9 @@ pub struct MigrateReport {
     pub reference: Vec<TableSync>,
     /// Whether anything was (or would be) written.
     pub changes: bool,
+    /// A seed without migrations: how to start using them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_migrations: Option<&'static str>,
     /// The backup taken under the write lock before anything changed.
     pub backup: Option<super::BackupReport>,
     pub traffic: Option<TrafficReport>,
@@ -137,6 +147,9 @@ pub(crate) struct Standing {
     pub unadoptable: Option<String>,
     /// The live schema differs from the schema of the recorded version.
     pub drift: Option<String>,
+    /// The build has no migrations, the database records none, and its
+    /// schema is the build's `schema.sql` (as a reset made it).
+    pub unmigrated: bool,
 }
 
 impl Standing {
@@ -179,10 +192,21 @@ impl Standing {
             return Some(d.clone());
         }
         if let Some(why) = &self.unadoptable {
-            return Some(why.clone());
+            return Some(if build.migrations.is_empty() {
+                format!("{why}; {START_MIGRATIONS}")
+            } else {
+                why.clone()
+            });
         }
-        if build.migrations.is_empty() {
-            return Some("this build has no migrations (seed-data/migrations is missing)".into());
+        if build.migrations.is_empty() && !self.unmigrated {
+            return Some(if self.empty {
+                format!(
+                    "the database is empty, and without migrations migrate cannot create its schema: \
+                     run reset or seed; {START_MIGRATIONS}"
+                )
+            } else {
+                START_MIGRATIONS.to_owned()
+            });
         }
         None
     }
@@ -231,6 +255,7 @@ pub(crate) async fn standing(
         adoption: None,
         unadoptable: None,
         drift: None,
+        unmigrated: false,
     };
     match &records {
         Some(records) => {
@@ -287,9 +312,28 @@ pub(crate) async fn standing(
             }
             s.version = Some(0);
         }
+        None if build.migrations.is_empty() => without_migrations(&mut s, build, baseline),
         None => adopt(&mut s, build, baseline),
     }
     Ok(s)
+}
+
+/// A build without migrations and a database that records none: fine as
+/// long as its schema is the one `schema.sql` makes (right after a reset).
+fn without_migrations(s: &mut Standing, build: &Build, baseline: Option<i64>) {
+    if let Some(v) = baseline {
+        s.unadoptable = Some(format!(
+            "--baseline {v}: this seed has no migration to adopt the database at"
+        ));
+    } else if crate::fingerprint::schema_objects_digest(&s.live_schema) == build.schema_digest {
+        s.unmigrated = true;
+    } else {
+        s.unadoptable = Some(
+            "its schema is not the one this build's schema.sql makes, and without migrations nothing can \
+             bring it there but a reset (which replaces its rows)"
+                .into(),
+        );
+    }
 }
 
 /// A database made without migrations (by an earlier reset, or another
@@ -600,6 +644,19 @@ async fn run(
         )
         .into());
     }
+    if build.migrations.is_empty() && !plan.statements.is_empty() {
+        let tables: Vec<&str> = plan
+            .tables
+            .iter()
+            .filter(|t| t.changes())
+            .map(|t| t.table.as_str())
+            .collect();
+        return Err(Stop::Refused(format!(
+            "the reference data of {} differs from the seed's; migrate records what it does among the \
+             migrations, and {START_MIGRATIONS}",
+            tables.join(", ")
+        )));
+    }
     for (sql, what) in &plan.statements {
         tx.exec(sql)
             .await
@@ -640,6 +697,7 @@ async fn run(
             .collect(),
         reference: plan.tables,
         changes: writes,
+        start_migrations: build.migrations.is_empty().then_some(START_MIGRATIONS),
         backup: None,
         traffic: target.traffic(),
         elapsed: started.elapsed(),

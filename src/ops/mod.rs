@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod differences;
 mod draft;
 mod dump;
 mod guard;
@@ -24,6 +25,7 @@ pub use admin::{
     set_password, username_problem,
 };
 pub use backup::BackupReport;
+pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
@@ -38,7 +40,7 @@ use crate::database::{DbError, Target, TargetRows};
 use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::is_internal;
-use crate::seed::{Profile, SEED};
+use crate::seed::{self, Profile};
 use crate::value::ValueRef;
 
 pub use crate::database::{Observer, Quiet};
@@ -78,6 +80,10 @@ pub enum AdminPassword {
     Locked,
 }
 
+fn seed_has_no_admin(_: &AdminPassword) -> bool {
+    seed::get().admin.is_none()
+}
+
 pub use crate::schema::SchemaObject;
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +98,9 @@ pub struct LoadReport {
     pub fingerprint: String,
     /// The fingerprint was recomputed from the loaded rows before commit.
     pub verified: bool,
+    /// Left out of `--json` for a seed without `[admin]`: there is no admin
+    /// password to speak of.
+    #[serde(skip_serializing_if = "seed_has_no_admin")]
     pub admin_password: AdminPassword,
     /// Seeded accounts whose published development password was replaced by
     /// one nobody knows (production).
@@ -140,6 +149,12 @@ pub struct VerifyReport {
     pub recorded: Option<Recorded>,
     /// `(schema)` and table names whose content differs from the build.
     pub differing: Vec<String>,
+    /// The first rows of the seeded tables that differ, named by key and
+    /// column.
+    pub differences: Vec<RowDifference>,
+    /// Why those rows could not be read (the verdict stands without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differences_unread: Option<String>,
     pub matches: bool,
     /// The static folder's images, when the caller checked them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,7 +269,7 @@ async fn load_in_transaction(
     let dropped = tx.drop_all(&existing).await?;
     phases.mark("drop");
 
-    tx.exec(SEED.schema_sql.trim_end().trim_end_matches(';'))
+    tx.exec(seed::get().schema_sql.trim_end().trim_end_matches(';'))
         .await
         .map_err(step("creating the schema"))?;
     migrate::record_reset(tx, &crate::seed::migrations::Build::embedded())
@@ -302,7 +317,7 @@ async fn load_in_transaction(
     // holds (on a server, read back in pages on this transaction's stream)
     // equals the build's.
     let rows = TargetRows::new(tx.target);
-    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
         .await
         .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), rows.error(e)))?;
     if fp.total != expected {
@@ -343,7 +358,7 @@ async fn load_in_transaction(
 /// Whether a column the fingerprint leaves out takes part in a foreign key,
 /// as the child's column or the parent's.
 async fn credentials_in_foreign_keys(target: &dyn Target) -> std::result::Result<bool, DbError> {
-    let excluded = SEED.unfingerprinted();
+    let excluded = seed::get().unfingerprinted();
     if excluded.is_empty() {
         return Ok(false);
     }
@@ -431,13 +446,13 @@ async fn verify_snapshot(
         .map_err(|e| read_failed(target, "reading seedbake's record", e))?;
     let profile = match (profile, &recorded) {
         (Some(p), _) => p,
-        (None, Some(r)) => SEED
+        (None, Some(r)) => seed::get()
             .profile(&r.profile)
-            .unwrap_or_else(|| SEED.default_profile()),
-        (None, None) => SEED.default_profile(),
+            .unwrap_or_else(|| seed::get().default_profile()),
+        (None, None) => seed::get().default_profile(),
     };
     let rows = TargetRows::new(target);
-    let fp = fingerprint::compute(&rows, &SEED.unfingerprinted())
+    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
         .await
         .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
     let mut differing: Vec<String> = profile
@@ -451,11 +466,25 @@ async fn verify_snapshot(
             differing.push(n.clone());
         }
     }
+    let matches = fp.total == profile.fingerprint;
+    // The fingerprint has spoken; naming the rows is a help on top of it,
+    // and a read that fails here (a server refusing a whole big table in
+    // one answer) must not turn a found difference into an error.
+    let (differences, differences_unread) = if matches {
+        (Vec::new(), None)
+    } else {
+        match differences::first_differences(target, profile, &differing).await {
+            Ok(found) => (found, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        }
+    };
     Ok(VerifyReport {
         target: shown,
         profile: profile.name.to_owned(),
         expected: profile.fingerprint.to_owned(),
-        matches: fp.total == profile.fingerprint,
+        matches,
+        differences,
+        differences_unread,
         actual: fp.total,
         recorded,
         differing,

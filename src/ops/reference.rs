@@ -82,6 +82,11 @@ impl LiveTables {
     pub(crate) fn has_table(&self, table: &str) -> bool {
         self.columns.contains_key(table)
     }
+
+    /// The table's columns in their order (`None`: no such table).
+    pub(crate) fn columns(&self, table: &str) -> Option<&[String]> {
+        self.columns.get(table).map(Vec::as_slice)
+    }
 }
 
 /// What syncing one reference table does (or, for `status`, would do).

@@ -37,6 +37,9 @@ pub struct StatusReport {
     pub reference: Vec<TableSync>,
     /// Nothing for `migrate` to do.
     pub in_step: bool,
+    /// A seed without migrations: how to start using them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_migrations: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,7 +104,7 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         .as_ref()
         .and_then(|r| r.iter().map(|r| r.version).max());
     let in_step = s.refusal(build).is_none()
-        && s.records.is_some()
+        && (s.records.is_some() || s.unmigrated)
         && pending.is_empty()
         && reference
             .iter()
@@ -132,5 +135,9 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         empty: s.empty,
         reference,
         in_step,
+        start_migrations: build
+            .migrations
+            .is_empty()
+            .then_some(super::migrate::START_MIGRATIONS),
     })
 }

@@ -7,7 +7,7 @@
 //! The operations take a [`Build`]: the embedded one
 //! ([`Build::embedded`]), or one a test assembles from a seed it compiled.
 
-use super::{SEED, TableData};
+use super::TableData;
 use crate::schema::SchemaObject;
 
 /// The migrations and reference tables the build embedded.
@@ -97,15 +97,24 @@ pub struct Build {
     /// The seeded tables (in load order); reference tables take their rows
     /// from here.
     pub tables: &'static [TableData],
+    /// The digest of the schema `schema.sql` makes (the fingerprint's
+    /// `(schema)` entry): what a build without migrations measures a
+    /// database's schema by.
+    pub schema_digest: &'static str,
 }
 
 impl Build {
-    /// What this binary embedded.
+    /// What the installed seed embeds ([`super::get`]).
     pub fn embedded() -> Build {
+        let seed = super::get();
         Build {
-            migrations: super::MIGRATIONS.versions,
-            reference: super::MIGRATIONS.reference,
-            tables: SEED.tables,
+            migrations: seed.migrations.versions,
+            reference: seed.migrations.reference,
+            tables: seed.tables,
+            schema_digest: seed
+                .default_profile()
+                .digest(crate::fingerprint::SCHEMA_ENTRY)
+                .expect("every profile's fingerprint has the schema's digest"),
         }
     }
 

@@ -1,22 +1,61 @@
 //! The seed embedded at build time, with a typed face.
 //!
-//! `build.rs` compiles `seed-data/` into one generated file under `OUT_DIR`;
-//! this module is the only place that includes it. [`SEED`] describes the
-//! whole seed, and [`tables`] holds one typed struct per seeded table:
+//! With the `builtin-seed` feature (the default), `build.rs` compiles
+//! `seed-data/` into one generated file under `OUT_DIR`, included here:
+//! [`SEED`] describes the whole seed, and [`tables`] holds one typed struct
+//! per seeded table. An app's own crate includes the same kind of file,
+//! compiled from its own folder, and hands its `SEED` to
+//! [`crate::cli::main`] (or [`install`]s it); the operations use whichever
+//! seed is installed ([`get`]).
 //!
 //! ```
+//! # #[cfg(feature = "builtin-seed")] {
 //! use seedbake::seed::tables::Figur;
 //! let ballettbein = Figur::all().find(|f| f.name == "Ballettbein").unwrap();
 //! assert_eq!(ballettbein.id, 1);
 //! assert_eq!(Figur::by_key(&["F01"]).unwrap().name, "Ballettbein");
+//! # }
 //! ```
 
 pub mod convert;
 pub mod migrations;
 
+use std::sync::OnceLock;
+
 use crate::value::{Decoder, ValueRef};
 
+#[cfg(feature = "builtin-seed")]
 include!(concat!(env!("OUT_DIR"), "/seed.rs"));
+
+/// The seed this process works with, once chosen.
+static INSTALLED: OnceLock<&'static Seed> = OnceLock::new();
+
+/// Makes `seed` the one the operations use, for the rest of the process.
+/// The first seed installed stays: `false` when another one was already.
+pub fn install(seed: &'static Seed) -> bool {
+    std::ptr::eq(*INSTALLED.get_or_init(|| seed), seed)
+}
+
+/// The installed seed; before one is, this repository's own (built in).
+pub fn get() -> &'static Seed {
+    match INSTALLED.get() {
+        Some(seed) => seed,
+        None => builtin(),
+    }
+}
+
+#[cfg(feature = "builtin-seed")]
+fn builtin() -> &'static Seed {
+    &SEED
+}
+
+#[cfg(not(feature = "builtin-seed"))]
+fn builtin() -> &'static Seed {
+    panic!(
+        "no seed installed: this build has no built-in seed (the builtin-seed feature is off), so hand the \
+         app's seed to seedbake::cli::main or seedbake::seed::install first"
+    )
+}
 
 /// Everything the build embedded.
 #[derive(Debug)]
@@ -37,6 +76,22 @@ pub struct Seed {
     /// `[defaults]`: the values the app fills in itself, which every row
     /// seedbake writes outside the seed files gets.
     pub defaults: &'static [ColumnDefault],
+    /// `migrations/` and `[[reference]]`.
+    pub migrations: &'static migrations::Migrations,
+    /// `[app]`: how the binary presents the app.
+    pub app: App,
+}
+
+/// `[app]` of seed.toml: what the binary says about the app it seeds.
+#[derive(Debug, Clone, Copy)]
+pub struct App {
+    /// In help and `info`; `None`: the binary names no app.
+    pub name: Option<&'static str>,
+    /// The database used when neither `--database-url` nor `DATABASE_URL`
+    /// names one; `None`: one of them must.
+    pub database: Option<&'static str>,
+    /// Variables whose being set (non-empty) means production.
+    pub production_env: &'static [&'static str],
 }
 
 #[derive(Debug)]
@@ -179,7 +234,10 @@ impl Profile {
     /// The seeded tables of this profile, in load order.
     pub fn seeded_tables(&self) -> impl Iterator<Item = &'static TableData> + use<> {
         let tables = self.tables;
-        SEED.tables.iter().filter(move |t| tables.contains(&t.name))
+        get()
+            .tables
+            .iter()
+            .filter(move |t| tables.contains(&t.name))
     }
 
     pub fn row_count(&self) -> usize {

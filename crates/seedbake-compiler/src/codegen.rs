@@ -1,5 +1,9 @@
 //! Turns a [`Compiled`] seed into the Rust module the binary embeds.
 //!
+//! Every path in it starts at `::seedbake`, so the same module works
+//! included in seedbake's own library (which names itself `seedbake`) and
+//! in an app's crate that depends on seedbake.
+//!
 //! Rows go into one compact byte string per table (`include_bytes!`), with a
 //! small typed struct and accessors generated around them: a million rows
 //! cost the Rust compiler one file include, not a million struct literals.
@@ -118,7 +122,14 @@ enum FieldType {
 fn field_type(table: &CompiledTable, ci: usize) -> (FieldType, bool) {
     let kind = ColumnKind::from_declared(&table.schema.columns[ci].declared_type);
     let values = table.rows.iter().map(|r| &r[ci]);
-    let nullable = !table.schema.columns[ci].not_null || values.clone().any(|v| *v == Value::Null);
+    let column = &table.schema.columns[ci];
+    // The rowid alias (`id INTEGER PRIMARY KEY`) is never NULL, NOT NULL or not.
+    let never_null = column.not_null
+        || table
+            .schema
+            .rowid_alias()
+            .is_some_and(|a| a.name == column.name);
+    let nullable = !never_null || values.clone().any(|v| *v == Value::Null);
     let all = |f: fn(&Value) -> bool| values.clone().all(|v| *v == Value::Null || f(v));
     let is_int = |v: &Value| matches!(v, Value::Integer(_));
     let ty = match kind {
@@ -155,10 +166,10 @@ fn generate(c: &Compiled) -> TokenStream {
         let unfp = &t.unfingerprinted;
         let columns = t.embedded_columns().map(|col| {
             let (n, d, nn, pk) = (&col.name, &col.declared_type, col.not_null, col.pk > 0);
-            quote! { crate::seed::ColumnInfo { name: #n, declared_type: #d, not_null: #nn, primary_key: #pk } }
+            quote! { ::seedbake::seed::ColumnInfo { name: #n, declared_type: #d, not_null: #nn, primary_key: #pk } }
         });
         quote! {
-            crate::seed::TableData {
+            ::seedbake::seed::TableData {
                 name: #name,
                 columns: &[#(#columns),*],
                 row_count: #row_count,
@@ -180,7 +191,7 @@ fn generate(c: &Compiled) -> TokenStream {
             .iter()
             .map(|(n, d)| quote! { (#n, #d) });
         quote! {
-            crate::seed::Profile {
+            ::seedbake::seed::Profile {
                 name: #name,
                 tables: &[#(#list),*],
                 fingerprint: #total,
@@ -203,7 +214,7 @@ fn generate(c: &Compiled) -> TokenStream {
                 let v = value_tokens(v);
                 quote! { (#col, #v) }
             });
-            quote! { Some(crate::seed::Admin { table: #t, password_column: #p, id_column: #ic, id: #id, key: #key,
+            quote! { Some(::seedbake::seed::Admin { table: #t, password_column: #p, id_column: #ic, id: #id, key: #key,
             username_column: #uc, grant: &[#(#grant),*] }) }
         }
         None => quote! { None },
@@ -214,7 +225,7 @@ fn generate(c: &Compiled) -> TokenStream {
         let file = i.file.canonicalize().unwrap_or_else(|_| i.file.clone());
         let file = file.to_string_lossy().into_owned();
         quote! {
-            crate::seed::Image { path: #path, table: #table, column: #column, media_type: #mt, bytes: include_bytes!(#file) }
+            ::seedbake::seed::Image { path: #path, table: #table, column: #column, media_type: #mt, bytes: include_bytes!(#file) }
         }
     });
 
@@ -227,14 +238,15 @@ fn generate(c: &Compiled) -> TokenStream {
         let value = match &d.value {
             DefaultValue::Value(v) => {
                 let v = value_tokens(v);
-                quote! { crate::seed::DefaultValue::Value(#v) }
+                quote! { ::seedbake::seed::DefaultValue::Value(#v) }
             }
-            DefaultValue::Now => quote! { crate::seed::DefaultValue::Now },
-            DefaultValue::Today => quote! { crate::seed::DefaultValue::Today },
+            DefaultValue::Now => quote! { ::seedbake::seed::DefaultValue::Now },
+            DefaultValue::Today => quote! { ::seedbake::seed::DefaultValue::Today },
         };
-        quote! { crate::seed::ColumnDefault { table: #table, column: #column, value: #value } }
+        quote! { ::seedbake::seed::ColumnDefault { table: #table, column: #column, value: #value } }
     });
     let migrations = crate::migrations::tokens(c);
+    let app = app_tokens(&c.app);
 
     let structs = c
         .tables
@@ -244,7 +256,7 @@ fn generate(c: &Compiled) -> TokenStream {
 
     quote! {
         /// The seed compiled from the seed folder at build time.
-        pub static SEED: crate::seed::Seed = crate::seed::Seed {
+        pub static SEED: ::seedbake::seed::Seed = ::seedbake::seed::Seed {
             schema_sql: #schema_sql,
             tables: &[#(#tables),*],
             profiles: &[#(#profiles),*],
@@ -253,31 +265,47 @@ fn generate(c: &Compiled) -> TokenStream {
             images: &[#(#images),*],
             static_dir: #static_dir,
             defaults: &[#(#defaults),*],
+            migrations: &MIGRATIONS,
+            app: #app,
         };
 
         #migrations
 
         /// One typed struct per seeded table, reading the embedded rows.
+        // An app's binary may use some of them or none (its command line
+        // needs only `SEED`); they are there for the app's own code.
+        #[allow(dead_code)]
         pub mod tables {
             #(#structs)*
         }
     }
 }
 
+fn app_tokens(app: &crate::CompiledApp) -> TokenStream {
+    let text = |v: &Option<String>| match v {
+        Some(v) => quote! { Some(#v) },
+        None => quote! { None },
+    };
+    let (name, database, vars) = (text(&app.name), text(&app.database), &app.production_env);
+    quote! {
+        ::seedbake::seed::App { name: #name, database: #database, production_env: &[#(#vars),*] }
+    }
+}
+
 fn value_tokens(v: &Value) -> TokenStream {
     match v {
-        Value::Null => quote! { crate::value::ValueRef::Null },
-        Value::Integer(i) => quote! { crate::value::ValueRef::Integer(#i) },
-        Value::Real(r) => quote! { crate::value::ValueRef::Real(#r) },
-        Value::Text(t) => quote! { crate::value::ValueRef::Text(#t) },
+        Value::Null => quote! { ::seedbake::value::ValueRef::Null },
+        Value::Integer(i) => quote! { ::seedbake::value::ValueRef::Integer(#i) },
+        Value::Real(r) => quote! { ::seedbake::value::ValueRef::Real(#r) },
+        Value::Text(t) => quote! { ::seedbake::value::ValueRef::Text(#t) },
         Value::Blob(b) => {
             let b = proc_macro2::Literal::byte_string(b);
-            quote! { crate::value::ValueRef::Blob(#b) }
+            quote! { ::seedbake::value::ValueRef::Blob(#b) }
         }
         // Seed text comes from UTF-8 files; this is for completeness.
         Value::RawText(b) => {
             let b = proc_macro2::Literal::byte_string(b);
-            quote! { crate::value::ValueRef::RawText(#b) }
+            quote! { ::seedbake::value::ValueRef::RawText(#b) }
         }
     }
 }
@@ -305,17 +333,17 @@ fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
             FieldType::Text => (quote! { &'static str }, quote! { as_str }),
             FieldType::Blob => (quote! { &'static [u8] }, quote! { as_blob }),
             FieldType::Any => (
-                quote! { crate::value::ValueRef<'static> },
+                quote! { ::seedbake::value::ValueRef<'static> },
                 quote! { as_any },
             ),
         };
         let col_doc = format!("`{}` {}", col.name, col.declared_type);
         if nullable && !matches!(kind, FieldType::Any) {
             fields.push(quote! { #[doc = #col_doc] pub #f: Option<#rust> });
-            inits.push(quote! { #f: crate::seed::convert::optional(row[#pos], crate::seed::convert::#conv) });
+            inits.push(quote! { #f: ::seedbake::seed::convert::optional(row[#pos], ::seedbake::seed::convert::#conv) });
         } else {
             fields.push(quote! { #[doc = #col_doc] pub #f: #rust });
-            inits.push(quote! { #f: crate::seed::convert::#conv(row[#pos]) });
+            inits.push(quote! { #f: ::seedbake::seed::convert::#conv(row[#pos]) });
         }
     }
     quote! {
@@ -329,7 +357,7 @@ fn typed_struct(ti: usize, t: &CompiledTable) -> TokenStream {
             pub const TABLE: &'static str = #name;
 
             /// The embedded data behind this table.
-            pub fn data() -> &'static crate::seed::TableData {
+            pub fn data() -> &'static ::seedbake::seed::TableData {
                 &super::SEED.tables[#ti]
             }
 

@@ -12,6 +12,8 @@ use crate::CompiledDefault;
 /// A seed checked and ready to embed.
 #[derive(Debug)]
 pub struct Compiled {
+    /// `[app]`: the app's name, default database and production variables.
+    pub app: crate::CompiledApp,
     pub schema_sql: String,
     /// Seeded tables in the manifest's order: the order the build inserted
     /// them in, and so the order a reset inserts them in.

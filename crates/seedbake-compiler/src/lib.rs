@@ -7,6 +7,7 @@
 //! what the binary embedded.
 
 mod admin;
+mod app;
 pub mod build_script;
 mod cells;
 mod checks;
@@ -32,7 +33,8 @@ use std::path::{Path, PathBuf};
 
 use seedbake_core::{fingerprint, schema};
 
-pub use build_script::build;
+pub use app::CompiledApp;
+pub use build_script::{build, build_from};
 pub use compiled::{Compiled, CompiledAdmin, CompiledProfile, CompiledTable, Image};
 pub use defaults::{CompiledDefault, DefaultValue};
 pub use error::{ErrorKind, Origin, SeedError};
@@ -130,6 +132,7 @@ impl Compiler {
             ));
         }
         checks::check_manifest(&manifest, &all_tables)?;
+        let app = app::app(&manifest)?;
         self.defaults = defaults::defaults(&manifest, &all_tables)?;
         self.seed_time = manifest.seed_time.as_ref().map(|t| t.as_str().to_owned());
         let schema_name = manifest.schema.clone();
@@ -213,6 +216,7 @@ impl Compiler {
         let reference = reference::reference_tables(&manifest, &parents_first(&tables))?;
 
         Ok(Compiled {
+            app,
             schema_sql,
             tables,
             profiles,

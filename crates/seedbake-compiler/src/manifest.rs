@@ -14,6 +14,8 @@ pub const MANIFEST_FILE: &str = "seed.toml";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// What the binary says about the app it seeds (see [`AppSpec`]).
+    pub app: Option<At<AppSpec>>,
     /// The DDL file, run as-is by the engine.
     pub schema: String,
     pub default_profile: At<String>,
@@ -73,6 +75,23 @@ impl<T: fmt::Debug> fmt::Debug for At<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.get_ref().fmt(f)
     }
+}
+
+/// `[app]`: the app the seed belongs to, as the binary presents it. Every
+/// key is optional; without them the binary names no app, has no default
+/// database and knows no production variable of the app's own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// The app's name in help and `info`, e.g. `Aquarius`.
+    pub name: Option<At<String>>,
+    /// The database used when neither `--database-url` nor `DATABASE_URL`
+    /// names one: a path or URL, e.g. `sqlite:///./aquarius.db`.
+    pub database: Option<At<String>>,
+    /// Environment variables whose being set (to anything but empty) means
+    /// the binary runs in production, e.g. `["FLY_APP_NAME"]`.
+    #[serde(default)]
+    pub production_env: Vec<At<String>>,
 }
 
 /// The account whose password `INITIAL_ADMIN_PASSWORD` replaces at reset.

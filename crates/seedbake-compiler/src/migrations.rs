@@ -348,10 +348,10 @@ pub fn tokens(c: &Compiled) -> TokenStream {
         let (version, name, file, sql, checksum) = (m.version, &m.name, &m.file, &m.sql, &m.checksum);
         let schema = m.schema.iter().map(|o| {
             let (kind, name, table, sql) = (&o.kind, &o.name, &o.table, &o.sql);
-            quote! { crate::seed::migrations::SchemaEntry { kind: #kind, name: #name, table: #table, sql: #sql } }
+            quote! { ::seedbake::seed::migrations::SchemaEntry { kind: #kind, name: #name, table: #table, sql: #sql } }
         });
         quote! {
-            crate::seed::migrations::Migration {
+            ::seedbake::seed::migrations::Migration {
                 version: #version, name: #name, file: #file, sql: #sql, checksum: #checksum,
                 schema: &[#(#schema),*],
             }
@@ -364,12 +364,18 @@ pub fn tokens(c: &Compiled) -> TokenStream {
             None => quote! { None },
         };
         let removed = match r.removed {
-            crate::manifest::Removed::Delete => quote! { crate::seed::migrations::Removed::Delete },
-            crate::manifest::Removed::Keep => quote! { crate::seed::migrations::Removed::Keep },
-            crate::manifest::Removed::Fail => quote! { crate::seed::migrations::Removed::Fail },
+            crate::manifest::Removed::Delete => {
+                quote! { ::seedbake::seed::migrations::Removed::Delete }
+            }
+            crate::manifest::Removed::Keep => {
+                quote! { ::seedbake::seed::migrations::Removed::Keep }
+            }
+            crate::manifest::Removed::Fail => {
+                quote! { ::seedbake::seed::migrations::Removed::Fail }
+            }
         };
         quote! {
-            crate::seed::migrations::ReferenceTable {
+            ::seedbake::seed::migrations::ReferenceTable {
                 table: #table, key: &[#(#key),*], surrogate: #surrogate, removed: #removed,
             }
         }
@@ -377,7 +383,7 @@ pub fn tokens(c: &Compiled) -> TokenStream {
     quote! {
         /// The migrations and the reference tables compiled from the seed
         /// folder at build time.
-        pub static MIGRATIONS: crate::seed::migrations::Migrations = crate::seed::migrations::Migrations {
+        pub static MIGRATIONS: ::seedbake::seed::migrations::Migrations = ::seedbake::seed::migrations::Migrations {
             versions: &[#(#versions),*],
             reference: &[#(#reference),*],
         };

@@ -1,0 +1,231 @@
+//! The bookshop's own binary, built the way any app builds one (its
+//! build.rs compiles its seed folder, its main.rs hands the seed to
+//! seedbake's command line), run against real local databases. It speaks
+//! for the bookshop, never for Aquarius, offers nothing its seed lacks
+//! (no admin, no images), and, having no migrations, is in step right
+//! after a reset.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The binary run in `dir`, where its default database (./bookshop.db)
+/// lands; no variable of the test's environment decides anything.
+fn bookshop(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bookshop"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("SEEDBAKE_ENV")
+        .env_remove("BOOKSHOP_PRODUCTION")
+        .env_remove("INITIAL_ADMIN_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs and requires exit `code`, returning stdout and stderr.
+fn run(dir: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = bookshop(dir, args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    (stdout, stderr)
+}
+
+fn json(dir: &Path, args: &[&str], code: i32) -> Value {
+    let mut with = args.to_vec();
+    with.push("--json");
+    serde_json::from_str(&run(dir, &with, code).0).unwrap()
+}
+
+#[test]
+fn the_help_speaks_for_the_app_and_offers_only_what_its_seed_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let (help, _) = run(dir.path(), &["--help"], 0);
+    assert!(
+        help.contains("Reset and seed the Bookshop database"),
+        "{help}"
+    );
+    // (clap may wrap the line after "[default:")
+    assert!(help.contains("sqlite:///./bookshop.db]"), "{help}");
+    assert!(!help.to_lowercase().contains("aquarius"), "{help}");
+    // No admin account, no images: neither command nor the image options.
+    for absent in ["init-admin", "--static-dir", "--no-images", "figur"] {
+        assert!(!help.contains(absent), "{absent} in:\n{help}");
+    }
+    assert!(
+        !help.lines().any(|l| l.trim_start().starts_with("images ")),
+        "{help}"
+    );
+    let (info, _) = run(dir.path(), &["info"], 0);
+    assert!(info.contains("embedded seed of Bookshop"), "{info}");
+    assert!(
+        info.contains("production when set: BOOKSHOP_PRODUCTION"),
+        "{info}"
+    );
+    assert!(
+        !dir.path().join("bookshop.db").exists(),
+        "info touches no database"
+    );
+}
+
+#[test]
+fn a_reset_is_verified_and_in_step_without_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let reset = json(dir.path(), &["reset"], 0);
+    assert_eq!(reset["rows"], 7);
+    // No [admin]: nothing to say about an admin password.
+    assert!(reset.get("admin_password").is_none(), "{reset}");
+    assert!(dir.path().join("bookshop.db").is_file());
+    assert!(!dir.path().join("aquarius.db").exists());
+    assert_eq!(json(dir.path(), &["verify"], 0)["matches"], true);
+
+    // Right after the reset: in step, and told how to start migrations.
+    let (status, _) = run(dir.path(), &["status"], 0);
+    assert!(status.contains("is in step with the build"), "{status}");
+    assert!(status.contains("migration new initial"), "{status}");
+    let status = json(dir.path(), &["status"], 0);
+    assert_eq!(status["in_step"], true);
+    assert!(status["start_migrations"].as_str().is_some(), "{status}");
+    let (migrated, _) = run(dir.path(), &["migrate"], 0);
+    assert!(migrated.contains("nothing to do"), "{migrated}");
+    assert!(migrated.contains("migration new initial"), "{migrated}");
+}
+
+/// Changes the database through the binary's own dump and restore: the
+/// dump's text, edited.
+fn edit_database(dir: &Path, edit: impl FnOnce(String) -> String) {
+    let dump = dir.join("changed.sql");
+    let _ = std::fs::remove_file(&dump);
+    run(dir, &["dump", "--output", "changed.sql"], 0);
+    let sql = std::fs::read_to_string(&dump).unwrap();
+    std::fs::write(&dump, edit(sql)).unwrap();
+    run(dir, &["restore", "changed.sql", "--yes"], 0);
+}
+
+#[test]
+fn without_migrations_a_schema_not_the_builds_is_out_of_step() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    // A table the schema does not declare, inside the dump's transaction.
+    edit_database(dir.path(), |mut sql| {
+        let commit = sql.rfind("COMMIT;").expect("a dump ends with its COMMIT");
+        sql.insert_str(commit, "CREATE TABLE wishlist (title TEXT);\n");
+        sql
+    });
+    let (status, _) = run(dir.path(), &["status"], 1);
+    assert!(
+        status.contains("not the one this build's schema.sql makes"),
+        "{status}"
+    );
+    assert!(status.contains("migration new initial"), "{status}");
+    let (_, refused) = run(dir.path(), &["migrate"], 9);
+    assert!(refused.contains("but a reset"), "{refused}");
+    assert!(refused.contains("migration new initial"), "{refused}");
+    assert!(refused.contains("Nothing was changed"), "{refused}");
+}
+
+#[test]
+fn verify_names_the_table_key_and_column_that_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    // Change one price and drop one book.
+    edit_database(dir.path(), |sql| {
+        let solaris = sql
+            .lines()
+            .find(|l| l.contains("'Solaris'"))
+            .expect("the dump inserts Solaris")
+            .to_owned();
+        assert!(sql.contains("'Dune',1,1965,12.5"), "{sql}");
+        sql.replace("'Dune',1,1965,12.5", "'Dune',1,1965,13.5")
+            .replace(&format!("{solaris}\n"), "")
+    });
+
+    let (out, _) = run(dir.path(), &["verify"], 1);
+    assert!(
+        out.contains(
+            "book row title = \"Dune\", column price: 13.5 in the database, 12.5 in the seed"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("book row title = \"Solaris\": the database does not have this row"),
+        "{out}"
+    );
+    let report = json(dir.path(), &["verify"], 1);
+    assert_eq!(report["differences"][0]["table"], "book");
+    assert_eq!(report["differences"][0]["column"], "price");
+}
+
+#[test]
+fn commands_the_seed_has_no_use_for_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    let (_, err) = run(
+        dir.path(),
+        &["init-admin", "--username", "x", "--password-stdin"],
+        2,
+    );
+    assert!(err.contains("this seed has no admin account"), "{err}");
+    let (out, _) = run(dir.path(), &["images"], 0);
+    assert!(out.contains("this seed embeds no images"), "{out}");
+    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+        .arg("reset")
+        .current_dir(dir.path())
+        .env("INITIAL_ADMIN_PASSWORD", "Lesesaal-Regal-2026")
+        .env_remove("BOOKSHOP_PRODUCTION")
+        .env_remove("SEEDBAKE_ENV")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("this seed has no admin account"), "{err}");
+    assert!(
+        err.contains("it is ignored") && !err.contains("Lesesaal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn production_is_what_the_app_says_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    // Another app's production variable means nothing here...
+    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+        .args(["reset", "--dry-run"])
+        .current_dir(dir.path())
+        .env("FLY_APP_NAME", "aquarius")
+        .env_remove("BOOKSHOP_PRODUCTION")
+        .env_remove("SEEDBAKE_ENV")
+        .output()
+        .unwrap();
+    // The plan goes to standard error.
+    let plan = text(&out.stderr);
+    assert!(out.status.success(), "{plan}");
+    assert!(
+        plan.contains("development (the database is a local file)"),
+        "{plan}"
+    );
+    // ...its own does.
+    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+        .args(["reset", "--dry-run"])
+        .current_dir(dir.path())
+        .env("BOOKSHOP_PRODUCTION", "1")
+        .env_remove("SEEDBAKE_ENV")
+        .output()
+        .unwrap();
+    let plan = text(&out.stderr);
+    assert!(out.status.success(), "{plan}");
+    assert!(
+        plan.contains("PRODUCTION (BOOKSHOP_PRODUCTION is set"),
+        "{plan}"
+    );
+}
