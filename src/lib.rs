@@ -3,6 +3,7 @@
 
 pub mod atomic_file;
 pub mod database;
+pub mod diagram;
 pub mod error;
 pub mod interrupt;
 pub mod ops;

@@ -2,6 +2,7 @@
 
 mod guard;
 mod output;
+mod schema;
 mod signals;
 
 use std::io::IsTerminal;
@@ -192,6 +193,15 @@ enum Command {
     },
     /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
     Status,
+    /// Draw the schema as an entity-relationship diagram: every table with its columns and row count, every foreign key as an edge. The embedded schema (row counts: the profile's seed) unless --database-url is given on the command line: then that database's (row counts: count(*)), read-only.
+    Schema {
+        /// mermaid: Markdown viewers (GitHub) render it; dbml: dbdiagram.io imports it; svg: an image drawn by seedbake.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: seedbake::diagram::Format,
+        /// Write to this file (atomically; an existing file is replaced) instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Work on the seed folder's migrations (a developer's checkout; touches no database).
     Migration {
         #[command(subcommand)]
@@ -315,6 +325,7 @@ fn writes(command: &Command) -> bool {
         | Command::Info
         | Command::Images
         | Command::Status
+        | Command::Schema { .. }
         | Command::Migration { .. } => false,
     }
 }
@@ -585,6 +596,9 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
+        Command::Schema { format, output } => {
+            schema::run(cli, out, *format, output.as_deref()).await
+        }
         Command::Migration {
             command: MigrationCommand::New { name, seed_dir },
         } => {

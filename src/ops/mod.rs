@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod diagram;
 mod draft;
 mod dump;
 mod guard;
@@ -24,6 +25,7 @@ pub use admin::{
     set_password, username_problem,
 };
 pub use backup::BackupReport;
+pub use diagram::{diagram_of, diagram_of_build};
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
