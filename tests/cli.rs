@@ -731,7 +731,8 @@ fn schema_draws_the_build_or_a_live_database() {
             .unwrap()
             .execute_batch(
                 "CREATE TABLE notiz (id INTEGER PRIMARY KEY, kind_id INTEGER NOT NULL REFERENCES kind (id), text TEXT);
-                 INSERT INTO notiz VALUES (1, 1, 'hallo');",
+                 INSERT INTO notiz VALUES (1, 1, 'hallo');
+                 ALTER TABLE kind ADD COLUMN spitzname TEXT;",
             )
             .await
             .unwrap();
@@ -755,7 +756,18 @@ fn schema_draws_the_build_or_a_live_database() {
     assert_eq!(report["tables"], 14, "{report}");
     let drawn = std::fs::read_to_string(dir.path().join("live.dbml")).unwrap();
     assert!(drawn.contains("Table notiz {\n"), "{drawn}");
-    assert!(drawn.contains("  Note: '1 row'\n"), "{drawn}");
+    assert!(
+        drawn.contains("  Note: '1 row; not in the build'\n"),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains("  spitzname TEXT [note: 'not in the build']\n"),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains("// differs from the build: table notiz is not in the build\n"),
+        "{drawn}"
+    );
     assert!(drawn.contains("Ref: notiz.kind_id > kind.id\n"), "{drawn}");
     assert!(
         !drawn.contains("_seedbake"),

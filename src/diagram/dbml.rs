@@ -1,10 +1,13 @@
 //! DBML text, as dbdiagram.io imports it: one `Table` per table (the row
 //! count as its note), `Ref`s for the foreign keys.
 
-use super::{Model, not_null, primary_key, relations, rows_label};
+use super::{Model, NOT_IN_BUILD, drift_lines, not_null, primary_key, relations, rows_label};
 
 pub fn render(model: &Model) -> String {
     let mut out = format!("// {}\n", model.title.replace(['\n', '\r'], " "));
+    for line in drift_lines(model) {
+        out.push_str(&format!("// differs from the build: {line}\n"));
+    }
     for entity in &model.tables {
         let t = &entity.table;
         out.push_str(&format!("\nTable {} {{\n", name(&t.name)));
@@ -12,10 +15,13 @@ pub fn render(model: &Model) -> String {
         for c in &t.columns {
             let mut settings = Vec::new();
             if c.pk > 0 && pk.len() == 1 {
-                settings.push("pk");
+                settings.push("pk".to_owned());
             }
             if not_null(t, c) {
-                settings.push("not null");
+                settings.push("not null".to_owned());
+            }
+            if !entity.drift.new_table && entity.drift.is_new(&c.name) {
+                settings.push(format!("note: {}", string(NOT_IN_BUILD)));
             }
             out.push_str(&format!(
                 "  {} {}",
@@ -34,10 +40,11 @@ pub fn render(model: &Model) -> String {
                 cols.join(", ")
             ));
         }
-        out.push_str(&format!(
-            "\n  Note: {}\n}}\n",
-            string(&rows_label(entity.rows))
-        ));
+        let mut note = rows_label(entity.rows);
+        if entity.drift.new_table {
+            note = format!("{note}; {NOT_IN_BUILD}");
+        }
+        out.push_str(&format!("\n  Note: {}\n}}\n", string(&note)));
     }
     let rels = relations(model);
     if !rels.is_empty() {
@@ -169,6 +176,24 @@ Ref: enrolment.person_id > person.id
 Ref: enrolment.(\"course code\", course_year) > \"course run\".(code, year)
 ";
         assert_eq!(render(&small()), expected);
+    }
+
+    #[test]
+    fn a_database_that_drifted_is_marked() {
+        let text = render(&crate::diagram::tests::drifted());
+        assert!(text.starts_with("// test <schema> & \"co\"\n// differs from the build: column person.nickname is not in the build\n"), "{text}");
+        assert!(
+            text.contains("  nickname TEXT [note: 'not in the build']\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Note: '1 row; not in the build'\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("// differs from the build: the build's table room is missing here\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -8,15 +8,25 @@
 
 use std::collections::BTreeSet;
 
-use super::{Model, Relation, is_foreign, not_null, relations, rows_label};
+use super::{
+    Model, NOT_IN_BUILD, Relation, drift_lines, is_foreign, not_null, relations, rows_label,
+};
 
 pub fn render(model: &Model) -> String {
     let mut out = format!("---\ntitle: {}\n---\nerDiagram\n", title(&model.title));
+    for line in drift_lines(model) {
+        out.push_str(&format!("    %% differs from the build: {line}\n"));
+    }
     let ids = entity_ids(model);
     for (entity, id) in model.tables.iter().zip(&ids) {
         let t = &entity.table;
+        let new = if entity.drift.new_table {
+            format!(", {NOT_IN_BUILD}")
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "    {id}[\"{}: {}\"] {{\n",
+            "    {id}[\"{}: {}{new}\"] {{\n",
             comment(&t.name),
             rows_label(entity.rows)
         ));
@@ -44,6 +54,9 @@ pub fn render(model: &Model) -> String {
             }
             if ty != declared {
                 notes.push(format!("type: {declared}"));
+            }
+            if !entity.drift.new_table && entity.drift.is_new(&c.name) {
+                notes.push(NOT_IN_BUILD.to_owned());
             }
             out.push_str(&format!("        {ty} {name}"));
             if !keys.is_empty() {
@@ -180,6 +193,30 @@ erDiagram
     table_2 ||--o{ enrolment : \"course code, course_year\"
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn a_database_that_drifted_is_marked() {
+        let text = render(&crate::diagram::tests::drifted());
+        assert!(text.contains("erDiagram\n    %% differs from the build: column person.nickname is not in the build\n"), "{text}");
+        assert!(
+            text.contains(
+                "    %% differs from the build: the build's table room is missing here\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("        TEXT nickname \"not in the build\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    table_2[\"course run: 1 row, not in the build\"] {\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("TEXT code PK \"NOT NULL; not in the build"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -17,13 +17,86 @@ pub struct Model {
     /// What was drawn: the build's schema, or a database.
     pub title: String,
     pub tables: Vec<Entity>,
+    /// A database's: the build's tables it does not have.
+    pub missing_tables: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Entity {
     pub table: Table,
     pub rows: u64,
+    /// A database's table compared with the build's: drawn marked.
+    pub drift: Drift,
 }
+
+/// How a database's table differs from the build's, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drift {
+    /// The build has no such table.
+    pub new_table: bool,
+    /// Columns the build's table does not have.
+    pub new_columns: Vec<String>,
+    /// The build's columns this table does not have.
+    pub missing_columns: Vec<String>,
+}
+
+impl Drift {
+    /// Compares a database's table with the build's (`None`: it has none).
+    pub fn of(table: &Table, build: Option<&Table>) -> Drift {
+        let Some(build) = build else {
+            return Drift {
+                new_table: true,
+                ..Drift::default()
+            };
+        };
+        let lacks =
+            |t: &Table, name: &str| !t.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+        Drift {
+            new_table: false,
+            new_columns: table
+                .columns
+                .iter()
+                .filter(|c| lacks(build, &c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+            missing_columns: build
+                .columns
+                .iter()
+                .filter(|c| lacks(table, &c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+
+    pub fn is_new(&self, column: &str) -> bool {
+        self.new_table || self.new_columns.iter().any(|c| c == column)
+    }
+}
+
+/// What differs from the build, one sentence each (none for the build's
+/// own diagram): every renderer lists them.
+pub(crate) fn drift_lines(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &model.tables {
+        let name = &e.table.name;
+        if e.drift.new_table {
+            out.push(format!("table {name} is not in the build"));
+        }
+        for c in &e.drift.new_columns {
+            out.push(format!("column {name}.{c} is not in the build"));
+        }
+        for c in &e.drift.missing_columns {
+            out.push(format!("the build's column {name}.{c} is missing here"));
+        }
+    }
+    for t in &model.missing_tables {
+        out.push(format!("the build's table {t} is missing here"));
+    }
+    out
+}
+
+/// What marks a drawn table or column the build does not have.
+pub(crate) const NOT_IN_BUILD: &str = "not in the build";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -231,16 +304,20 @@ pub(crate) mod tests {
                 Entity {
                     table: person,
                     rows: 3,
+                    drift: Drift::default(),
                 },
                 Entity {
                     table: course,
                     rows: 1,
+                    drift: Drift::default(),
                 },
                 Entity {
                     table: enrolment,
                     rows: 0,
+                    drift: Drift::default(),
                 },
             ],
+            missing_tables: Vec::new(),
         }
     }
 
@@ -261,6 +338,36 @@ pub(crate) mod tests {
         assert!(composite.required && composite.identifying && !composite.one);
         let implicit = r.iter().find(|r| r.child == 2 && r.parent == 0).unwrap();
         assert_eq!(implicit.parent_columns, ["id"]);
+    }
+
+    /// [`small`] as a database that drifted from a build: a table and a
+    /// column added, a column and a table gone.
+    pub fn drifted() -> Model {
+        let mut m = small();
+        let build = m.tables[0].table.clone();
+        m.tables[0].table.columns.remove(1);
+        m.tables[0]
+            .table
+            .columns
+            .push(column("nickname", "TEXT", 0, false));
+        m.tables[0].drift = Drift::of(&m.tables[0].table, Some(&build));
+        m.tables[1].drift = Drift::of(&m.tables[1].table, None);
+        m.missing_tables = vec!["room".into()];
+        m
+    }
+
+    #[test]
+    fn drift_names_what_is_added_and_what_is_missing() {
+        assert_eq!(
+            drift_lines(&drifted()),
+            [
+                "column person.nickname is not in the build",
+                "the build's column person.name is missing here",
+                "table course run is not in the build",
+                "the build's table room is missing here",
+            ]
+        );
+        assert!(drift_lines(&small()).is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! metrics, so no text needs measuring by a browser.
 
 use super::layout::{Layout, Link, Node, layout};
-use super::{Model, is_foreign, not_null, relations, rows_label};
+use super::{Model, NOT_IN_BUILD, drift_lines, is_foreign, not_null, relations, rows_label};
 use crate::schema::Table;
 
 /// Width of one character of the 12px monospace font, with some room for
@@ -16,8 +16,14 @@ const HEADER: f64 = 26.0;
 const PAD: f64 = 10.0;
 /// Between a row's fields, in characters.
 const FIELD_GAP: f64 = 2.0;
-/// Room above the boxes for the title and legend.
-const TOP: f64 = 64.0;
+/// The title's baseline, and the first legend line's.
+const TITLE_Y: f64 = 28.0;
+const LEGEND_Y: f64 = 48.0;
+const LEGEND_LINE: f64 = 16.0;
+/// The most characters on a legend line.
+const LEGEND_CHARS: usize = 150;
+/// What marks the build's absence: a table's header, a column's name.
+const DRIFT_COLOUR: &str = "#b34700";
 
 const FONT: &str =
     "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace";
@@ -73,7 +79,43 @@ fn columns_x(f: &Fields, header_chars: usize) -> ([f64; 4], f64) {
 
 fn header(model: &Model, i: usize) -> (String, String) {
     let e = &model.tables[i];
-    (e.table.name.clone(), rows_label(e.rows))
+    let mut rows = rows_label(e.rows);
+    if e.drift.new_table {
+        rows = format!("{rows}, {NOT_IN_BUILD}");
+    }
+    (e.table.name.clone(), rows)
+}
+
+/// The lines under the title: the notation, and what differs from the
+/// build (wrapped).
+fn legend(model: &Model) -> Vec<String> {
+    let mut lines = vec![
+        "PK primary key · FK foreign key · each arrow runs from a foreign key's column \
+         to the column it references"
+            .to_owned(),
+    ];
+    let drift = drift_lines(model);
+    if drift.is_empty() {
+        return lines;
+    }
+    let mut line = "Differs from the build (marked in orange):".to_owned();
+    for (i, sentence) in drift.iter().enumerate() {
+        let piece = format!(
+            " {sentence}{}",
+            if i + 1 == drift.len() { "." } else { ";" }
+        );
+        if chars(&line) + chars(&piece) > LEGEND_CHARS {
+            lines.push(std::mem::take(&mut line));
+        }
+        line.push_str(&piece);
+    }
+    lines.push(line);
+    lines
+}
+
+/// Where the boxes start: below the legend.
+fn top(model: &Model) -> f64 {
+    LEGEND_Y + legend(model).len() as f64 * LEGEND_LINE
 }
 
 /// The row a column's text sits in, as a height below the box's top.
@@ -106,7 +148,7 @@ fn plan(model: &Model) -> Layout {
             to_y: row_y(&model.tables[r.parent].table, &r.parent_columns[0]),
         })
         .collect();
-    layout(&nodes, &links, TOP)
+    layout(&nodes, &links, top(model))
 }
 
 pub fn render(model: &Model) -> String {
@@ -133,13 +175,18 @@ pub fn render(model: &Model) -> String {
         n(l.height)
     ));
     out.push_str(&format!(
-        "<text x=\"24\" y=\"28\" font-size=\"15\" font-weight=\"bold\" fill=\"#1d2b38\">{}</text>\n",
+        "<text x=\"24\" y=\"{}\" font-size=\"15\" font-weight=\"bold\" fill=\"#1d2b38\">{}</text>\n",
+        n(TITLE_Y),
         xml(&model.title)
     ));
-    out.push_str(
-        "<text x=\"24\" y=\"48\" fill=\"#50606e\">PK primary key · FK foreign key · \
-         each arrow runs from a foreign key's column to the column it references</text>\n",
-    );
+    for (i, line) in legend(model).iter().enumerate() {
+        let fill = if i == 0 { "#50606e" } else { DRIFT_COLOUR };
+        out.push_str(&format!(
+            "<text x=\"24\" y=\"{}\" fill=\"{fill}\">{}</text>\n",
+            n(LEGEND_Y + i as f64 * LEGEND_LINE),
+            xml(line)
+        ));
+    }
     // Edges first, so that boxes are drawn over their ends' markers' tails.
     for path in &l.paths {
         let points: Vec<String> = path
@@ -153,9 +200,15 @@ pub fn render(model: &Model) -> String {
         ));
     }
     for (i, b) in l.boxes.iter().enumerate() {
-        let table = &model.tables[i].table;
+        let entity = &model.tables[i];
+        let table = &entity.table;
         let (name, rows) = header(model, i);
         let f = fields(table);
+        let (header_fill, header_text) = if entity.drift.new_table {
+            ("#fbe1c6", DRIFT_COLOUR)
+        } else {
+            ("#dde8f3", "#1d2b38")
+        };
         let (xs, _) = columns_x(&f, 0);
         out.push_str(&format!(
             "<g transform=\"translate({},{})\">\n",
@@ -164,18 +217,23 @@ pub fn render(model: &Model) -> String {
         ));
         out.push_str(&format!(
             "<rect width=\"{w}\" height=\"{h}\" rx=\"4\" fill=\"#ffffff\" stroke=\"#44607a\"/>\n\
-             <path d=\"M0,{hd} V4 Q0,0 4,0 H{w4} Q{w},0 {w},4 V{hd} Z\" fill=\"#dde8f3\" stroke=\"#44607a\"/>\n",
+             <path d=\"M0,{hd} V4 Q0,0 4,0 H{w4} Q{w},0 {w},4 V{hd} Z\" fill=\"{header_fill}\" stroke=\"#44607a\"/>\n",
             w = n(b.w),
             h = n(b.h),
             hd = n(HEADER),
             w4 = n(b.w - 4.0)
         ));
         out.push_str(&format!(
-            "<text x=\"{}\" y=\"17\" font-weight=\"bold\" fill=\"#1d2b38\">{}</text>\n\
-             <text x=\"{}\" y=\"17\" text-anchor=\"end\" fill=\"#50606e\">{}</text>\n",
+            "<text x=\"{}\" y=\"17\" font-weight=\"bold\" fill=\"{header_text}\">{}</text>\n\
+             <text x=\"{}\" y=\"17\" text-anchor=\"end\" fill=\"{}\">{}</text>\n",
             n(PAD),
             xml(&name),
             n(b.w - PAD),
+            if entity.drift.new_table {
+                DRIFT_COLOUR
+            } else {
+                "#50606e"
+            },
             xml(&rows)
         ));
         for (r, c) in table.columns.iter().enumerate() {
@@ -193,8 +251,13 @@ pub fn render(model: &Model) -> String {
                     n(y)
                 ));
             }
+            let fill = if !entity.drift.new_table && entity.drift.is_new(&c.name) {
+                DRIFT_COLOUR
+            } else {
+                "#1d2b38"
+            };
             out.push_str(&format!(
-                "<text x=\"{}\" y=\"{}\" fill=\"#1d2b38\"{weight}>{}</text>\n",
+                "<text x=\"{}\" y=\"{}\" fill=\"{fill}\"{weight}>{}</text>\n",
                 n(xs[1]),
                 n(y),
                 xml(&c.name)
@@ -280,6 +343,32 @@ mod tests {
         assert_eq!(loop_path[0].0, person.x + person.w);
         assert_eq!(loop_path[loop_path.len() - 1].0, person.x + person.w);
         assert!(loop_path.iter().all(|p| p.0 >= person.x + person.w));
+    }
+
+    #[test]
+    fn a_database_that_drifted_is_marked_and_still_legible() {
+        let model = crate::diagram::tests::drifted();
+        let svg = render(&model);
+        assert!(
+            svg.contains(&format!("fill=\"{DRIFT_COLOUR}\">nickname<")),
+            "{svg}"
+        );
+        assert!(svg.contains(">1 row, not in the build<"), "{svg}");
+        assert!(
+            svg.contains("the build&apos;s table room is missing here."),
+            "{svg}"
+        );
+        assert_eq!(flaws(&plan(&model)), Vec::<String>::new());
+        assert!(plan(&model).boxes.iter().all(|b| b.y >= top(&model)));
+    }
+
+    #[test]
+    fn long_legends_wrap() {
+        let mut model = crate::diagram::tests::drifted();
+        model.missing_tables = (0..40).map(|i| format!("table_{i}")).collect();
+        let lines = legend(&model);
+        assert!(lines.len() > 3, "{lines:?}");
+        assert!(lines.iter().all(|l| chars(l) <= LEGEND_CHARS + 60));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::tx::read_failed;
 use crate::database::{Target, TargetRows};
-use crate::diagram::{Entity, Model};
+use crate::diagram::{Drift, Entity, Model};
 use crate::error::{Error, Result};
 use crate::fingerprint::is_seedbake_table;
 use crate::schema::{self, Rows, quote_ident};
@@ -14,16 +14,7 @@ use crate::value::ValueRef;
 /// `schema.sql`, with the row counts `profile` seeds (0 for a table it
 /// leaves empty). Touches no database but one in memory.
 pub async fn diagram_of_build(profile: &Profile) -> Result<Model> {
-    let failed = |reason: String| Error::Database {
-        target: "the embedded schema".into(),
-        step: "reading schema.sql in an in-memory database".into(),
-        reason,
-    };
-    let conn = super::draft::memory().await?;
-    conn.execute_batch(SEED.schema_sql)
-        .await
-        .map_err(|e| failed(schema::engine_message(&e)))?;
-    let tables = schema::tables(&conn).await.map_err(failed)?;
+    let tables = build_tables().await?;
     Ok(Model {
         title: format!(
             "The schema this seedbake build embeds (rows: the {} seed)",
@@ -37,26 +28,47 @@ pub async fn diagram_of_build(profile: &Profile) -> Result<Model> {
                 } else {
                     0
                 };
-                Entity { table, rows }
+                Entity {
+                    table,
+                    rows,
+                    drift: Drift::default(),
+                }
             })
             .collect(),
+        missing_tables: Vec::new(),
     })
 }
 
+/// The tables `schema.sql` creates, as the engine reports them.
+async fn build_tables() -> Result<Vec<schema::Table>> {
+    let failed = |reason: String| Error::Database {
+        target: "the embedded schema".into(),
+        step: "reading schema.sql in an in-memory database".into(),
+        reason,
+    };
+    let conn = super::draft::memory().await?;
+    conn.execute_batch(SEED.schema_sql)
+        .await
+        .map_err(|e| failed(schema::engine_message(&e)))?;
+    schema::tables(&conn).await.map_err(failed)
+}
+
 /// The schema of a live database and each table's `count(*)`, read in one
-/// snapshot. seedbake's own bookkeeping tables are left out: they are
-/// not the application's.
+/// snapshot, each table marked where it differs from the build's (by
+/// table and column names). seedbake's own bookkeeping tables are left
+/// out: they are not the application's.
 pub async fn diagram_of(target: &dyn Target) -> Result<Model> {
+    let build = build_tables().await?;
     target
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read transaction", e))?;
-    let model = read(target).await;
+    let model = read(target, &build).await;
     target.end_snapshot().await;
     model
 }
 
-async fn read(target: &dyn Target) -> Result<Model> {
+async fn read(target: &dyn Target, build: &[schema::Table]) -> Result<Model> {
     let rows = TargetRows::new(target);
     let tables = schema::tables(&rows)
         .await
@@ -84,10 +96,27 @@ async fn read(target: &dyn Target) -> Result<Model> {
                 rows.error(e),
             )
         })?;
-        entities.push(Entity { table, rows: count });
+        let built = build
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(&table.name));
+        entities.push(Entity {
+            drift: Drift::of(&table, built),
+            table,
+            rows: count,
+        });
     }
+    let missing_tables = build
+        .iter()
+        .filter(|b| {
+            !entities
+                .iter()
+                .any(|e| e.table.name.eq_ignore_ascii_case(&b.name))
+        })
+        .map(|b| b.name.clone())
+        .collect();
     Ok(Model {
         title: format!("The schema of {}", target.location()),
         tables: entities,
+        missing_tables,
     })
 }
