@@ -681,6 +681,18 @@ fn schema_draws_the_build_or_a_live_database() {
     assert_eq!(out.matches("\nTable ").count(), 13, "{out}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 
+    let minimal = text(&seedbake(
+        dir.path(),
+        &["schema", "--format", "dbml", "--profile", "minimal"],
+        &[],
+    ))
+    .0;
+    assert!(
+        minimal.contains("Table kind {") && minimal.contains("  Note: '0 rows'\n"),
+        "every table, the profile's rows: {minimal}"
+    );
+    assert!(minimal.contains("  Note: '13 rows'\n"), "{minimal}");
+
     let mermaid = text(&seedbake(dir.path(), &["schema"], &[])).0;
     assert!(mermaid.contains("\nerDiagram\n"), "{mermaid}");
     assert!(

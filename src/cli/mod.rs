@@ -193,9 +193,11 @@ enum Command {
     },
     /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
     Status,
-    /// Draw the schema as an entity-relationship diagram: every table with its columns and row count, every foreign key as an edge. The embedded schema (row counts: the profile's seed) unless --database-url is given on the command line: then that database's (row counts: count(*)), read-only.
+    /// Draw the schema as an entity-relationship diagram (Mermaid, DBML or SVG). Touches no database unless --database-url is given.
+    ///
+    /// Every table with its columns and row count, every foreign key as an edge. The embedded schema (row counts: the profile's seed) unless --database-url is given on the command line (DATABASE_URL alone does not count): then that database's, read-only (row counts: count(*)), marked where it differs from the build.
     Schema {
-        /// mermaid: Markdown viewers (GitHub) render it; dbml: dbdiagram.io imports it; svg: an image drawn by seedbake.
+        /// The diagram's format.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: seedbake::diagram::Format,
         /// Write to this file (atomically; an existing file is replaced) instead of stdout.
