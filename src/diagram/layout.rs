@@ -549,6 +549,47 @@ mod tests {
         assert!(l.boxes[0].x < l.boxes[1].x && l.boxes[1].x < l.boxes[2].x);
     }
 
+    /// Schemas far larger and more tangled than Aquarius' (keys in every
+    /// direction, cycles, self-references, several keys between the same
+    /// two tables), drawn from a fixed pseudo-random sequence.
+    #[test]
+    fn larger_tangled_schemas_pass_no_box_either() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        for round in 0..20 {
+            let n = 5 + next(40);
+            let nodes: Vec<Node> = (0..n)
+                .map(|_| Node {
+                    width: 80.0 + next(200) as f64,
+                    height: 40.0 + 18.0 * next(20) as f64,
+                })
+                .collect();
+            let links: Vec<Link> = (0..next(2 * n))
+                .map(|_| {
+                    let (from, to) = (next(n), next(n));
+                    Link {
+                        from,
+                        from_y: 20.0 + next((nodes[from].height - 30.0) as usize) as f64,
+                        to,
+                        to_y: 20.0 + next((nodes[to].height - 30.0) as usize) as f64,
+                    }
+                })
+                .collect();
+            let l = layout(&nodes, &links, 10.0);
+            assert_eq!(flaws(&l), Vec::<String>::new(), "round {round}");
+            assert!(
+                l.boxes
+                    .iter()
+                    .all(|b| b.x + b.w <= l.width && b.y + b.h <= l.height)
+            );
+        }
+    }
+
     #[test]
     fn the_check_sees_an_edge_over_a_box_and_overlapping_boxes() {
         let r = |x: f64, y: f64| Rect {
