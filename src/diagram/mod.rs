@@ -2,7 +2,8 @@
 //! reports (never from a hand-kept drawing, so it cannot drift): every
 //! table with its columns, every foreign key as an edge, each table's row
 //! count. Pure functions from a [`Model`] to text; reading a model from
-//! the embedded seed or a live database is [`crate::ops::diagram`]'s.
+//! the embedded seed or a live database is [`crate::ops::diagram_of_build`]
+//! and [`crate::ops::diagram_of`]'s.
 
 mod dbml;
 mod layout;
