@@ -12,6 +12,7 @@ extern crate self as seedbake;
 pub mod atomic_file;
 pub mod cli;
 pub mod database;
+pub mod diagram;
 pub mod error;
 pub mod interrupt;
 pub mod ops;

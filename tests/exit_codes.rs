@@ -521,7 +521,7 @@ fn the_readme_and_help_name_every_exit_code_and_no_other() {
 }
 
 /// The commands outside the matrix above that print reports (migrate, its
-/// dry run, status, images): a closed standard output is not an error, a
+/// dry run, status, images, schema): a closed standard output is not an error, a
 /// full one is exit 7 with one line saying so; never a panic.
 #[test]
 fn reports_outside_the_matrix_survive_a_closed_or_full_stdout() {
@@ -530,11 +530,12 @@ fn reports_outside_the_matrix_survive_a_closed_or_full_stdout() {
     common::rt().block_on(common::reset(&db));
     let url = db.display().to_string();
     let static_dir = dir.path().join("static");
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &["migrate"],
         &["migrate", "--dry-run"],
         &["status"],
         &["images", "--static-dir", static_dir.to_str().unwrap()],
+        &["schema", "--format", "svg"],
     ];
     for args in commands {
         for (sink, expected) in [("closed", 0), ("full", 7)] {

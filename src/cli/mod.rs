@@ -5,6 +5,7 @@
 
 mod guard;
 mod output;
+mod schema;
 mod signals;
 
 use std::io::IsTerminal;
@@ -195,6 +196,17 @@ enum Command {
     },
     /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
     Status,
+    /// Draw the schema as an entity-relationship diagram (Mermaid, DBML or SVG). Touches no database unless --database-url is given.
+    ///
+    /// Every table with its columns and row count, every foreign key as an edge. The embedded schema (row counts: the profile's seed) unless --database-url is given on the command line (DATABASE_URL alone does not count): then that database's, read-only (row counts: count(*)), marked where it differs from the build.
+    Schema {
+        /// The diagram's format.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: seedbake::diagram::Format,
+        /// Write to this file (atomically; an existing file is replaced) instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Work on the seed folder's migrations (a developer's checkout; touches no database).
     Migration {
         #[command(subcommand)]
@@ -357,6 +369,7 @@ fn writes(command: &Command) -> bool {
         | Command::Info
         | Command::Images
         | Command::Status
+        | Command::Schema { .. }
         | Command::Migration { .. } => false,
     }
 }
@@ -656,6 +669,9 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
+        Command::Schema { format, output } => {
+            schema::run(cli, out, *format, output.as_deref()).await
+        }
         Command::Migration {
             command: MigrationCommand::New { name, seed_dir },
         } => {

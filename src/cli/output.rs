@@ -573,6 +573,29 @@ impl Output {
         }
     }
 
+    pub fn diagram_written(
+        &self,
+        file: &std::path::Path,
+        format: &str,
+        tables: usize,
+        bytes: usize,
+    ) {
+        if self.json {
+            self.set(&json!({
+                "file": file.display().to_string(),
+                "format": format,
+                "tables": tables,
+                "bytes": bytes,
+            }));
+        } else {
+            say!(
+                self,
+                "wrote the {format} diagram of {tables} tables to {} ({bytes} bytes)",
+                file.display()
+            );
+        }
+    }
+
     pub fn restored(&self, r: &seedbake::ops::RestoreReport) {
         self.backed_up(r.backup.as_ref());
         if self.json {

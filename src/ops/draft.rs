@@ -163,7 +163,8 @@ fn schema_file(seed_dir: &Path) -> String {
         .unwrap_or_else(|| "schema.sql".into())
 }
 
-async fn memory() -> Result<libsql::Connection> {
+/// An empty in-memory database, foreign keys off (a schema is only read).
+pub(crate) async fn memory() -> Result<libsql::Connection> {
     let failed = |e: libsql::Error| Error::Usage(format!("cannot open an in-memory database: {e}"));
     let db = libsql::Builder::new_local(":memory:")
         .build()

@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod diagram;
 mod differences;
 mod draft;
 mod dump;
@@ -25,6 +26,7 @@ pub use admin::{
     set_password, username_problem,
 };
 pub use backup::BackupReport;
+pub use diagram::{diagram_of, diagram_of_build};
 pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
