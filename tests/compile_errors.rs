@@ -806,3 +806,27 @@ fn a_reference_to_an_own_row_whose_id_the_engine_would_choose() {
         ))
     );
 }
+
+#[test]
+fn a_reference_to_an_own_column_the_seed_does_not_give() {
+    // The foreign key names kategorie.code, which the file leaves out.
+    let e = fails_in("self_ref", |d| {
+        replace(
+            d,
+            "schema.sql",
+            "punkte INTEGER,",
+            "punkte INTEGER,\n    code VARCHAR UNIQUE,",
+        );
+        replace(
+            d,
+            "schema.sql",
+            "REFERENCES kategorie (id)",
+            "REFERENCES kategorie (code)",
+        );
+    });
+    assert_error(
+        &e,
+        ErrorKind::Manifest,
+        "seed-data/seed.toml:7: kategorie.oberkategorie_id refers to kategorie's own rows by code, which the seed does not give itself",
+    );
+}

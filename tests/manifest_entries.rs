@@ -178,6 +178,28 @@ fn a_table_refers_to_its_own_rows_listed_in_any_order() {
         column(&given, "kategorie", "oberkategorie_id"),
         [int(30), int(30), Value::Null, int(40)]
     );
+
+    // A foreign key to another column gets that column's value.
+    let coded = compile_fixture("self_ref", |d| {
+        let schema = std::fs::read_to_string(d.join("schema.sql"))
+            .unwrap()
+            .replace(
+                "punkte INTEGER,",
+                "punkte INTEGER,\n    code VARCHAR UNIQUE,",
+            )
+            .replace("oberkategorie_id INTEGER", "oberkategorie_id VARCHAR")
+            .replace("REFERENCES kategorie (id)", "REFERENCES kategorie (code)");
+        std::fs::write(d.join("schema.sql"), schema).unwrap();
+        std::fs::write(
+            d.join("kategorie.csv"),
+            "code,name,punkte,ober\nK,Kür,10,Wettkampf\nP,Pflicht,5,Wettkampf\nW,Wettkampf,,\nF,Figur,1,Pflicht\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        column(&coded, "kategorie", "oberkategorie_id"),
+        [text("W"), text("W"), Value::Null, text("P")]
+    );
 }
 
 #[test]
