@@ -466,3 +466,74 @@ fn text_that_is_not_utf8_on_sqld_is_named_as_the_likely_cause() {
         assert!(!dir.path().join("out.sql").exists());
     }
 }
+
+/// The bookshop example's own binary (a second app's seed: a trigger that
+/// counts, text that looks like a number, booleans, bytes, the empty
+/// string), built by `cargo test --workspace` beside this test's binary.
+fn bookshop_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent()?.parent()?.join("bookshop");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: run `cargo test --workspace` (it builds the example app)",
+        bin.display()
+    );
+    eprintln!(
+        "skipped: {} is not built (run `cargo test --workspace`)",
+        bin.display()
+    );
+    None
+}
+
+common::server::on_both!(
+    a_second_apps_seed_loads_on_a_server_as_it_does_locally,
+    TOKEN
+);
+fn a_second_apps_seed_loads_on_a_server_as_it_does_locally(server: &Server) {
+    let Some(bookshop) = bookshop_binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(&bookshop);
+        for var in [
+            "DATABASE_URL",
+            "TURSO_AUTH_TOKEN",
+            "SEEDBAKE_ENV",
+            "BOOKSHOP_PRODUCTION",
+        ] {
+            cmd.env_remove(var);
+        }
+        let o = cmd
+            .envs(env.iter().copied())
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    };
+    run(&[], &["reset"]);
+    let url = server.url();
+    let remote = [
+        ("DATABASE_URL", url.as_str()),
+        ("TURSO_AUTH_TOKEN", server.token.as_str()),
+    ];
+    // A server is production: confirmed with --yes, backed up to ./exports.
+    run(&remote, &["reset", "--yes"]);
+    run(&remote, &["verify"]);
+    if server.kind == Kind::Test {
+        server.settle();
+    }
+    let app_tables = |db: &Path| {
+        let mut rows = rows_of(db);
+        rows.retain(|name, _| !name.starts_with("_seedbake"));
+        rows
+    };
+    let local = app_tables(&dir.path().join("bookshop.db"));
+    assert_eq!(local["author"].len(), 3, "{local:?}");
+    assert_eq!(app_tables(&server.db), local);
+}

@@ -383,7 +383,9 @@ mod tests {
         let model = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(crate::ops::diagram_of_build(crate::SEED.default_profile()))
+            .block_on(crate::ops::diagram_of_build(
+                crate::seed::get().default_profile(),
+            ))
             .unwrap();
         assert!(model.tables.len() >= 2);
         let l = plan(&model);

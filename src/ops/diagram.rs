@@ -7,7 +7,7 @@ use crate::diagram::{Drift, Entity, Model};
 use crate::error::{Error, Result};
 use crate::fingerprint::is_seedbake_table;
 use crate::schema::{self, Rows, quote_ident};
-use crate::seed::{Profile, SEED};
+use crate::seed::{self, Profile};
 use crate::value::ValueRef;
 
 /// The schema this binary embeds, as the engine creates it from
@@ -24,7 +24,9 @@ pub async fn diagram_of_build(profile: &Profile) -> Result<Model> {
             .into_iter()
             .map(|table| {
                 let rows = if profile.includes(&table.name) {
-                    SEED.table(&table.name).map_or(0, |t| t.row_count as u64)
+                    seed::get()
+                        .table(&table.name)
+                        .map_or(0, |t| t.row_count as u64)
                 } else {
                     0
                 };
@@ -47,7 +49,7 @@ async fn build_tables() -> Result<Vec<schema::Table>> {
         reason,
     };
     let conn = super::draft::memory().await?;
-    conn.execute_batch(SEED.schema_sql)
+    conn.execute_batch(seed::get().schema_sql)
         .await
         .map_err(|e| failed(schema::engine_message(&e)))?;
     schema::tables(&conn).await.map_err(failed)

@@ -229,3 +229,104 @@ fn production_is_what_the_app_says_it_is() {
         "{plan}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The exactness rule through the app's own binary: a reset stores what the
+// engine makes of the seed's source rows inserted once, in order. The
+// reference is the sqlite3 shell given those rows as written out by hand
+// below (each cell as its text, an unquoted empty cell as NULL, `""` as the
+// empty string, t/f/yes as 1/0, the hex cover as bytes); the trigger that
+// counts books runs once.
+
+const SOURCE_ROWS: &str = "
+INSERT INTO author (id, name, country) VALUES (1, 'Frank Herbert', 'US');
+INSERT INTO author (id, name, country) VALUES (2, 'Ursula K. Le Guin', 'US');
+INSERT INTO author (id, name, country) VALUES (3, 'Stanisław Lem', 'PL');
+INSERT INTO book (id, title, author_id, year, price, isbn, weight_kg, in_print, added_at, cover, note)
+  VALUES (1, 'Dune', 1, '1965', '12.5', '0441013597', '0.350', 1, '2024-01-05T09:00:00Z', X'89504e470d0a1a0a', '');
+INSERT INTO book (id, title, author_id, year, price, isbn, weight_kg, in_print, added_at, cover, note)
+  VALUES (2, 'The Left Hand of Darkness', 2, '1969', '10', '0441478123', NULL, 0, '2024-01-05 09:00:00+01:00', NULL, NULL);
+INSERT INTO book (id, title, author_id, year, price, isbn, weight_kg, in_print, added_at, cover, note)
+  VALUES (3, 'The Dispossessed', 2, '1974', '11', NULL, '0.420', 1, '2024-02-01', NULL, 'Hugo and Nebula');
+INSERT INTO book (id, title, author_id, year, price, isbn, weight_kg, in_print, added_at, cover, note)
+  VALUES (4, 'Solaris', 3, '1961', '9.9', '0156027607', '0.3', 1, NULL, X'ffd8ffe0', NULL);
+";
+
+fn sqlite3(db: &Path, input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("sqlite3")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the sqlite3 shell (CI installs it: apt-get install sqlite3)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(".bail on\n{input}").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "sqlite3: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Every stored value with its storage class, table by table.
+fn stored(db: &Path) -> String {
+    sqlite3(
+        db,
+        "SELECT 'author', id, quote(name), quote(country), book_count, typeof(book_count) FROM author ORDER BY id;
+         SELECT 'book', id, quote(title), author_id, quote(year), quote(price), typeof(price), quote(isbn), typeof(isbn),
+                quote(weight_kg), typeof(weight_kg), quote(in_print), quote(added_at), quote(cover), quote(note)
+           FROM book ORDER BY id;",
+    )
+}
+
+#[test]
+fn a_reset_stores_what_the_engine_makes_of_the_source_rows_and_verify_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    let reference = dir.path().join("reference.db");
+    let schema =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("seed-data/schema.sql"))
+            .unwrap();
+    sqlite3(&reference, &format!("{schema}\n{SOURCE_ROWS}"));
+
+    let ours = stored(&dir.path().join("bookshop.db"));
+    assert_eq!(ours, stored(&reference));
+    // What the rule means, spelled out (so agreeing means something): the
+    // trigger counted each book once, text with leading zeros stayed text,
+    // "10" in a REAL column is the real 10.0, "" is not NULL, bytes are bytes.
+    for expected in [
+        "author|2|'Ursula K. Le Guin'|'US'|2|integer",
+        "book|1|'Dune'|1|1965|12.5|real|'0441013597'|text|0.35|real|1|'2024-01-05T09:00:00Z'|X'89504E470D0A1A0A'|''",
+        "book|2|'The Left Hand of Darkness'|2|1969|10.0|real|'0441478123'|text|NULL|null|0|'2024-01-05 09:00:00+01:00'|NULL|NULL",
+    ] {
+        assert!(
+            ours.lines().any(|l| l == expected),
+            "{expected:?} not in:\n{ours}"
+        );
+    }
+
+    // The binary's own proof agrees: the sqlite3 shell's database of the
+    // same source rows matches the build.
+    let url = format!("sqlite:///{}", reference.display());
+    let verified = json(dir.path(), &["verify", "--database-url", &url], 0);
+    assert_eq!(verified["matches"], true, "{verified}");
+}
+
+#[test]
+fn verify_catches_a_counter_a_trigger_ran_up_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    // What loading rows read back after their triggers (and inserting them
+    // again) used to give: every count doubled.
+    sqlite3(
+        &dir.path().join("bookshop.db"),
+        "UPDATE author SET book_count = book_count * 2;",
+    );
+    let (out, _) = run(dir.path(), &["verify"], 1);
+    assert!(out.contains("author"), "{out}");
+    assert!(out.contains("book_count"), "{out}");
+}
