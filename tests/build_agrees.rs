@@ -627,3 +627,45 @@ fn tables_load_in_the_manifests_order_on_both_sides_so_triggers_see_the_same() {
     let full = compiled.profiles.iter().find(|p| p.name == "full").unwrap();
     assert_eq!(full.fingerprint.total, fingerprint_of(&reference).total);
 }
+
+#[test]
+fn blob_files_and_base64_give_their_bytes_and_files_stay_beside_the_source() {
+    let with_mapping = |mapping: &str, cell: &str| {
+        shop_variant(|d| {
+            edit_file(d, "seed.toml", "picture = { blob = \"hex\" }", mapping);
+            edit_file(d, "product.csv", "89504e470d0a1a0a", cell);
+            edit_file(d, "product.csv", ";\\x00FF;", ";;");
+            std::fs::write(d.join("kettle.png"), b"\x89PNG\r\n\x1a\n").unwrap();
+        })
+    };
+    let picture = |c: &Compiled| {
+        let t = c.tables.iter().find(|t| t.name() == "product").unwrap();
+        let ci = t
+            .schema
+            .columns
+            .iter()
+            .position(|c| c.name == "picture")
+            .unwrap();
+        t.rows[0][ci].clone()
+    };
+    let png = Value::Blob(b"\x89PNG\r\n\x1a\n".to_vec());
+    let (_t, dir) = with_mapping("picture = { blob = \"file\" }", "kettle.png");
+    assert_eq!(picture(&compile(&dir).unwrap()), png);
+    let (_t, dir) = with_mapping("picture = { blob = \"base64\" }", "iVBORw0KGgo=");
+    assert_eq!(picture(&compile(&dir).unwrap()), png);
+    for outside in ["../shop/kettle.png", "/etc/hostname"] {
+        let (_t, dir) = with_mapping("picture = { blob = \"file\" }", outside);
+        let e = compile(&dir).unwrap_err();
+        assert!(
+            e.to_string().contains("outside the source file's folder"),
+            "{e}"
+        );
+    }
+    let (_t, dir) = with_mapping("picture = { blob = \"gzip\" }", "x");
+    let e = compile(&dir).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("give \"hex\", \"base64\" or \"file\""),
+        "{e}"
+    );
+}

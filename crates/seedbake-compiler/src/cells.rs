@@ -83,6 +83,13 @@ impl Compiler {
                         text.trim(),
                     )
                     .map_err(|e| format!("is not base64 ({e})")),
+                    // Only files inside the source file's folder: a seed
+                    // must not embed whatever else the build machine holds.
+                    BlobEncoding::File if escapes(&text) => Err(
+                        "names a file outside the source file's folder (an absolute path or ..); \
+                         keep the files beside the source"
+                            .to_owned(),
+                    ),
                     BlobEncoding::File => {
                         let file = source_path.parent().unwrap_or(Path::new(".")).join(&text);
                         self.inputs.push(file.clone());
@@ -152,6 +159,14 @@ impl Compiler {
             }
         }
     }
+}
+
+/// Whether a relative file name leaves its folder (absolute, or `..`).
+fn escapes(name: &str) -> bool {
+    use std::path::Component;
+    Path::new(name)
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 /// The parent row's key column value for a reference by natural key.
