@@ -46,8 +46,9 @@ pub enum Error {
 
     #[error(
         "the database {target} is not empty (it has {}); `seed` only fills an empty database. \
-         Use `seedbake reset` to replace its contents",
-        objects.join(", ")
+         Use `{} reset` to replace its contents",
+        objects.join(", "),
+        crate::program::name()
     )]
     NotEmpty {
         target: String,
@@ -65,7 +66,8 @@ pub enum Error {
 
     #[error(
         "the last request to {target} (the commit) got no answer: {reason}. The server may or may not have \
-         applied it; nothing here can tell. Run `seedbake verify` to see what the database holds"
+         applied it; nothing here can tell. Run `{} verify` to see what the database holds",
+        crate::program::name()
     )]
     OutcomeUnknown { target: String, reason: String },
 

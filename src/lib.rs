@@ -16,6 +16,7 @@ pub mod diagram;
 pub mod error;
 pub mod interrupt;
 pub mod ops;
+pub mod program;
 pub mod seed;
 pub mod static_files;
 

@@ -90,8 +90,9 @@ pub fn after_failure<T>(out: &Output, confirmed: &Confirmed, result: Result<T>) 
     {
         out.note(&format!(
             "the backup {} was written before the failure, under the write lock: it holds the database as it was \
-             before this command; restore it with `seedbake restore {}`",
+             before this command; restore it with `{} restore {}`",
             path.display(),
+            seedbake::program::name(),
             path.display()
         ));
     }

@@ -236,6 +236,7 @@ pub fn main(seed: &'static Seed) -> ExitCode {
         eprintln!("error: another seed is installed in this process already");
         return ExitCode::from(exit::USAGE);
     }
+    crate::program::set_from_args();
     let mut command = command_for(seed);
     let parsed = command
         .try_get_matches_from_mut(std::env::args_os())
@@ -619,10 +620,10 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         }
         Command::Images => {
             if cli.no_images {
-                return Err(Error::Usage(
-                    "`seedbake images` with --no-images would do nothing; leave one of them out"
-                        .into(),
-                ));
+                return Err(Error::Usage(format!(
+                    "`{} images` with --no-images would do nothing; leave one of them out",
+                    crate::program::name()
+                )));
             }
             let profile = profile(cli.profile.as_deref())?;
             let Some(dir) = ops::images::choose(
@@ -717,8 +718,9 @@ fn images_folder(cli: &Cli, profile: &Profile) -> Result<ImagesPlan> {
         return Ok(ImagesPlan::Skip(format!(
             "the app's static folder {} (the seed's default, relative to the working directory) is not here, \
              so this is not the app's backend folder; give --static-dir DIR, or write them later with \
-             `seedbake images --static-dir DIR`",
-            dir.path.display()
+             `{} images --static-dir DIR`",
+            dir.path.display(),
+            crate::program::name()
         )));
     }
     ops::images::check_before(&dir, profile)?;

@@ -351,9 +351,10 @@ impl Output {
         tell!(
             "error: {} was {verb} and committed (fingerprint {}), but the images were not written: {error}. \
              The database keeps the new seed (nothing was rolled back); write the images with \
-             `seedbake images --static-dir {static_dir}` once the folder is writable",
+             `{} images --static-dir {static_dir}` once the folder is writable",
             r.target,
-            r.fingerprint
+            r.fingerprint,
+            seedbake::program::name()
         );
     }
 
@@ -638,8 +639,13 @@ impl Output {
         if let Some(b) = backup {
             self.note(&format!(
                 "backup written to {} under the write lock ({} rows in {} tables, {} bytes): the database as it was \
-                 before this command; restore it with `seedbake restore {}`",
-                b.path, b.rows, b.tables, b.bytes, b.path
+                 before this command; restore it with `{} restore {}`",
+                b.path,
+                b.rows,
+                b.tables,
+                b.bytes,
+                seedbake::program::name(),
+                b.path
             ));
         }
     }
@@ -662,11 +668,16 @@ impl Output {
             match admin {
                 // The seed's admin account: init-admin grants it its role.
                 Some(admin) if admin.table == a.table && admin.key == a.account => {
-                    tell!("  seedbake init-admin --username {}", a.account)
+                    tell!(
+                        "  {} init-admin --username {}",
+                        seedbake::program::name(),
+                        a.account
+                    )
                 }
                 // Any other account keeps its role: only its password is set.
                 Some(admin) if admin.table == a.table => tell!(
-                    "  seedbake init-admin --username {} --password-only",
+                    "  {} init-admin --username {} --password-only",
+                    seedbake::program::name(),
                     a.account
                 ),
                 _ => tell!(
@@ -951,7 +962,8 @@ impl Output {
         if let Some(a) = &r.adoptable {
             say!(
                 self,
-                "  `seedbake migrate` adopts it at version {} ({}): {}",
+                "  `{} migrate` adopts it at version {} ({}): {}",
+                seedbake::program::name(),
                 a.version,
                 a.migration,
                 a.reason

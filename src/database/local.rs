@@ -56,8 +56,11 @@ impl Local {
             if !path.exists() {
                 return Err(DbError::new(
                     Kind::CannotOpen,
-                    "there is no such database file (this command never creates one); \
-                     check the path, or create it with `seedbake reset`",
+                    format!(
+                        "there is no such database file (this command never creates one); \
+                         check the path, or create it with `{} reset`",
+                        crate::program::name()
+                    ),
                 ));
             }
             if settings.read_only {

@@ -359,7 +359,8 @@ async fn write_account(
         if grant == Grant::PasswordOnly && !existed {
             return Err(Failure::Refused(format!(
                 "there is no account {username:?} to set the password of; \
-                 `seedbake init-admin --username {username}` makes an admin account"
+                 `{} init-admin --username {username}` makes an admin account",
+                crate::program::name()
             )));
         }
         let sql = format!(

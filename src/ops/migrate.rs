@@ -299,7 +299,8 @@ pub(crate) async fn standing(
             {
                 s.drift = Some(format!(
                     "its schema is not the schema of the version it records: {d}. Someone changed it outside the migrations: \
-                     undo the change, or put it in a migration (`seedbake status` shows the drift)"
+                     undo the change, or put it in a migration (`{} status` shows the drift)",
+                    crate::program::name()
                 ));
             }
         }

@@ -87,6 +87,9 @@ fn a_reset_is_verified_and_in_step_without_migrations() {
     assert!(dir.path().join("bookshop.db").is_file());
     assert!(!dir.path().join("aquarius.db").exists());
     assert_eq!(json(dir.path(), &["verify"], 0)["matches"], true);
+    // The commands it suggests are its own.
+    let (_, refused) = run(dir.path(), &["seed"], 5);
+    assert!(refused.contains("Use `bookshop reset`"), "{refused}");
 
     // Right after the reset: in step, and told how to start migrations.
     let (status, _) = run(dir.path(), &["status"], 0);
