@@ -137,7 +137,9 @@ pub enum OpenMode {
 impl RawConn {
     pub fn open(path: &Path, busy: Duration, mode: OpenMode) -> Result<RawConn, DbError> {
         let_libsql_configure_the_engine();
-        let c_path = CString::new(path.to_string_lossy().as_bytes())
+        // The path's own bytes: a lossy conversion would open another file.
+        use std::os::unix::ffi::OsStrExt as _;
+        let c_path = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| DbError::new(Kind::CannotOpen, "the path contains a NUL byte"))?;
         let mut db = ptr::null_mut();
         let flags = ffi::SQLITE_OPEN_NOMUTEX
