@@ -24,9 +24,10 @@ use std::time::Duration;
 use common::output_text as text;
 use common::server::TestServer;
 use seedbake::database::{self, Location, Settings, Target};
-use seedbake::ops::{self, MigrateOptions, MigrateReport};
+use seedbake::ops::{self, MigrateOptions, MigrateReport, Shown};
 use seedbake::seed::migrations::{Build, Migration, ReferenceTable, Removed, SchemaEntry};
 use seedbake::seed::{ColumnInfo, TableData};
+use seedbake::value::Value;
 use seedbake_compiler::Compiled;
 
 const TOKEN: &str = "tok_migrate_Hv7qL2xR";
@@ -425,6 +426,37 @@ fn version_2_keeps_every_app_row_reaches_its_schema_and_the_seeds_reference_data
         ),
         ("\"BKFD\"", &["ort".to_owned()][..])
     );
+    let text = |t: &str| Shown::Value(Value::Text(t.to_owned()));
+    assert_eq!(
+        verband.updated[0].changes,
+        [ops::ChangedValue {
+            column: "ort".into(),
+            database: text("Kassel"),
+            seed: text("Berlin"),
+        }]
+    );
+    let values = |r: &ops::RowValues| -> Vec<(String, Shown)> {
+        r.values
+            .iter()
+            .map(|v| (v.column.clone(), v.value.clone()))
+            .collect()
+    };
+    assert_eq!(
+        values(&verband.inserted_rows[0]),
+        [
+            ("name", text("Neuer Verband für Figurenschwimmen e.V.")),
+            ("abkuerzung", text("NEUV")),
+            ("land", text("Deutschland")),
+            ("ort", text("Leipzig")),
+        ]
+        .map(|(c, v)| (c.to_owned(), v))
+    );
+    assert_eq!(verband.deleted_rows[0].key, "\"OFKF\"");
+    assert!(
+        values(&verband.deleted_rows[0]).contains(&("abkuerzung".into(), text("OFKF"))),
+        "{:?}",
+        verband.deleted_rows
+    );
     assert_eq!(verband.deleted, ["\"OFKF\""]);
     assert_eq!(verband.kept.len(), 1);
     assert_eq!(verband.kept[0].key, "\"NANK\"");
@@ -558,6 +590,104 @@ fn version_2_keeps_every_app_row_reaches_its_schema_and_the_seeds_reference_data
     let again = rt.block_on(migrate_local(&path, &v2)).unwrap();
     assert!(!again.changes, "{again:?}");
     assert_eq!(rt.block_on(common::dump(&path)), before_again);
+}
+
+/// The one value `rows` shows, as the text it is.
+fn text_value(shown: &str) -> String {
+    shown
+        .strip_prefix("Text(\"")
+        .and_then(|s| s.strip_suffix("\")"))
+        .unwrap_or_else(|| panic!("not a text: {shown}"))
+        .to_owned()
+}
+
+#[test]
+fn a_credential_columns_values_never_appear_in_a_report() {
+    // Version 1 with the accounts as reference data too: their password
+    // hashes (a bcrypt column, the admin's password column) are compared
+    // like any column.
+    let with_users = compile(|dir| {
+        let path = dir.join("seed.toml");
+        let manifest = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, manifest + "\n[[reference]]\ntable = \"users\"\n").unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    // The app's work adds the account "trainerin", which the seed does not have.
+    let path = v1_with_app_work(dir.path());
+    let rt = rt();
+    let hash_of = |user: &str| {
+        text_value(
+            &rt.block_on(rows(
+                &path,
+                &format!("SELECT hashed_password FROM users WHERE username = '{user}'"),
+            ))[0],
+        )
+    };
+    let hashes = [hash_of("admin"), hash_of("fritz"), hash_of("trainerin")];
+    let planted = "$2b$12$PLANTEDplantedPLANTEDpu5oZ8b2Hq9Vx3Lk7Ww1Ee4Rr6Tt0Yy";
+    rt.block_on(common::execute(
+        &path,
+        &format!(
+            "UPDATE users SET hashed_password = '{planted}', full_name = 'Chefin' WHERE username = 'admin';
+             DELETE FROM users WHERE username = 'fritz';"
+        ),
+    ));
+
+    let status = rt.block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &with_users).await.unwrap()
+    });
+    let plan = rt.block_on(async {
+        let target = common::open(&path).await;
+        let opts = MigrateOptions {
+            dry_run: true,
+            ..Default::default()
+        };
+        ops::migrate(&*target, &with_users, &opts).await.unwrap()
+    });
+    for (what, reference, shown) in [
+        (
+            "status",
+            &status.reference,
+            format!("{}\n{status:?}", serde_json::to_string(&status).unwrap()),
+        ),
+        (
+            "the plan",
+            &plan.reference,
+            format!("{}\n{plan:?}", serde_json::to_string(&plan).unwrap()),
+        ),
+    ] {
+        let users = reference.iter().find(|t| t.table == "users").unwrap();
+        // The changes are there, the hashes are not: an update, an insert and
+        // a delete each show the column hidden.
+        let admin = users.updated.iter().find(|u| u.key == "\"admin\"").unwrap();
+        let hidden = |c: &ops::ChangedValue| {
+            c.column == "hashed_password" && c.database == Shown::Hidden && c.seed == Shown::Hidden
+        };
+        assert!(admin.changes.iter().any(hidden), "{what}: {admin:?}");
+        assert!(
+            admin.changes.iter().any(|c| c.column == "full_name"
+                && c.database == Shown::Value(Value::Text("Chefin".into()))),
+            "{what}: the other columns show their values: {admin:?}"
+        );
+        let password_of = |r: &ops::RowValues| {
+            r.values
+                .iter()
+                .find(|v| v.column == "hashed_password")
+                .map(|v| v.value.clone())
+        };
+        assert_eq!(users.inserted_rows.len(), 1, "{what}");
+        assert_eq!(users.inserted_rows[0].key, "\"fritz\"");
+        assert_eq!(password_of(&users.inserted_rows[0]), Some(Shown::Hidden));
+        assert_eq!(users.deleted_rows.len(), 1, "{what}");
+        assert_eq!(users.deleted_rows[0].key, "\"trainerin\"");
+        assert_eq!(password_of(&users.deleted_rows[0]), Some(Shown::Hidden));
+        assert!(shown.contains(r#"{"hidden":true}"#), "{what}");
+        for hash in hashes.iter().map(String::as_str).chain([planted]) {
+            assert!(!shown.contains(hash), "{what} shows the hash {hash}");
+        }
+        assert!(!shown.contains("$2b$"), "{what} shows a hash");
+    }
 }
 
 #[test]
@@ -886,6 +1016,134 @@ fn reset_db(dir: &Path) -> PathBuf {
     let o = cli(&["reset"], &path, &[]);
     assert!(o.status.success(), "{}", text(&o));
     path
+}
+
+/// A database made by `reset` whose reference rows the app's operators
+/// changed by hand: a verband renamed and moved (to a town with a leading
+/// blank), one deleted, one added (with an empty town); a figure's
+/// difficulty changed and its description emptied.
+fn reference_rows_changed_by_hand(dir: &Path) -> PathBuf {
+    let path = reset_db(dir);
+    rt().block_on(common::execute(
+        &path,
+        "UPDATE verband SET name = 'Bayerischer KV', ort = ' Kassel' WHERE abkuerzung = 'BKFD';
+         DELETE FROM verband WHERE abkuerzung = 'OFKF';
+         INSERT INTO verband (name, abkuerzung, land, ort) VALUES ('Weg damit', 'WEG', 'Deutschland', '');
+         UPDATE figur SET schwierigkeitsgrad = 18, beschreibung = NULL WHERE name = 'Vertikale';",
+    ));
+    path
+}
+
+/// The lines `status -v` and `migrate -v` show for those rows: one column
+/// a line, each with the database's value and the seed's, aligned; a
+/// string quoted only when it could be misread (blanks around it, empty),
+/// cut with "…" past 40 columns.
+const CHANGED_BY_HAND: &[&str] = &[
+    "        key       column  database        seed",
+    "        ~ \"BKFD\"  name    Bayerischer KV  Bundesverband Kunst- und Figurenschwimm…",
+    "                  ort     \" Kassel\"       Kassel",
+    "        + \"OFKF\"  name                    Österreichischer Fachverband für Kunst-…",
+    "                  land                    Österreich",
+    "                  ort                     Wien",
+    "        - \"WEG\"   name    Weg damit",
+    "                  land    Deutschland",
+    "                  ort     \"\"",
+];
+
+const FIGURE_CHANGED_BY_HAND: &[&str] = &[
+    "        key                          column              database  seed",
+    "        ~ \"Vertikale\" / \"Vertikale\"  beschreibung        NULL      Beide Beine senkrecht gestreckt, Kopf n…",
+    "                                     schwierigkeitsgrad  18        16",
+];
+
+#[track_caller]
+fn assert_shows(said: &str, block: &[&str]) {
+    assert!(
+        said.contains(&(block.join("\n") + "\n")),
+        "expected\n{}\nin\n{said}",
+        block.join("\n")
+    );
+}
+
+#[test]
+fn status_and_the_migrate_plan_show_the_values_that_would_change_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = reference_rows_changed_by_hand(dir.path());
+
+    let o = cli(&["status", "-v"], &path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("verband          1 missing, 1 changed, 1 extra (1 to delete, 0 kept)"),
+        "{said}"
+    );
+    assert_shows(&said, CHANGED_BY_HAND);
+    assert_shows(&said, FIGURE_CHANGED_BY_HAND);
+
+    let o = cli(&["migrate", "--dry-run", "-v"], &path, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert_shows(&said, CHANGED_BY_HAND);
+    assert_shows(&said, FIGURE_CHANGED_BY_HAND);
+
+    // Without -v: the keys and the columns, as before; no values.
+    let o = cli(&["migrate", "--dry-run"], &path, &[]);
+    let said = text(&o);
+    assert!(said.contains("~ \"BKFD\" (name, ort)"), "{said}");
+    assert!(!said.contains("Bayerischer KV"), "{said}");
+    let o = cli(&["status"], &path, &[]);
+    assert!(!text(&o).contains("Bayerischer KV"), "{}", text(&o));
+
+    // --json: the same values, as JSON values, with or without -v.
+    for args in [
+        &["status", "--json"][..],
+        &["migrate", "--dry-run", "--json"],
+    ] {
+        let o = cli(args, &path, &[]);
+        let j = json(&o);
+        let verband = &j["reference"][0];
+        assert_eq!(verband["table"], "verband", "{j}");
+        assert_eq!(
+            verband["updated"][0]["changes"],
+            serde_json::json!([
+                {"column": "name", "database": "Bayerischer KV",
+                 "seed": "Bundesverband Kunst- und Figurenschwimmen Deutschland e.V."},
+                {"column": "ort", "database": " Kassel", "seed": "Kassel"},
+            ]),
+            "{args:?}"
+        );
+        assert_eq!(
+            verband["deleted_rows"],
+            serde_json::json!([{"key": "\"WEG\"", "values": [
+                {"column": "name", "value": "Weg damit"},
+                {"column": "abkuerzung", "value": "WEG"},
+                {"column": "land", "value": "Deutschland"},
+                {"column": "ort", "value": ""},
+            ]}]),
+            "{args:?}"
+        );
+        assert_eq!(verband["inserted_rows"][0]["key"], "\"OFKF\"", "{args:?}");
+        assert_eq!(
+            verband["inserted_rows"][0]["values"][3],
+            serde_json::json!({"column": "ort", "value": "Wien"}),
+            "{args:?}"
+        );
+        let figur = j["reference"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "figur")
+            .unwrap();
+        assert_eq!(
+            figur["updated"][0]["changes"],
+            serde_json::json!([
+                {"column": "beschreibung", "database": null,
+                 "seed": "Beide Beine senkrecht gestreckt, Kopf nach unten"},
+                {"column": "schwierigkeitsgrad", "database": 18, "seed": 16},
+            ]),
+            "{args:?}"
+        );
+    }
 }
 
 #[test]

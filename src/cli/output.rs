@@ -737,8 +737,11 @@ impl Write for StdoutWriter<'_> {
     }
 }
 
-/// How many keys a migrate report lists per kind of change (all with -v).
+/// How many keys a migrate report lists per kind of change (with -v: all,
+/// with their values).
 const LISTED_KEYS: usize = 10;
+
+mod values;
 
 impl Output {
     /// A migrate's plan (a dry run: the migration done and rolled back).
@@ -850,11 +853,15 @@ impl Output {
                 t.kept.len(),
                 t.unchanged
             );
-            let limit = if self.verbose {
-                usize::MAX
-            } else {
-                LISTED_KEYS
-            };
+            if self.verbose {
+                for line in values::changes_table(t) {
+                    let _ = writeln!(o, "        {line}");
+                }
+                for k in &t.kept {
+                    let _ = writeln!(o, "        = {}: kept, {}", k.key, k.reason);
+                }
+                continue;
+            }
             let mut lines: Vec<String> = Vec::new();
             lines.extend(t.inserted.iter().map(|k| format!("+ {k}")));
             lines.extend(
@@ -869,11 +876,15 @@ impl Output {
                     .map(|k| format!("= {}: kept, {}", k.key, k.reason)),
             );
             let total = lines.len();
-            for line in lines.into_iter().take(limit) {
+            for line in lines.into_iter().take(LISTED_KEYS) {
                 let _ = writeln!(o, "        {line}");
             }
-            if total > limit {
-                let _ = writeln!(o, "        … and {} more (-v lists all)", total - limit);
+            if total > LISTED_KEYS {
+                let _ = writeln!(
+                    o,
+                    "        … and {} more (-v lists all, with their values)",
+                    total - LISTED_KEYS
+                );
             }
         }
         if let Some(t) = &r.traffic {
@@ -1001,14 +1012,8 @@ impl Output {
                         t.kept.len()
                     );
                     if self.verbose {
-                        for k in &t.inserted {
-                            say!(self, "        missing {k}");
-                        }
-                        for u in &t.updated {
-                            say!(self, "        changed {} ({})", u.key, u.columns.join(", "));
-                        }
-                        for k in &t.deleted {
-                            say!(self, "        extra   {k}");
+                        for line in values::changes_table(t) {
+                            say!(self, "        {line}");
                         }
                         for k in &t.kept {
                             say!(self, "        kept    {}: {}", k.key, k.reason);

@@ -32,7 +32,9 @@ pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use guard::{Environment, Plan, environment, plan};
 pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
-pub use reference::{KeptRow, TableSync, UpdatedRow};
+pub use reference::{
+    ChangedValue, ColumnValue, HIDDEN, KeptRow, RowValues, Shown, TableSync, UpdatedRow,
+};
 pub use restore::{CheckedDump, MAX_STATEMENT_BYTES, RestoreReport, check_dump, restore};
 pub use status::{Pending, StatusReport, status};
 

@@ -23,6 +23,9 @@ use crate::seed::TableData;
 use crate::seed::migrations::{Build, ReferenceTable, Removed};
 use crate::value::{Value, ValueRef, encode_value, write_sql_literal};
 
+/// What reports show instead of a credential's value.
+pub const HIDDEN: &str = "(hidden)";
+
 /// What the live database's tables look like: their columns and foreign
 /// keys, read in two queries whatever the number of tables.
 pub(crate) struct LiveTables {
@@ -90,7 +93,7 @@ impl LiveTables {
 }
 
 /// What syncing one reference table does (or, for `status`, would do).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TableSync {
     pub table: String,
     /// The key columns rows are matched by.
@@ -101,6 +104,10 @@ pub struct TableSync {
     pub updated: Vec<UpdatedRow>,
     /// Keys of rows the seed does not have, deleted.
     pub deleted: Vec<String>,
+    /// The rows inserted, with their values (as `inserted`, in order).
+    pub inserted_rows: Vec<RowValues>,
+    /// The rows deleted, with the values they had (as `deleted`, in order).
+    pub deleted_rows: Vec<RowValues>,
     /// Rows the seed does not have, kept, and why.
     pub kept: Vec<KeptRow>,
     pub unchanged: usize,
@@ -110,10 +117,68 @@ pub struct TableSync {
     pub not_compared: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct UpdatedRow {
     pub key: String,
     pub columns: Vec<String>,
+    /// Each of `columns` with the value the database has and the seed's.
+    pub changes: Vec<ChangedValue>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangedValue {
+    pub column: String,
+    pub database: Shown,
+    pub seed: Shown,
+}
+
+/// A row's key and its values, every column but the surrogate id (which
+/// the database assigns and the app's rows point at).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowValues {
+    pub key: String,
+    pub values: Vec<ColumnValue>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnValue {
+    pub column: String,
+    pub value: Shown,
+}
+
+/// A value as reports show it. A credential column's (a password hash,
+/// one the fingerprint leaves out) is never carried, so that no report,
+/// text or JSON, can print it.
+///
+/// In JSON: a string, a number or `null` as itself; anything JSON cannot
+/// say plainly is an object naming what it is: `{"blob": "<hex>"}`,
+/// `{"text_hex": "<hex>"}` (text that is not UTF-8), `{"real": "inf"}` or
+/// `"-inf"`, and `{"hidden": true}` for a credential.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    Value(Value),
+    Hidden,
+}
+
+impl Serialize for Shown {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (tag, tagged): (&str, serde_json::Value) = match self {
+            Shown::Hidden => ("hidden", true.into()),
+            Shown::Value(Value::Null) => return s.serialize_unit(),
+            Shown::Value(Value::Integer(i)) => return s.serialize_i64(*i),
+            Shown::Value(Value::Real(r)) if r.is_finite() => return s.serialize_f64(*r),
+            // The engine stores no NaN (it reads back as NULL).
+            Shown::Value(Value::Real(r)) if r.is_nan() => return s.serialize_unit(),
+            Shown::Value(Value::Real(r)) => ("real", if *r > 0.0 { "inf" } else { "-inf" }.into()),
+            Shown::Value(Value::Text(t)) => return s.serialize_str(t),
+            Shown::Value(Value::RawText(b)) => ("text_hex", crate::hex::encode(b).into()),
+            Shown::Value(Value::Blob(b)) => ("blob", crate::hex::encode(b).into()),
+        };
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(tag, &tagged)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -123,6 +188,22 @@ pub struct KeptRow {
 }
 
 impl TableSync {
+    /// Nothing planned yet.
+    pub(crate) fn empty(spec: &ReferenceTable) -> TableSync {
+        TableSync {
+            table: spec.table.to_owned(),
+            key: spec.key.iter().map(|k| (*k).to_owned()).collect(),
+            inserted: Vec::new(),
+            updated: Vec::new(),
+            deleted: Vec::new(),
+            inserted_rows: Vec::new(),
+            deleted_rows: Vec::new(),
+            kept: Vec::new(),
+            unchanged: 0,
+            not_compared: None,
+        }
+    }
+
     /// Whether syncing writes anything to this table.
     pub fn changes(&self) -> bool {
         !self.inserted.is_empty() || !self.updated.is_empty() || !self.deleted.is_empty()
@@ -173,9 +254,50 @@ impl Planned {
     fn key_of(&self, row: &[Value]) -> String {
         self.key_positions()
             .iter()
-            .map(|&p| row[p].as_ref().to_string())
+            .map(|&p| match self.shown(p, &row[p]) {
+                Shown::Value(v) => v.to_string(),
+                Shown::Hidden => HIDDEN.to_owned(),
+            })
             .collect::<Vec<_>>()
             .join(" / ")
+    }
+
+    /// Column `c`'s value as a report may show it.
+    fn shown(&self, c: usize, value: &Value) -> Shown {
+        if self
+            .data
+            .unfingerprinted
+            .contains(&self.columns[c].0.as_str())
+        {
+            Shown::Hidden
+        } else {
+            Shown::Value(value.clone())
+        }
+    }
+
+    /// The columns whose values differ between a seed row and a live row
+    /// (the surrogate id aside: a row keeps its own).
+    fn differing(&self, row: &[Value], live: &[Value]) -> Vec<usize> {
+        let surrogate = self.spec.surrogate.and_then(|s| self.position(s));
+        (0..row.len())
+            .filter(|&c| Some(c) != surrogate)
+            .filter(|&c| encoded(&[&row[c]]) != encoded(&[&live[c]]))
+            .collect()
+    }
+
+    /// A row's key and values, for a report.
+    fn row_values(&self, row: &[Value]) -> RowValues {
+        let surrogate = self.spec.surrogate.and_then(|s| self.position(s));
+        RowValues {
+            key: self.key_of(row),
+            values: (0..row.len())
+                .filter(|&c| Some(c) != surrogate)
+                .map(|c| ColumnValue {
+                    column: self.columns[c].0.clone(),
+                    value: self.shown(c, &row[c]),
+                })
+                .collect(),
+        }
     }
 
     /// The rows this table holds after the sync, as far as other tables'
@@ -221,16 +343,7 @@ pub(crate) async fn plan(
                 columns.push((c.name.to_owned(), i));
             }
         }
-        let mut sync = TableSync {
-            table: spec.table.to_owned(),
-            key: spec.key.iter().map(|k| (*k).to_owned()).collect(),
-            inserted: Vec::new(),
-            updated: Vec::new(),
-            deleted: Vec::new(),
-            kept: Vec::new(),
-            unchanged: 0,
-            not_compared: None,
-        };
+        let mut sync = TableSync::empty(spec);
         let missing_key: Vec<&str> = spec
             .key
             .iter()
@@ -326,17 +439,23 @@ pub(crate) async fn plan(
                     if let Some(p) = surrogate {
                         row[p] = table.live_rows[i][p].clone();
                     }
-                    let differing: Vec<String> = (0..row.len())
-                        .filter(|&c| Some(c) != surrogate)
-                        .filter(|&c| encoded(&[&row[c]]) != encoded(&[&table.live_rows[i][c]]))
-                        .map(|c| table.columns[c].0.clone())
+                    let live_row = &table.live_rows[i];
+                    let changes: Vec<ChangedValue> = table
+                        .differing(&row, live_row)
+                        .into_iter()
+                        .map(|c| ChangedValue {
+                            column: table.columns[c].0.clone(),
+                            database: table.shown(c, &live_row[c]),
+                            seed: table.shown(c, &row[c]),
+                        })
                         .collect();
-                    if differing.is_empty() {
+                    if changes.is_empty() {
                         table.sync.unchanged += 1;
                     } else {
                         table.sync.updated.push(UpdatedRow {
                             key: table.key_of(&row),
-                            columns: differing,
+                            columns: changes.iter().map(|c| c.column.clone()).collect(),
+                            changes,
                         });
                     }
                     table.seed_rows.push((row, Some(i)));
@@ -347,6 +466,7 @@ pub(crate) async fn plan(
                         next_id += 1;
                     }
                     table.sync.inserted.push(table.key_of(&row));
+                    table.sync.inserted_rows.push(table.row_values(&row));
                     table.seed_rows.push((row, None));
                 }
             }
@@ -399,9 +519,15 @@ pub(crate) async fn plan(
             ))));
         }
         let table = &mut planned[t];
-        table.sync.deleted = gone
+        table.sync.deleted_rows = gone
             .iter()
-            .map(|&i| table.key_of(&table.live_rows[i]))
+            .map(|&i| table.row_values(&table.live_rows[i]))
+            .collect();
+        table.sync.deleted = table
+            .sync
+            .deleted_rows
+            .iter()
+            .map(|r| r.key.clone())
             .collect();
         table.sync.kept = kept;
         deleted[t] = gone;
@@ -422,14 +548,13 @@ pub(crate) async fn plan(
         }
     }
     for table in &planned {
-        let surrogate = table.spec.surrogate.and_then(|s| table.position(s));
         for (row, live) in &table.seed_rows {
             match live {
                 Some(i) => {
                     let old = &table.live_rows[*i];
-                    let sets: Vec<String> = (0..row.len())
-                        .filter(|&c| Some(c) != surrogate)
-                        .filter(|&c| encoded(&[&row[c]]) != encoded(&[&old[c]]))
+                    let sets: Vec<String> = table
+                        .differing(row, old)
+                        .into_iter()
                         .map(|c| {
                             format!(
                                 "{} = {}",

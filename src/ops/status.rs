@@ -76,14 +76,8 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
                 .reference
                 .iter()
                 .map(|r| TableSync {
-                    table: r.table.to_owned(),
-                    key: r.key.iter().map(|k| (*k).to_owned()).collect(),
-                    inserted: Vec::new(),
-                    updated: Vec::new(),
-                    deleted: Vec::new(),
-                    kept: Vec::new(),
-                    unchanged: 0,
                     not_compared: Some(refusal.0.clone()),
+                    ..TableSync::empty(r)
                 })
                 .collect(),
         }
