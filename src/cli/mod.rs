@@ -55,7 +55,10 @@ pub mod exit {
     /// (as 1) `status` found the database out of step with the build.
     pub const NOT_IN_STEP: u8 = 1;
     /// `migrate` refused the database as it is (a changed or unknown
-    /// migration, schema drift, nothing to adopt it at); nothing changed.
+    /// migration, schema drift, nothing to adopt it at, records seedbake
+    /// did not write, rows that already dangle, reference rows that cannot
+    /// be synced); nothing changed. `status` exits so too when it finds
+    /// that `migrate` would.
     pub const REFUSED: u8 = 9;
 }
 
@@ -684,7 +687,9 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let target = open(cli, false).await?;
             let report = ops::status(target.as_ref(), &Build::embedded()).await?;
             out.status(&report);
-            Ok(if report.in_step {
+            Ok(if !report.refusals.is_empty() {
+                exit::REFUSED
+            } else if report.in_step {
                 exit::OK
             } else {
                 exit::NOT_IN_STEP
