@@ -1007,7 +1007,7 @@ impl Output {
         for why in &r.after_migrations {
             say!(
                 self,
-                "  after the pending migrations, unless they change it, `{} migrate` would refuse: {why}",
+                "  `{} migrate` would refuse it (exit 9) after the pending migrations, unless they change these rows: {why}",
                 seedbake::program::name()
             );
         }

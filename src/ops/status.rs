@@ -56,6 +56,15 @@ pub struct StatusReport {
     pub start_migrations: Option<&'static str>,
 }
 
+impl StatusReport {
+    /// `migrate` would exit 9: for a reason found now, or one the reference
+    /// data as it is now gives it after the pending migrations (unless
+    /// they change those rows).
+    pub fn migrate_would_refuse(&self) -> bool {
+        !self.refusals.is_empty() || !self.after_migrations.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Pending {
     pub version: i64,
