@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use seedbake::database::{self, Location, Target};
+use seedbake::ops::paths::Written;
 use seedbake::ops::{self, LoadOptions};
 use seedbake::seed::migrations::Build;
 use seedbake::seed::{self, Profile, Seed};
@@ -494,6 +495,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
+            check_writes(cli, Some(guard), image_writes(&images, profile))?;
             let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
@@ -539,6 +541,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
+            check_writes(cli, None, image_writes(&images, profile))?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -586,6 +589,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                         .into(),
                 ));
             }
+            let dump = output.iter().map(|p| Written::new("the dump", p)).collect();
+            check_writes(cli, None, dump)?;
             let target = open(cli, false).await?;
             let report = match output {
                 Some(path) => ops::dump_to_file(target.as_ref(), path).await?,
@@ -606,6 +611,11 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Restore { file, guard } => {
             // The whole file is checked before the database is opened.
             let dump = ops::check_dump(file)?;
+            check_writes(
+                cli,
+                Some(guard),
+                vec![Written::new("the dump being restored", file)],
+            )?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -727,6 +737,31 @@ fn images_folder(cli: &Cli, profile: &Profile) -> Result<ImagesPlan> {
     Ok(ImagesPlan::Write(dir))
 }
 
+/// Refuses, before the database is opened (so nothing is created or
+/// changed), a run whose files would overwrite one another: the database
+/// and its journals, the backup `guard` asks for, and `writes`.
+fn check_writes(cli: &Cli, guard: Option<&Guard>, writes: Vec<Written>) -> Result<()> {
+    let location = database::parse_database_url(database_url(cli)?)?.location;
+    let production = ops::environment(&location, |k| std::env::var(k).ok())?.is_production();
+    let mut all = ops::paths::database_files(&location);
+    all.extend(writes);
+    let backup = guard.and_then(|g| guard::backup_path(g, production, &location));
+    all.extend(backup.map(|b| Written::new("the backup", b)));
+    ops::paths::check_distinct(&all)
+}
+
+/// The files a load's images go to, for the check that no other file of
+/// the run is among them.
+fn image_writes(images: &ImagesPlan, profile: &Profile) -> Vec<Written> {
+    let ImagesPlan::Write(dir) = images else {
+        return Vec::new();
+    };
+    ops::images::files(profile)
+        .iter()
+        .map(|f| Written::new(format!("the image {}", f.path), dir.path.join(f.path)))
+        .collect()
+}
+
 /// What a load does with the seed's images after its commit.
 enum ImagesPlan {
     /// The seed has none.
@@ -741,6 +776,7 @@ enum ImagesPlan {
 /// backs up as for reset, and the migration runs for real, refusing if the
 /// database changed since the plan was shown.
 async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
+    check_writes(cli, Some(guard), Vec::new())?;
     let target = open(cli, false).await?;
     let target = target.as_ref();
     let env = guard::environment(target)?;

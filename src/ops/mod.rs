@@ -10,6 +10,7 @@ mod dump;
 mod guard;
 pub mod images;
 mod migrate;
+pub mod paths;
 mod reference;
 mod restore;
 mod status;
