@@ -788,7 +788,18 @@ async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) 
         backup: None,
     };
     let plan = if env.is_production() || guard.dry_run {
-        let plan = ops::migrate(target, &build, &opts).await?;
+        // The plan is the whole migration, run and rolled back: on a scratch
+        // copy of a local file, so a dry run writes nothing (a read-only
+        // file or `?mode=ro` works), on a server inside its transaction.
+        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
+            target: target.location().to_string(),
+            reason: format!("cannot make a scratch folder for the plan: {e}"),
+        })?;
+        let copy = database::scratch_copy(target, scratch.path())
+            .await
+            .transpose()?;
+        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
+        drop(copy);
         out.migrate_plan(&plan, guard.dry_run);
         if guard.dry_run || !plan.changes {
             return Ok(exit::OK);
