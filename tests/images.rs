@@ -565,18 +565,11 @@ fn a_run_whose_files_would_overwrite_one_another_is_refused_before_anything_chan
         ("SEEDBAKE_ENV", "production"),
         ("INITIAL_ADMIN_PASSWORD", "Pool-side 2026 admin"),
     ];
-    let o = seedbake(
-        dir,
-        &[
-            "reset",
-            "--yes",
-            "--static-dir",
-            "static",
-            "--backup",
-            image,
-        ],
-        &production,
-    );
+    let backup_to = |path: &str| {
+        let args = ["reset", "--yes", "--static-dir", "static", "--backup", path];
+        seedbake(dir, &args, &production)
+    };
+    let o = backup_to(image);
     assert_exit(&o, 2);
     let said = text(&o);
     assert!(said.contains("the backup"), "{said}");
@@ -584,18 +577,7 @@ fn a_run_whose_files_would_overwrite_one_another_is_refused_before_anything_chan
     assert!(!dir.join(image).exists());
     assert_eq!(std::fs::read(&db).unwrap(), before);
     // A backup that would have to be the folder holding the images.
-    let o = seedbake(
-        dir,
-        &[
-            "reset",
-            "--yes",
-            "--static-dir",
-            "static",
-            "--backup",
-            "static/figuren",
-        ],
-        &production,
-    );
+    let o = backup_to("static/figuren");
     assert_exit(&o, 2);
     assert!(
         text(&o).contains("would have to be a folder holding"),

@@ -45,6 +45,13 @@ fn dump_of(db: &Path) -> Vec<String> {
 /// and "unchanged" are both visible.
 /// Abandoned streams expire after 300 ms, so that tests wait little.
 fn seeded_server(dir: &Path) -> TestServer {
+    let server = reset_server(dir);
+    add_notes(&server);
+    server
+}
+
+/// A server over the seed alone.
+fn reset_server(dir: &Path) -> TestServer {
     let server = TestServer::start(
         &dir.join("server.db"),
         TOKEN,
@@ -52,7 +59,6 @@ fn seeded_server(dir: &Path) -> TestServer {
     );
     let o = seedbake(&server, &["reset", "--no-verify"]);
     assert!(o.status.success(), "{}", text(&o));
-    add_notes(&server);
     server
 }
 
@@ -458,13 +464,7 @@ fn a_lost_answer_to_migrates_commit_exits_6_and_points_to_status_not_verify() {
     // commits. Its requests are counted on one server, the last answer
     // dropped on another.
     let changed = |dir: &Path| {
-        let server = TestServer::start(
-            &dir.join("server.db"),
-            TOKEN,
-            &["--stream-expiry-ms", "300"],
-        );
-        let o = seedbake(&server, &["reset", "--no-verify"]);
-        assert!(o.status.success(), "{}", text(&o));
+        let server = reset_server(dir);
         server.exec(&["UPDATE verband SET name = 'Changed by the app' WHERE abkuerzung = 'BKFD'"]);
         server
     };

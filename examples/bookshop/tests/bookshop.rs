@@ -201,32 +201,29 @@ fn commands_the_seed_has_no_use_for_say_why() {
 fn production_is_what_the_app_says_it_is() {
     let dir = tempfile::tempdir().unwrap();
     run(dir.path(), &["reset"], 0);
+    // A dry run's plan (on standard error) under the given variables.
+    let plan = |set: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+            .args(["reset", "--dry-run"])
+            .current_dir(dir.path())
+            .env_remove("FLY_APP_NAME")
+            .env_remove("BOOKSHOP_PRODUCTION")
+            .env_remove("SEEDBAKE_ENV")
+            .env(set, "1")
+            .output()
+            .unwrap();
+        let plan = text(&out.stderr);
+        assert!(out.status.success(), "{plan}");
+        plan
+    };
     // Another app's production variable means nothing here...
-    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
-        .args(["reset", "--dry-run"])
-        .current_dir(dir.path())
-        .env("FLY_APP_NAME", "aquarius")
-        .env_remove("BOOKSHOP_PRODUCTION")
-        .env_remove("SEEDBAKE_ENV")
-        .output()
-        .unwrap();
-    // The plan goes to standard error.
-    let plan = text(&out.stderr);
-    assert!(out.status.success(), "{plan}");
+    let other = plan("FLY_APP_NAME");
     assert!(
-        plan.contains("development (the database is a local file)"),
-        "{plan}"
+        other.contains("development (the database is a local file)"),
+        "{other}"
     );
     // ...its own does.
-    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
-        .args(["reset", "--dry-run"])
-        .current_dir(dir.path())
-        .env("BOOKSHOP_PRODUCTION", "1")
-        .env_remove("SEEDBAKE_ENV")
-        .output()
-        .unwrap();
-    let plan = text(&out.stderr);
-    assert!(out.status.success(), "{plan}");
+    let plan = plan("BOOKSHOP_PRODUCTION");
     assert!(
         plan.contains("PRODUCTION (BOOKSHOP_PRODUCTION is set"),
         "{plan}"
