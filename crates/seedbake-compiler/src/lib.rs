@@ -214,10 +214,13 @@ impl Compiler {
         // same order on both sides (foreign keys are checked after the load).
         let tables = compiled;
         let reference = reference::reference_tables(&manifest, &parents_first(&tables))?;
+        let documents = self.documents(&manifest)?;
 
         Ok(Compiled {
             app,
             schema_sql,
+            manifest: manifest_text,
+            documents,
             tables,
             profiles,
             default_profile: manifest.default_profile.into_inner(),
@@ -232,6 +235,27 @@ impl Compiler {
             warnings: self.warnings,
             inputs: self.inputs,
         })
+    }
+}
+
+impl Compiler {
+    /// The JSON sources with their records emptied (see [`Compiled::documents`]).
+    fn documents(
+        &mut self,
+        manifest: &manifest::Manifest,
+    ) -> Result<Vec<(String, String)>, SeedError> {
+        let mut documents = Vec::new();
+        for spec in manifest.tables.iter().filter(|s| s.file.ends_with(".json")) {
+            let text = self.read_text(&spec.file)?;
+            let pointer = spec.records.as_deref().unwrap_or("");
+            // The build has read this very list already: the span is there.
+            let Some(span) = seedbake_core::json_span::pointer_span(&text, pointer) else {
+                continue;
+            };
+            let emptied = format!("{}[]{}", &text[..span.start], &text[span.end..]);
+            documents.push((spec.file.clone(), emptied));
+        }
+        Ok(documents)
     }
 }
 
