@@ -46,6 +46,12 @@ pub fn plain(value: &Value, declared: &str) -> Result<Cell, String> {
     match value {
         Value::Null => Ok(Cell::Null),
         Value::Integer(i) if affinity != Affinity::Blob => Ok(Cell::Integer(*i)),
+        Value::Real(r) if matches!(ColumnKind::from_declared(declared), ColumnKind::Integer) => {
+            Err(format!(
+                "holds the real number {} in a column of type {declared}, which the seed gives integers only",
+                real_text(*r)
+            ))
+        }
         Value::Real(r) if affinity != Affinity::Blob => Ok(Cell::Real(*r)),
         Value::Integer(_) | Value::Real(_) => Err(format!(
             "holds the number {} in a column without a numeric type ({declared:?}): a seed cell is text there, \

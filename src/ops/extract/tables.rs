@@ -133,6 +133,10 @@ pub fn known(
                 Mapping::Field(col.name.clone())
             }
             None if db.schema.rowid_alias().is_some_and(|a| a.name == col.name) => Mapping::Auto,
+            // A column the seed leaves out but the app filled: written as a
+            // field of the same name (the build takes a source field that
+            // names a column), or the rows would not come back.
+            None if filled_beyond_default(db, &col.name) => Mapping::Field(col.name.clone()),
             None => continue,
         };
         mappings.push((&col.name, mapping));
@@ -283,6 +287,20 @@ pub fn known(
         })
         .collect();
     Ok((SourceRows { fields, rows }, index))
+}
+
+/// Whether some row holds a value in `column` that its DEFAULT (or NULL,
+/// without one) would not give.
+fn filled_beyond_default(db: &DbTable, column: &str) -> bool {
+    let Some(ci) = db.schema.columns.iter().position(|c| c.name == column) else {
+        return false;
+    };
+    let default = db.schema.columns[ci].default_sql.as_deref();
+    db.rows.iter().any(|r| match (&r[ci], default) {
+        (Value::Null, _) => false,
+        (v, Some(d)) => cells::literal(v) != d.trim(),
+        (_, None) => true,
+    })
 }
 
 /// The parent's natural key a foreign key value points at.
