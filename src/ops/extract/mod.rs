@@ -159,7 +159,9 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         staging.write(path, bytes)?;
     }
 
-    prove(&staging.dir, &read_fp, &db_tables, &written, complete).await?;
+    prove(&staging.dir, &read_fp, &db_tables, &written, complete)
+        .await
+        .map_err(|e| with_trigger_hint(e, &objects))?;
     staging.finish()?;
     let rows = written.iter().map(|(_, n)| n).sum();
     Ok(ExtractReport {
@@ -175,6 +177,26 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         manifest_rewritten,
         traffic: target.traffic(),
     })
+}
+
+/// A load fires the database's triggers again on rows that already hold
+/// what the triggers wrote the first time (and on tables they fill): when
+/// the round trip fails with triggers about, they are the likely cause.
+fn with_trigger_hint(e: Error, objects: &[SchemaObject]) -> Error {
+    let triggers: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.kind == "trigger")
+        .map(|o| o.name.as_str())
+        .collect();
+    match e {
+        Error::Unextractable(reason) if !triggers.is_empty() => Error::Unextractable(format!(
+            "{reason}. The database has triggers ({}), which fire again when the seed loads: rows and columns \
+             they wrote are extracted as they are and would be written twice; leave the tables they fill out \
+             (--tables) or make the triggers skip what the seed gives",
+            triggers.join(", ")
+        )),
+        other => other,
+    }
 }
 
 /// The schema objects, every application table's rows and the fingerprint,
