@@ -245,7 +245,8 @@ fn extract_gives_back_the_shops_rows_and_a_table_the_seed_did_not_know() {
             commit,
             "INSERT INTO author (id, name, country) VALUES (100, 'Neue Autorin', ''), (101, '1984', NULL);\n\
              INSERT INTO book (title, author_id, year, price) VALUES ('Nullpunkt', 100, 2024, 0.1), \
-             ('Glatt', 101, 2025, 3.0), ('Teuer', 101, 2025, 1.7976931348623157e308);\n\
+             ('Glatt', 101, 2025, 3.0), ('Teuer', 101, 2025, 1.7976931348623157e308), \
+             ('Winzig', 101, 2025, 1.1125369292536007e-308 + 5e-324);\n\
              CREATE TABLE review (id INTEGER PRIMARY KEY, book TEXT NOT NULL, stars REAL, note TEXT, raw BLOB);\n\
              INSERT INTO review VALUES (1, 'Dune', 4.5, '', x'00ff10'), (2, '1984', 5.0, NULL, NULL);\n",
         );
@@ -285,6 +286,21 @@ fn extract_gives_back_the_shops_rows_and_a_table_the_seed_did_not_know() {
     assert!(schema.contains("CREATE TABLE review"), "{schema}");
 
     use seedbake::value::Value as V;
+    // A subnormal whose shortest spelling the engine reads back one unit
+    // off (so it is made by arithmetic here): written longer, it comes
+    // back exactly.
+    let book = compiled.tables.iter().find(|t| t.name() == "book").unwrap();
+    let tiny = book
+        .rows
+        .iter()
+        .find(|r| r.contains(&V::Text("Winzig".into())))
+        .unwrap();
+    assert!(
+        tiny.iter()
+            .any(|v| matches!(v, V::Real(r) if r.to_bits() == 0x8_0000_0000_0001)),
+        "{tiny:?}"
+    );
+    assert!(!books.contains("1.112536929253601e-308"), "{books}");
     let review = compiled
         .tables
         .iter()

@@ -92,6 +92,11 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     files.extend(schema_files(seed, &manifest.schema, &objects, &read_fp)?);
 
+    let mut speller = cells::RealSpeller::new().await.map_err(|e| {
+        Error::Unextractable(format!(
+            "cannot start the in-memory engine reals are checked in: {e}"
+        ))
+    })?;
     let mut gathered = Gathered::default();
     let mut keyed: HashMap<String, Keyed> = HashMap::new();
     let mut written = Vec::new();
@@ -105,7 +110,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
                     spec.name
                 ))
             })?;
-        let (rows, index) =
+        let (mut rows, index) =
             tables::known(seed, spec, db, &keyed, &mut gathered).map_err(Error::Unextractable)?;
         let text = if spec.file.ends_with(".json") {
             let document = seed
@@ -119,6 +124,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
                 .delimiter_byte()
                 .map_err(Error::Unextractable)?
                 .unwrap_or(b',');
+            spell_reals(&mut speller, &spec.name, &mut rows).await?;
             tables::csv(&rows, delimiter)
         };
         files.push((spec.file.clone(), text.into_bytes()));
@@ -129,8 +135,9 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
     for db in db_tables.iter().filter(|t| {
         !known.contains(&t.schema.name.as_str()) && chosen(&t.schema.name) && !t.rows.is_empty()
     }) {
-        let (rows, blobs): (SourceRows, Vec<String>) =
+        let (mut rows, blobs): (SourceRows, Vec<String>) =
             tables::unknown(db).map_err(Error::Unextractable)?;
+        spell_reals(&mut speller, &db.schema.name, &mut rows).await?;
         let file = format!("{}.csv", db.schema.name);
         files.push((file.clone(), tables::csv(&rows, b',').into_bytes()));
         new_tables.push(manifest_text::NewTable {
@@ -177,6 +184,34 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         manifest_rewritten,
         traffic: target.traffic(),
     })
+}
+
+/// Every real of a CSV table in a spelling the engine reads back exactly,
+/// or the row whose real has none.
+async fn spell_reals(
+    speller: &mut cells::RealSpeller,
+    table: &str,
+    rows: &mut SourceRows,
+) -> Result<()> {
+    for (ri, row) in rows.rows.iter_mut().enumerate() {
+        for (field, cell) in rows.fields.iter().zip(row.iter_mut()) {
+            let cells::Cell::Real(r) = *cell else {
+                continue;
+            };
+            let spelled = speller.spell(r).await.map_err(|e| {
+                Error::Unextractable(format!("cannot check a real in the in-memory engine: {e}"))
+            })?;
+            *cell = cells::Cell::Number(spelled.ok_or_else(|| {
+                Error::Unextractable(format!(
+                    "table {table}, row {}, field {field}: the real {} has no decimal spelling the engine reads \
+                     back as the same double, so no CSV cell can give it",
+                    ri + 1,
+                    cells::real_text(r)
+                ))
+            })?);
+        }
+    }
+    Ok(())
 }
 
 /// A load fires the database's triggers again on rows that already hold
