@@ -192,6 +192,50 @@ fn a_folder_in_the_way_a_bad_place_or_a_value_no_seed_can_give_leave_nothing() {
     assert!(!dir.path().join("seed-out/mine.txt").exists());
     assert!(dir.path().join("seed-out/seed.toml").exists());
 
+    // --tables: a table without the tables it refers to is a usage error;
+    // reference tables alone make a folder of their own.
+    let out = seedbake(
+        url,
+        "",
+        dir.path(),
+        &["extract", "--out", "part", "--tables", "kind"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("must be extracted too"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("part").exists());
+    let out = seedbake(
+        url,
+        "",
+        dir.path(),
+        &[
+            "--json",
+            "extract",
+            "--out",
+            "part",
+            "--tables",
+            "verband,versicherung",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["complete"], false);
+    let part = seedbake_compiler::compile(&dir.path().join("part")).unwrap();
+    let names: Vec<&str> = part.tables.iter().map(|t| t.name()).collect();
+    assert_eq!(names, ["verband", "versicherung"]);
+    let default = part
+        .profiles
+        .iter()
+        .find(|p| p.name == part.default_profile)
+        .unwrap();
+    assert_eq!(
+        Some(default.fingerprint.total.as_str()),
+        report["folder_fingerprint"].as_str()
+    );
+
     // A parent that cannot hold a folder.
     std::fs::write(dir.path().join("a-file"), "").unwrap();
     let out = seedbake(url, "", dir.path(), &["extract", "--out", "a-file/seed"]);

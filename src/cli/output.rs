@@ -573,8 +573,9 @@ impl Output {
         } else {
             say!(
                 self,
-                "only the tables chosen were written: a build of {} has their rows and the schema",
-                r.folder
+                "only the tables chosen were written: a build of {} has their rows and the schema, fingerprint {}",
+                r.folder,
+                r.folder_fingerprint
             );
         }
         if !r.new_tables.is_empty() {

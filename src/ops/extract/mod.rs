@@ -41,8 +41,11 @@ pub struct ExtractReport {
     pub target: String,
     pub folder: String,
     /// The fingerprint of what was read, which the written folder's build
-    /// carries too.
+    /// carries too (when `complete`).
     pub fingerprint: String,
+    /// The fingerprint a build of the folder has: `fingerprint` when
+    /// complete, else that of the schema with the chosen tables' rows.
+    pub folder_fingerprint: String,
     /// Every table was written: a build of the folder verifies the
     /// database as it was read. With `--tables`, only the written tables
     /// (and the schema) are proven equal.
@@ -84,6 +87,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         }
     }
     let chosen = |name: &str| opts.tables.is_empty() || opts.tables.iter().any(|t| t == name);
+    parents_chosen(&manifest, &chosen)?;
     let complete = opts.tables.is_empty()
         || db_tables
             .iter()
@@ -166,7 +170,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         staging.write(path, bytes)?;
     }
 
-    prove(&staging.dir, &read_fp, &db_tables, &written, complete)
+    let built = prove(&staging.dir, &read_fp, &db_tables, &written, complete)
         .await
         .map_err(|e| with_trigger_hint(e, &objects))?;
     staging.finish()?;
@@ -175,6 +179,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         target: target.location().to_string(),
         folder: opts.out.display().to_string(),
         fingerprint: read_fp.total.clone(),
+        folder_fingerprint: built,
         complete,
         tables: written,
         rows,
@@ -184,6 +189,29 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
         manifest_rewritten,
         traffic: target.traffic(),
     })
+}
+
+/// With `--tables`, a chosen table's `ref` must name a chosen table: the
+/// folder gives references as the parent's natural keys.
+fn parents_chosen(
+    manifest: &seedbake_compiler::manifest::Manifest,
+    chosen: &dyn Fn(&str) -> bool,
+) -> Result<()> {
+    use seedbake_compiler::manifest::Mapping;
+    let origin = seedbake_compiler::Origin::file(seedbake_compiler::manifest::MANIFEST_FILE);
+    for spec in manifest.tables.iter().filter(|s| chosen(&s.name)) {
+        for (col, column) in &spec.columns {
+            if let Ok(Mapping::Ref { table, .. }) = column.mapping(&origin, &spec.name, col)
+                && !chosen(&table)
+            {
+                return Err(Error::Usage(format!(
+                    "--tables: {}.{col} refers to {table} by its natural key, so {table} must be extracted too",
+                    spec.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every real of a CSV table in a spelling the engine reads back exactly,
@@ -324,7 +352,7 @@ async fn prove(
     db_tables: &[DbTable],
     written: &[(String, u64)],
     complete: bool,
-) -> Result<()> {
+) -> Result<String> {
     let (send, receive) = tokio::sync::oneshot::channel();
     let owned = dir.to_owned();
     // The compiler runs its own runtime, which may not start inside ours.
@@ -355,7 +383,7 @@ async fn prove(
             .collect()
     };
     let Some(first) = differing.first() else {
-        return Ok(());
+        return Ok(built.total.clone());
     };
     let mut reason = format!(
         "the folder written from the database builds another fingerprint (it differs in {})",
