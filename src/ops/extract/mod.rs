@@ -6,6 +6,7 @@
 mod cells;
 mod folder;
 mod manifest_text;
+mod source_files;
 mod tables;
 
 use std::collections::HashMap;
@@ -122,14 +123,14 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
                 .iter()
                 .find(|(f, _)| *f == spec.file)
                 .map(|(_, d)| *d);
-            tables::json_document(&rows, document, spec.records.as_deref().unwrap_or(""))
+            source_files::json_document(&rows, document, spec.records.as_deref().unwrap_or(""))
         } else {
             let delimiter = spec
                 .delimiter_byte()
                 .map_err(Error::Unextractable)?
                 .unwrap_or(b',');
             spell_reals(&mut speller, &spec.name, &mut rows).await?;
-            tables::csv(&rows, delimiter)
+            source_files::csv(&rows, delimiter)
         };
         files.push((spec.file.clone(), text.into_bytes()));
         keyed.insert(spec.name.clone(), index);
@@ -143,7 +144,7 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
             tables::unknown(db).map_err(Error::Unextractable)?;
         spell_reals(&mut speller, &db.schema.name, &mut rows).await?;
         let file = format!("{}.csv", db.schema.name);
-        files.push((file.clone(), tables::csv(&rows, b',').into_bytes()));
+        files.push((file.clone(), source_files::csv(&rows, b',').into_bytes()));
         new_tables.push(manifest_text::NewTable {
             name: db.schema.name.clone(),
             file,

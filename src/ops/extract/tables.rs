@@ -208,56 +208,12 @@ pub fn known(
                     cells_of.insert(f.clone(), cell);
                 }
                 Mapping::Image { field, prefix } => {
-                    let cell = match value {
-                        Value::Null => Cell::Null,
-                        Value::Text(path) => {
-                            let rel = path.strip_prefix(prefix.as_str()).ok_or_else(|| {
-                                at(format!("the image path {path:?} does not start with the prefix {prefix:?}"))
-                            })?;
-                            let image = seed.image(path).ok_or_else(|| {
-                                at(format!(
-                                    "names the image {path:?}, which this binary does not embed: its bytes are not \
-                                     in the database, so the seed folder cannot have the file"
-                                ))
-                            })?;
-                            let file = format!("{source_dir}{rel}");
-                            if !gathered.images.iter().any(|(p, _)| *p == file) {
-                                gathered.images.push((file, image.bytes));
-                            }
-                            Cell::Text(rel.to_owned())
-                        }
-                        other => {
-                            return Err(at(format!(
-                                "holds {} where an image path belongs",
-                                cells::literal(other)
-                            )));
-                        }
-                    };
+                    let cell =
+                        image_cell(seed, value, prefix, &source_dir, gathered).map_err(at)?;
                     cells_of.insert(field.clone(), cell);
                 }
                 Mapping::Blob { field, encoding } => {
-                    let cell = match (value, encoding) {
-                        (Value::Null, _) => Cell::Null,
-                        (Value::Blob(b), BlobEncoding::Hex) => Cell::Text(crate::hex::encode(b)),
-                        (Value::Blob(b), BlobEncoding::Base64) => {
-                            use base64::Engine;
-                            Cell::Text(base64::engine::general_purpose::STANDARD.encode(b))
-                        }
-                        (Value::Blob(_), BlobEncoding::File) => {
-                            return Err(at(
-                                "is mapped `blob = \"file\"`: extract writes bytes as hex or base64 only; \
-                                 map the column `blob = \"hex\"` to extract it"
-                                    .into(),
-                            ));
-                        }
-                        (other, _) => {
-                            return Err(at(format!(
-                                "holds {}, not bytes, in a column seed.toml maps as a BLOB",
-                                cells::literal(other)
-                            )));
-                        }
-                    };
-                    cells_of.insert(field.clone(), cell);
+                    cells_of.insert(field.clone(), blob_cell(value, *encoding).map_err(at)?);
                 }
                 // Numbered by the build (checked above) or a constant of the
                 // manifest: no source field.
@@ -301,6 +257,64 @@ fn filled_beyond_default(db: &DbTable, column: &str) -> bool {
         (v, Some(d)) => cells::literal(v) != d.trim(),
         (_, None) => true,
     })
+}
+
+/// An image column's cell: the stored path without the prefix; the file
+/// itself comes from the binary, which is the only place its bytes are.
+fn image_cell(
+    seed: &Seed,
+    value: &Value,
+    prefix: &str,
+    source_dir: &str,
+    gathered: &mut Gathered,
+) -> Result<Cell, String> {
+    let path = match value {
+        Value::Null => return Ok(Cell::Null),
+        Value::Text(path) => path,
+        other => {
+            return Err(format!(
+                "holds {} where an image path belongs",
+                cells::literal(other)
+            ));
+        }
+    };
+    let rel = path.strip_prefix(prefix).ok_or_else(|| {
+        format!("the image path {path:?} does not start with the prefix {prefix:?}")
+    })?;
+    let image = seed.image(path).ok_or_else(|| {
+        format!(
+            "names the image {path:?}, which this binary does not embed: its bytes are not in the database, \
+             so the seed folder cannot have the file"
+        )
+    })?;
+    let file = format!("{source_dir}{rel}");
+    if !gathered.images.iter().any(|(p, _)| *p == file) {
+        gathered.images.push((file, image.bytes));
+    }
+    Ok(Cell::Text(rel.to_owned()))
+}
+
+/// A BLOB column's cell in the spelling seed.toml maps it with.
+fn blob_cell(value: &Value, encoding: BlobEncoding) -> Result<Cell, String> {
+    match (value, encoding) {
+        (Value::Null, _) => Ok(Cell::Null),
+        (Value::Blob(b), BlobEncoding::Hex) => Ok(Cell::Text(crate::hex::encode(b))),
+        (Value::Blob(b), BlobEncoding::Base64) => {
+            use base64::Engine;
+            Ok(Cell::Text(
+                base64::engine::general_purpose::STANDARD.encode(b),
+            ))
+        }
+        (Value::Blob(_), BlobEncoding::File) => Err(
+            "is mapped `blob = \"file\"`: extract writes bytes as hex or base64 only; map the column \
+             `blob = \"hex\"` to extract it"
+                .into(),
+        ),
+        (other, _) => Err(format!(
+            "holds {}, not bytes, in a column seed.toml maps as a BLOB",
+            cells::literal(other)
+        )),
+    }
 }
 
 /// The parent's natural key a foreign key value points at.
@@ -469,62 +483,4 @@ pub fn unknown(db: &DbTable) -> Result<(SourceRows, Vec<String>), String> {
         .map(|&ci| db.schema.columns[ci].name.clone())
         .collect();
     Ok((SourceRows { fields, rows }, blobs))
-}
-
-/// The rows as a CSV file.
-pub fn csv(rows: &SourceRows, delimiter: u8) -> String {
-    let mut out = String::new();
-    let header: Vec<Cell> = rows.fields.iter().map(|f| Cell::Text(f.clone())).collect();
-    cells::csv_line(&mut out, &header, delimiter);
-    for row in &rows.rows {
-        cells::csv_line(&mut out, row, delimiter);
-    }
-    out
-}
-
-/// The records as the JSON list put into `document` at `pointer` (the
-/// embedded document with its list emptied), one record per block, fields
-/// in the source's order; every other byte of the document as written.
-pub fn json_document(rows: &SourceRows, document: Option<&str>, pointer: &str) -> String {
-    let document = document.unwrap_or("[]");
-    let span =
-        seedbake_core::json_span::pointer_span(document, pointer).unwrap_or(0..document.len());
-    let line_start = document[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let indent: String = document[line_start..span.start]
-        .chars()
-        .take_while(|c| c.is_whitespace())
-        .collect();
-    // A field null in some records is left out of those (as the catalogue
-    // leaves out a picture a figure does not have); one null in every
-    // record stays, so that the source still has the field.
-    let sometimes: Vec<bool> = (0..rows.fields.len())
-        .map(|j| rows.rows.iter().any(|r| r[j] != Cell::Null))
-        .collect();
-    let mut list = String::from("[");
-    for (i, row) in rows.rows.iter().enumerate() {
-        list.push_str(if i == 0 { "\n" } else { ",\n" });
-        list.push_str(&format!("{indent}  {{\n"));
-        let present: Vec<(&String, &Cell)> = rows
-            .fields
-            .iter()
-            .zip(row)
-            .zip(&sometimes)
-            .filter(|((_, c), sometimes)| **c != Cell::Null || !**sometimes)
-            .map(|(pair, _)| pair)
-            .collect();
-        for (j, (f, cell)) in present.iter().enumerate() {
-            let sep = if j + 1 < present.len() { "," } else { "" };
-            list.push_str(&format!(
-                "{indent}    {}: {}{sep}\n",
-                serde_json::Value::from(f.as_str()),
-                cells::json(cell)
-            ));
-        }
-        list.push_str(&format!("{indent}  }}"));
-    }
-    if !rows.rows.is_empty() {
-        list.push_str(&format!("\n{indent}"));
-    }
-    list.push(']');
-    format!("{}{list}{}", &document[..span.start], &document[span.end..])
 }
