@@ -95,16 +95,26 @@ impl Staging {
             path: self.out.display().to_string(),
             reason: e.to_string(),
         };
+        let replaced = self.root.join("replaced");
+        let mut moved_away = false;
         if self.out.is_dir() {
             if self.replace {
-                std::fs::rename(&self.out, self.root.join("replaced")).map_err(failed)?;
+                std::fs::rename(&self.out, &replaced).map_err(failed)?;
+                moved_away = true;
             } else {
                 // Empty (checked at the start); one that filled up since is
                 // not ours to remove, and this fails.
                 std::fs::remove_dir(&self.out).map_err(failed)?;
             }
         }
-        std::fs::rename(&self.dir, &self.out).map_err(failed)?;
+        if let Err(e) = std::fs::rename(&self.dir, &self.out) {
+            // The old folder goes back before the staging folder, which
+            // holds it, is removed.
+            if moved_away {
+                let _ = std::fs::rename(&replaced, &self.out);
+            }
+            return Err(failed(e));
+        }
         Ok(())
     }
 }
