@@ -111,6 +111,11 @@ pub enum Error {
     /// The images could not be written to or read from the static folder.
     #[error("{0}")]
     Images(String),
+    /// `extract` found a database it cannot write as a seed folder whose
+    /// build holds the same values.
+    #[error("cannot extract: {0}. Nothing was written")]
+    Unextractable(String),
+
     #[error("cannot migrate {target}: {reason}. Nothing was changed")]
     Refused { target: String, reason: String },
 }

@@ -670,6 +670,41 @@ fn a_signal_during_a_dump_to_a_file_leaves_no_file() {
     }
 }
 
+/// The folder `extract` assembles beside its destination, if it is there.
+fn extract_staging(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".extract-"))
+        .collect()
+}
+
+#[test]
+fn a_signal_during_an_extract_leaves_no_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    big_database(dir.path());
+    for (signal, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+        let child = common::seedbake_command(&[])
+            .current_dir(dir.path())
+            .args(["extract", "--out", "seed-out"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = interrupt_when(child, signal, || !extract_staging(dir.path()).is_empty());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{out}{err}");
+        assert!(err.contains(&format!("interrupted by {name}")), "{err}");
+        assert!(
+            extract_staging(dir.path()).is_empty(),
+            "{:?}",
+            extract_staging(dir.path())
+        );
+        assert!(!dir.path().join("seed-out").exists());
+    }
+}
+
 /// `schema` draws the embedded seed's schema without touching a database,
 /// in each format; with `--database-url` on the command line it draws that
 /// database instead, so a table the build does not have shows.

@@ -162,6 +162,18 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
     },
+    /// Write the database back as a seed folder (seed.toml, schema.sql, the seed's files) whose build has its fingerprint.
+    Extract {
+        /// The folder to write: new or empty (or see --replace); it appears only once complete.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Only these tables (comma-separated); default: the seed's tables and every other table with rows.
+        #[arg(long, value_name = "TABLES", value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Replace a folder that is not empty (only once the new one is complete and proven).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Replace everything in the database with a SQL dump, in one transaction.
     Restore {
         /// The dump (from `seedbake dump`, an automatic backup, or sqlite3's .dump).
@@ -323,6 +335,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::StaticFolder(_) => exit::USAGE,
         Error::Images(_) => exit::IMAGES,
         Error::Refused { .. } => exit::REFUSED,
+        Error::Unextractable(_) => exit::REFUSED,
     };
     // Whatever a stopped operation reports (rolled back, a backup cut
     // short), it stopped because it was asked to.
@@ -372,7 +385,8 @@ fn writes(command: &Command) -> bool {
         | Command::Images
         | Command::Status
         | Command::Schema { .. }
-        | Command::Migration { .. } => false,
+        | Command::Migration { .. }
+        | Command::Extract { .. } => false,
     }
 }
 
@@ -581,6 +595,21 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             } else {
                 exit::DRIFT
             })
+        }
+        Command::Extract {
+            out: dir,
+            tables,
+            replace,
+        } => {
+            let target = open(cli, false).await?;
+            let opts = ops::ExtractOptions {
+                out: dir,
+                tables,
+                replace: *replace,
+            };
+            let report = ops::extract(target.as_ref(), &opts).await?;
+            out.extracted(&report);
+            Ok(exit::OK)
         }
         Command::Dump { output } => {
             if cli.json && output.is_none() {

@@ -7,6 +7,7 @@ mod diagram;
 mod differences;
 mod draft;
 mod dump;
+pub mod extract;
 mod guard;
 pub mod images;
 mod migrate;
@@ -31,6 +32,7 @@ pub use diagram::{diagram_of, diagram_of_build};
 pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
+pub use extract::{ExtractOptions, ExtractReport, extract};
 pub use guard::{Environment, Plan, environment, plan};
 pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
 pub use reference::{
