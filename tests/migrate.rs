@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::output_text as text;
-use common::server::TestServer;
+use common::server::{Kind, TestServer};
 use seedbake::database::{self, Location, Settings, Target};
 use seedbake::ops::{self, MigrateOptions, MigrateReport, Shown};
 use seedbake::seed::migrations::{Build, Migration, ReferenceTable, Removed, SchemaEntry};
@@ -851,8 +851,26 @@ fn a_removed_row_still_referred_to_stops_a_fail_policy_before_any_change() {
     let path = v1_with_app_work(dir.path());
     let rt = rt();
     let before = rt.block_on(common::dump(&path));
+    let status = rt.block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &strict).await.unwrap()
+    });
     let e = rt.block_on(migrate_local(&path, &strict)).unwrap_err();
     assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    // status said so beforehand, in the same words: found on the rows as
+    // they are, which the pending migrations run before.
+    assert!(
+        !status.in_step && status.refusals.is_empty() && status.migrate_would_refuse(),
+        "{status:?}"
+    );
+    assert_eq!(status.after_migrations.len(), 1, "{status:?}");
+    assert!(
+        e.to_string().contains(&format!(
+            "after the pending migrations (applied in the transaction, then rolled back): {}",
+            status.after_migrations[0]
+        )),
+        "{status:?}\n{e}"
+    );
     assert!(
         e.to_string().contains(
             "the seed no longer has verband row \"NANK\" (1 kind row refers to it) that the database still refers to, \
@@ -864,9 +882,11 @@ fn a_removed_row_still_referred_to_stops_a_fail_policy_before_any_change() {
 }
 
 #[test]
-fn a_changed_natural_key_that_collides_with_a_kept_row_is_named_and_rolled_back() {
+fn a_changed_natural_key_that_collides_with_a_kept_row_is_refused_by_status_and_migrate_alike() {
     // The seed renames BKFD to BKDE: by key, a new row. The old one stays
-    // (children point at it) and holds the name the new one needs.
+    // (children point at it) and holds the name the new one needs: no
+    // order of statements can make that, so it is refused before any
+    // change, naming both rows, the column and what to do.
     let renamed = compile(|d| {
         replace(d, "verbaende.csv", ",BKFD,", ",BKDE,");
         replace(d, "kind.csv", ",BKFD,", ",BKDE,");
@@ -875,17 +895,25 @@ fn a_changed_natural_key_that_collides_with_a_kept_row_is_named_and_rolled_back(
     let path = v1_with_app_work(dir.path());
     let rt = rt();
     let before = rt.block_on(common::dump(&path));
-    let e = rt
-        .block_on(migrate_local(&path, &renamed))
-        .unwrap_err()
-        .to_string();
+    let status = rt.block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &renamed).await.unwrap()
+    });
+    let e = rt.block_on(migrate_local(&path, &renamed)).unwrap_err();
+    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    let e = e.to_string();
+    let expected = "the seed's verband row \"BKDE\" would have name = \"Bundesverband Kunst- und Figurenschwimmen \
+                    Deutschland e.V.\", which the row \"BKFD\" has, and it stays (the seed does not have it, but";
     assert!(
-        e.starts_with("syncing the reference data (inserting verband \"BKDE\") failed on")
-            && e.contains("UNIQUE constraint failed: verband.name")
-            && e.contains("rolled back"),
+        e.contains(expected)
+            && e.contains("the UNIQUE index ix_verband_name allows one such row")
+            && e.contains("change the key of \"BKFD\" in the database first"),
         "{e}"
     );
     assert_eq!(rt.block_on(common::dump(&path)), before);
+    assert!(!status.in_step, "{status:?}");
+    assert_eq!(status.refusals.len(), 1, "{status:?}");
+    assert!(e.contains(&status.refusals[0]), "{status:?}\n{e}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1296,8 +1324,9 @@ fn an_empty_database_is_migrated_to_the_schema_and_the_reference_data() {
 }
 
 /// Runs migrate and status on a database broken by `sql`; migrate must
-/// refuse with `message` (exit 9) and change nothing; status must say not
-/// in step (exit 1), showing `status_says`.
+/// refuse with `message` (exit 9) and change nothing; status must say so
+/// beforehand (exit 9, the same reason in `refusals`), showing
+/// `status_says`.
 #[track_caller]
 fn refused(sql: &str, args: &[&str], message: &str, status_says: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -1315,12 +1344,30 @@ fn refused(sql: &str, args: &[&str], message: &str, status_says: &str) {
     assert!(said.trim_end().ends_with("Nothing was changed"), "{said}");
     assert_eq!(said.trim_end().lines().count(), 1, "{said}");
     assert_eq!(rt.block_on(common::dump(&path)), before);
+    if !args.is_empty() {
+        // `status` takes no --baseline: what it predicts is a plain migrate.
+        return;
+    }
     let o = cli(&["status"], &path, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(9), "{}", text(&o));
     assert!(
         text(&o).contains(status_says),
         "expected {status_says:?} in {}",
         text(&o)
+    );
+    let o = cli(&["status", "--json"], &path, &[]);
+    assert_eq!(o.status.code(), Some(9), "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(j["in_step"], false, "{j}");
+    let refusals: Vec<&str> = j["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        said.contains(&refusals.join("; ")) && refusals.iter().any(|r| r.contains(message)),
+        "status --json refusals {refusals:?} are not what migrate said: {said}"
     );
 }
 
@@ -1426,6 +1473,308 @@ fn dangling_keys_in_the_database_are_named_before_any_change() {
         "some of its rows already refer to missing rows, before any change: \"kind\" row",
         "differs from the build",
     );
+}
+
+// ---------------------------------------------------------------------------
+// `status` predicts `migrate`, on a file and on a server: the binary, on a
+// database made by reset and then changed as the app's operators (or a
+// tester) might.
+
+/// A database made by `reset`, as a local file or behind a server.
+struct Place {
+    dir: tempfile::TempDir,
+    /// The file itself, or the file the server serves.
+    db: PathBuf,
+    server: Option<TestServer>,
+}
+
+impl Place {
+    fn file() -> Place {
+        let dir = tempfile::tempdir().unwrap();
+        let db = reset_db(dir.path());
+        Place {
+            dir,
+            db,
+            server: None,
+        }
+    }
+
+    /// The test server, or sqld (when `SEEDBAKE_TEST_SQLD` names it).
+    fn server(sqld: bool) -> Option<Place> {
+        let dir = tempfile::tempdir().unwrap();
+        let server = if sqld {
+            TestServer::sqld("status_predicts_migrate")?
+        } else {
+            TestServer::start(&dir.path().join("server.db"), TOKEN, &[])
+        };
+        let place = Place {
+            db: server.db.clone(),
+            dir,
+            server: Some(server),
+        };
+        let o = place.run(&["reset", "--yes", "--no-backup"]);
+        assert!(o.status.success(), "{}", text(&o));
+        Some(place)
+    }
+
+    fn name(&self) -> String {
+        match &self.server {
+            None => "a file".into(),
+            Some(s) => format!("{:?} server", s.kind),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let (url, token) = match &self.server {
+            Some(s) => (s.url(), s.token.clone()),
+            None => (self.db.display().to_string(), String::new()),
+        };
+        let mut env = vec![("DATABASE_URL", url.as_str())];
+        if self.server.is_some() {
+            env.push(("TURSO_AUTH_TOKEN", token.as_str()));
+        }
+        common::seedbake_command(&env)
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Changes the database as its users would: through the server when
+    /// there is one (so that it sees them), one statement at a time.
+    fn exec(&self, statements: &[&str]) {
+        match &self.server {
+            Some(s) => s.exec(statements),
+            None => rt().block_on(common::execute(&self.db, &statements.join(";\n"))),
+        }
+    }
+
+    fn dump(&self) -> Vec<String> {
+        if let Some(s) = self.server.as_ref().filter(|s| s.kind == Kind::Test) {
+            s.settle();
+        }
+        rt().block_on(common::dump(&self.db))
+    }
+}
+
+/// Every place the binary can migrate: a file, the test server, and sqld
+/// when it is there.
+fn places() -> Vec<Place> {
+    [
+        Some(Place::file()),
+        Place::server(false),
+        Place::server(true),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// What `status --json` says `migrate` would do, then what `migrate`
+/// does: exit 9 with the same reasons and nothing changed, or exit 0 and
+/// in step afterwards. Returns migrate's output.
+#[track_caller]
+fn status_then_migrate(place: &Place, expected_status: i32) -> Output {
+    let on = place.name();
+    let o = place.run(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(expected_status), "{on}: {}", text(&o));
+    let status = json(&o);
+    let refusals: Vec<String> = status["refusals"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{on}: no refusals in {status}"))
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    let before = place.dump();
+    let o = place.run(&["migrate", "--yes", "--no-backup"]);
+    if expected_status == 9 {
+        assert_eq!(o.status.code(), Some(9), "{on}: {}", text(&o));
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            said.contains(&format!(": {}. Nothing was changed", refusals.join("; "))),
+            "{on}: status said {refusals:?}, migrate said {said}"
+        );
+        assert_eq!(place.dump(), before, "{on}: migrate changed the database");
+    } else {
+        assert!(refusals.is_empty(), "{on}: {refusals:?}");
+        assert_eq!(o.status.code(), Some(0), "{on}: {}", text(&o));
+        let after = place.run(&["status"]);
+        assert_eq!(after.status.code(), Some(0), "{on}: {}", text(&after));
+    }
+    o
+}
+
+#[test]
+fn rows_that_already_refer_to_missing_rows_make_status_say_migrate_refuses() {
+    // SQLite apps often run with foreign keys off; a row's parent goes and
+    // the row stays.
+    for place in places() {
+        place.exec(&[
+            "PRAGMA foreign_keys = OFF",
+            "DELETE FROM versicherung WHERE kurz = 'AKV'",
+        ]);
+        let o = place.run(&["status"]);
+        assert_eq!(o.status.code(), Some(9), "{}: {}", place.name(), text(&o));
+        assert!(
+            text(&o).contains(
+                "would refuse it (exit 9): some of its rows already refer to missing rows, before any change: \
+                 \"kind\" row"
+            ) && text(&o).contains("(its versicherung_id) refers to a missing \"versicherung\" row"),
+            "{}: {}",
+            place.name(),
+            text(&o)
+        );
+        status_then_migrate(&place, 9);
+    }
+}
+
+#[test]
+fn reference_rows_that_swap_unique_values_are_staged_not_refused() {
+    // Two verbands' names swapped, and three more passed round in a
+    // chain, by hand: each update takes a name another row still has, so
+    // applied in any order one of them would hit ix_verband_name.
+    let names = |place: &Place| {
+        place
+            .dump()
+            .into_iter()
+            .filter(|l| l.starts_with("verband: "))
+            .collect::<Vec<_>>()
+    };
+    for place in places() {
+        let seeded = names(&place);
+        place.exec(&[
+            "CREATE TABLE seeded AS SELECT abkuerzung, name FROM verband",
+            "UPDATE verband SET name = 'vorher ' || abkuerzung WHERE abkuerzung IN ('BKFD', 'BFVKF', 'LKNW', 'HVFK', 'NANK')",
+            "UPDATE verband SET name = (SELECT name FROM seeded WHERE abkuerzung = CASE verband.abkuerzung \
+             WHEN 'BKFD' THEN 'BFVKF' WHEN 'BFVKF' THEN 'BKFD' \
+             WHEN 'LKNW' THEN 'HVFK' WHEN 'HVFK' THEN 'NANK' WHEN 'NANK' THEN 'LKNW' END) \
+             WHERE abkuerzung IN ('BKFD', 'BFVKF', 'LKNW', 'HVFK', 'NANK')",
+            "DROP TABLE seeded",
+        ]);
+        assert_ne!(names(&place), seeded, "{}", place.name());
+        let o = status_then_migrate(&place, 1);
+        let said = text(&o);
+        assert!(
+            said.contains("verband          0 inserted, 5 updated, 0 deleted")
+                && said.contains("give their unique values to one another"),
+            "{}: {said}",
+            place.name()
+        );
+        assert_eq!(names(&place), seeded, "{}", place.name());
+    }
+}
+
+#[test]
+fn an_app_row_that_holds_a_unique_value_the_seed_needs_is_refused_naming_it() {
+    // The app added a verband of its own (a child points at it, so it
+    // stays) under the name the seed gives BKFD: no order of statements
+    // can make that.
+    for place in places() {
+        place.exec(&[
+            "UPDATE verband SET name = 'Umbenannt' WHERE abkuerzung = 'BKFD'",
+            "INSERT INTO verband (name, abkuerzung, land, ort) \
+             VALUES ('Bundesverband Kunst- und Figurenschwimmen Deutschland e.V.', 'EIGEN', 'Deutschland', 'Bonn')",
+            "UPDATE kind SET verband_id = (SELECT id FROM verband WHERE abkuerzung = 'EIGEN') \
+             WHERE id = (SELECT min(id) FROM kind)",
+        ]);
+        let o = status_then_migrate(&place, 9);
+        let said = text(&o);
+        assert!(
+            said.contains(
+                "the seed's verband row \"BKFD\" would have name = \"Bundesverband Kunst- und Figurenschwimmen \
+                 Deutschland e.V.\", which the row \"EIGEN\" has, and it stays (the seed does not have it, but 1 \
+                 kind row refers to it): the UNIQUE index ix_verband_name allows one such row"
+            ),
+            "{}: {said}",
+            place.name()
+        );
+    }
+}
+
+/// Recreates `_seedbake_migrations` without its types and constraints (as
+/// a tester, or another tool, might), filled by `select` from the one reset
+/// wrote (as `r`).
+fn records_rewritten(columns: &str, select: &str) -> Vec<String> {
+    vec![
+        "CREATE TABLE r AS SELECT * FROM _seedbake_migrations".into(),
+        "DROP TABLE _seedbake_migrations".into(),
+        format!("CREATE TABLE _seedbake_migrations ({columns})"),
+        format!("INSERT INTO _seedbake_migrations {select} FROM r"),
+        "DROP TABLE r".into(),
+    ]
+}
+
+#[test]
+fn migration_records_seedbake_did_not_write_are_refused_alike_by_status_migrate_and_baseline() {
+    let all = "version, name, checksum, applied_at, seedbake_version, how";
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["DELETE FROM _seedbake_migrations".into()],
+            "it holds no row, and seedbake never leaves it empty",
+        ),
+        (
+            records_rewritten(all, &format!("SELECT CAST(version AS TEXT), {}", &all[9..])),
+            "a version is the text \"1\", not an integer",
+        ),
+        (
+            records_rewritten(all, &format!("SELECT version + 0.5, {}", &all[9..])),
+            "a version is the real 1.5, not an integer",
+        ),
+        (
+            records_rewritten(
+                all,
+                "SELECT version, name, NULL, applied_at, seedbake_version, how",
+            ),
+            "version 1 has NULL as its checksum, not text",
+        ),
+        (
+            records_rewritten(
+                "version, name, checksum, applied_at, seedbake_version",
+                "SELECT version, name, checksum, applied_at, seedbake_version",
+            ),
+            "it has no column how",
+        ),
+    ];
+    for (sql, why) in &cases {
+        for place in places() {
+            let on = place.name();
+            let statements: Vec<&str> = sql.iter().map(String::as_str).collect();
+            place.exec(&statements);
+            let before = place.dump();
+            let o = place.run(&["status"]);
+            assert_eq!(o.status.code(), Some(9), "{on}: {}", text(&o));
+            assert!(
+                text(&o).contains("migrations: its records cannot be read as seedbake writes them"),
+                "{on}: {}",
+                text(&o)
+            );
+            let o = status_then_migrate(&place, 9);
+            let said = text(&o);
+            assert!(
+                said.contains(&format!(
+                    "its migration records (_seedbake_migrations) are not as seedbake writes them: {why}; so \
+                     which migrations it has cannot be told from them. If its schema is as a version of this \
+                     build made it, drop that table (DROP TABLE _seedbake_migrations) and run migrate again"
+                )),
+                "{on}: {said}"
+            );
+            // --baseline follows the same rule, in the same words.
+            let o = place.run(&["migrate", "--baseline", "1", "--yes", "--no-backup"]);
+            assert_eq!(o.status.code(), Some(9), "{on}: {}", text(&o));
+            assert!(text(&o).contains(why), "{on}: {}", text(&o));
+            assert_eq!(place.dump(), before, "{on}");
+            // What it says to do works: without the table, migrate adopts
+            // the database by its schema.
+            place.exec(&["DROP TABLE _seedbake_migrations"]);
+            let o = status_then_migrate(&place, 1);
+            assert!(
+                text(&o).contains("adopted at version 1 (0001_initial) automatically"),
+                "{on}: {}",
+                text(&o)
+            );
+        }
+    }
 }
 
 #[test]

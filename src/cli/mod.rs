@@ -56,7 +56,10 @@ pub mod exit {
     /// (as 1) `status` found the database out of step with the build.
     pub const NOT_IN_STEP: u8 = 1;
     /// `migrate` refused the database as it is (a changed or unknown
-    /// migration, schema drift, nothing to adopt it at); nothing changed.
+    /// migration, schema drift, nothing to adopt it at, records seedbake
+    /// did not write, rows that already dangle, reference rows that cannot
+    /// be synced); nothing changed. `status` exits so too when it finds
+    /// that `migrate` would.
     pub const REFUSED: u8 = 9;
 }
 
@@ -74,8 +77,8 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
                   back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
                   the commit was lost (run verify); 7 standard output could not \
                   be written; 8 the images could not be written to the static folder (after reset/seed the database \
-                  WAS committed; `seedbake images` writes them); 9 migrate refused the database as it is \
-                  (status says why); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
+                  WAS committed; `seedbake images` writes them); 9 migrate refused the database as it is, \
+                  or status found it would (status says why); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
                   what was started undone. With codes 2 to 5, 9, 130 and 143 nothing was changed."
 )]
 struct Cli {
@@ -207,7 +210,7 @@ enum Command {
         #[arg(long, value_name = "VERSION")]
         baseline: Option<i64>,
     },
-    /// Show what differs between the database and the build: migrations, schema drift, reference data. Changes nothing; exit 0 when in step, 1 when not.
+    /// Show what differs between the database and the build: migrations, schema drift, reference data, and why migrate would refuse it. Changes nothing; exit 0 when in step, 1 when migrate has something to do, 9 when it would refuse.
     Status,
     /// Draw the schema as an entity-relationship diagram (Mermaid, DBML or SVG). Touches no database unless --database-url is given.
     ///
@@ -723,7 +726,9 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let target = open(cli, false).await?;
             let report = ops::status(target.as_ref(), &Build::embedded()).await?;
             out.status(&report);
-            Ok(if report.in_step {
+            Ok(if report.migrate_would_refuse() {
+                exit::REFUSED
+            } else if report.in_step {
                 exit::OK
             } else {
                 exit::NOT_IN_STEP

@@ -904,6 +904,13 @@ impl Output {
                 t.kept.len(),
                 t.unchanged
             );
+            if !t.staged.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "      {} give their unique values to one another: each moves aside to a temporary value first",
+                    t.staged.join(", ")
+                );
+            }
             if self.verbose {
                 for line in values::changes_table(t) {
                     let _ = writeln!(o, "        {line}");
@@ -973,6 +980,10 @@ impl Output {
             say!(self, "{} differs from the build", r.target);
         }
         match (r.recorded, r.latest) {
+            _ if r.records_untrusted => say!(
+                self,
+                "  migrations: its records cannot be read as seedbake writes them (see below)"
+            ),
             (_, None) => say!(
                 self,
                 "  migrations: {}",
@@ -1036,6 +1047,20 @@ impl Output {
         }
         if let Some(d) = &r.drift {
             say!(self, "  schema drift: {d}");
+        }
+        for why in &r.refusals {
+            say!(
+                self,
+                "  `{} migrate` would refuse it (exit 9): {why}",
+                seedbake::program::name()
+            );
+        }
+        for why in &r.after_migrations {
+            say!(
+                self,
+                "  `{} migrate` would refuse it (exit 9) after the pending migrations, unless they change these rows: {why}",
+                seedbake::program::name()
+            );
         }
         if !r.reference.is_empty() {
             say!(self, "  reference data:");

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::reference::{self, LiveTables, TableSync};
-use super::tx::{Failure, Tx, read_failed, sql_text, step};
-use super::{TrafficReport, as_millis, check_foreign_keys, engine, foreign_key_violations};
+use super::checks::{self, ReadFailure, SyncNow};
+use super::reference::{LiveTables, SyncPlan, TableSync};
+use super::tx::{Failure, Tx, sql_text, step};
+use super::{TrafficReport, as_millis, check_foreign_keys, engine};
 use crate::database::{DbError, Target, TargetRows};
 use crate::error::{Error, Result};
 use crate::fingerprint::{MIGRATIONS_TABLE, canonical_objects};
@@ -128,8 +129,10 @@ pub struct Modified {
 /// What a database is, measured against the build, before any change.
 #[derive(Debug, Clone)]
 pub(crate) struct Standing {
-    /// `None`: no `_seedbake_migrations` table.
+    /// `None`: no `_seedbake_migrations` table (or one it cannot trust).
     pub records: Option<Vec<Record>>,
+    /// Why the records cannot be trusted (see [`untrusted_records`]).
+    pub untrusted: Option<String>,
     /// No application object at all.
     pub empty: bool,
     pub live_schema: Vec<SchemaObject>,
@@ -155,6 +158,9 @@ pub(crate) struct Standing {
 impl Standing {
     /// The first reason `migrate` must not touch this database.
     pub(crate) fn refusal(&self, build: &Build) -> Option<String> {
+        if let Some(why) = &self.untrusted {
+            return Some(why.clone());
+        }
         if let Some(r) = self.unknown.first() {
             return Some(format!(
                 "the database records migration {:04}_{} (applied {} by seedbake {}), which this build does not have: \
@@ -238,14 +244,18 @@ pub(crate) async fn standing(
             && !crate::fingerprint::is_seedbake_table(&o.name)
     });
     let live_schema = canonical_objects(objects);
-    let records = if has_records {
-        Some(read_records(target).await?)
+    let (records, untrusted) = if has_records {
+        match read_records(target).await? {
+            Ok(records) => (Some(records), None),
+            Err(why) => (None, Some(untrusted_records(&why))),
+        }
     } else {
-        None
+        (None, None)
     };
 
     let mut s = Standing {
         records: records.clone(),
+        untrusted,
         empty,
         live_schema,
         unknown: Vec::new(),
@@ -257,6 +267,9 @@ pub(crate) async fn standing(
         drift: None,
         unmigrated: false,
     };
+    if s.untrusted.is_some() {
+        return Ok(s);
+    }
     match &records {
         Some(records) => {
             for r in records {
@@ -434,31 +447,145 @@ fn adopt(s: &mut Standing, build: &Build, baseline: Option<i64>) {
     }
 }
 
-async fn read_records(target: &dyn Target) -> std::result::Result<Vec<Record>, DbError> {
+/// The columns seedbake writes to `_seedbake_migrations` and reads back.
+const RECORD_COLUMNS: [&str; 6] = [
+    "version",
+    "name",
+    "checksum",
+    "applied_at",
+    "seedbake_version",
+    "how",
+];
+
+/// The records, or why they are not as seedbake writes them (then nothing
+/// they say can be trusted: see [`untrusted_records`]).
+async fn read_records(
+    target: &dyn Target,
+) -> std::result::Result<std::result::Result<Vec<Record>, String>, DbError> {
     let mut out = Vec::new();
+    let mut wrong: Option<String> = None;
+    let read = target
+        .query(
+            &format!(
+                "SELECT {} FROM {MIGRATIONS_TABLE} ORDER BY version",
+                RECORD_COLUMNS.join(", ")
+            ),
+            &mut |r| {
+                if wrong.is_none() {
+                    match record_of(r) {
+                        Ok(record) => out.push(record),
+                        Err(why) => wrong = Some(why),
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await;
+    if let Err(e) = read {
+        // A missing column fails the query itself; only then is it worth
+        // a second request to tell which.
+        return match missing_record_columns(target).await {
+            Ok(missing) if !missing.is_empty() => {
+                Ok(Err(format!("it has no column {}", missing.join(", "))))
+            }
+            _ => Err(e),
+        };
+    }
+    if let Some(why) = wrong {
+        return Ok(Err(why));
+    }
+    if out.is_empty() {
+        return Ok(Err(
+            "it holds no row, and seedbake never leaves it empty".into()
+        ));
+    }
+    if let Some(w) = out.windows(2).find(|w| w[0].version == w[1].version) {
+        return Ok(Err(format!("version {} is recorded twice", w[0].version)));
+    }
+    Ok(Ok(out))
+}
+
+async fn missing_record_columns(
+    target: &dyn Target,
+) -> std::result::Result<Vec<&'static str>, DbError> {
+    let mut present: Vec<String> = Vec::new();
     target
         .query(
             &format!(
-                "SELECT version, name, checksum, applied_at, seedbake_version, how FROM {MIGRATIONS_TABLE} ORDER BY version"
+                "SELECT name FROM pragma_table_info({})",
+                sql_text(MIGRATIONS_TABLE)
             ),
             &mut |r| {
-                let text = |i| super::text_cell(r, i, MIGRATIONS_TABLE);
-                let Some(ValueRef::Integer(version)) = r.first() else {
-                    return Err(format!("{MIGRATIONS_TABLE} holds a version that is not an integer"));
-                };
-                out.push(Record {
-                    version: *version,
-                    name: text(1)?,
-                    checksum: text(2)?,
-                    applied_at: text(3)?,
-                    seedbake_version: text(4)?,
-                    how: text(5)?,
-                });
+                if let [ValueRef::Text(c)] = r {
+                    present.push((*c).to_owned());
+                }
                 Ok(())
             },
         )
         .await?;
-    Ok(out)
+    Ok(RECORD_COLUMNS
+        .into_iter()
+        .filter(|c| !present.iter().any(|p| p == c))
+        .collect())
+}
+
+/// One row of the records as seedbake writes it: an integer version, and
+/// text everywhere else.
+fn record_of(r: &[ValueRef<'_>]) -> std::result::Result<Record, String> {
+    let version = match r.first() {
+        Some(ValueRef::Integer(v)) => *v,
+        other => {
+            return Err(format!("a version is {}, not an integer", described(other)));
+        }
+    };
+    let text = |i: usize| match r.get(i) {
+        Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
+        other => Err(format!(
+            "version {version} has {} as its {}, not text",
+            described(other),
+            RECORD_COLUMNS[i]
+        )),
+    };
+    let record = Record {
+        version,
+        name: text(1)?,
+        checksum: text(2)?,
+        applied_at: text(3)?,
+        seedbake_version: text(4)?,
+        how: text(5)?,
+    };
+    if !["migrate", "reset", "baseline"].contains(&record.how.as_str()) {
+        return Err(format!(
+            "version {version} has how = {:?}, which is none of migrate, reset, baseline",
+            record.how
+        ));
+    }
+    Ok(record)
+}
+
+fn described(v: Option<&ValueRef<'_>>) -> String {
+    match v {
+        None => "no value".into(),
+        Some(ValueRef::Null) => "NULL".into(),
+        Some(ValueRef::Integer(i)) => format!("the integer {i}"),
+        Some(ValueRef::Real(r)) => format!("the real {r:?}"),
+        Some(ValueRef::Text(t)) => format!("the text {t:?}"),
+        Some(ValueRef::RawText(_)) => "text that is not UTF-8".into(),
+        Some(ValueRef::Blob(_)) => "a blob".into(),
+    }
+}
+
+/// The one rule for records seedbake did not write as they are (emptied,
+/// a value of the wrong type or NULL, a column missing): `status`,
+/// `migrate` and `--baseline` all refuse the database, saying how to let
+/// `migrate` adopt it by its schema instead.
+fn untrusted_records(why: &str) -> String {
+    format!(
+        "its migration records ({MIGRATIONS_TABLE}) are not as seedbake writes them: {why}; so which migrations it \
+         has cannot be told from them. If its schema is as a version of this build made it, drop that table \
+         (DROP TABLE {MIGRATIONS_TABLE}) and run migrate again: it then adopts the database by its schema (or at \
+         --baseline <version>), as one made without migrations"
+    )
 }
 
 /// The table that records migrations. Its last column is the foreign-key
@@ -568,24 +695,13 @@ async fn run(
     started: Instant,
 ) -> std::result::Result<MigrateReport, Stop> {
     let target = tx.target;
-    let standing = standing(target, build, opts.baseline)
+    let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending)
         .await
-        .map_err(step("reading the database's migrations"))?;
-    if let Some(reason) = standing.refusal(build) {
-        return Err(Stop::Refused(reason));
+        .map_err(|ReadFailure(what, e)| Failure::Step(what.into(), e))?;
+    if !assessment.refusals.is_empty() {
+        return Err(Stop::Refused(assessment.refusals.join("; ")));
     }
-    // Every key is checked before the commit; keys that dangle already are
-    // named now, as the database's own, rather than as the migration's.
-    let dangling = foreign_key_violations(target)
-        .await
-        .map_err(step("checking foreign keys"))?;
-    if !dangling.is_empty() {
-        return Err(Stop::Refused(format!(
-            "some of its rows already refer to missing rows, before any change: {}; migrate checks every \
-             foreign key before it commits, so repair these first",
-            dangling.join("; ")
-        )));
-    }
+    let standing = assessment.standing;
     let pending = standing.pending(build);
     let mut writes = !pending.is_empty() || standing.adoption.is_some();
 
@@ -632,41 +748,11 @@ async fn run(
         }
     }
 
-    let live = LiveTables::read(target)
-        .await
-        .map_err(step("reading the tables"))?;
-    let plan = match reference::plan(target, build, &live)
-        .await
-        .map_err(step("reading the reference data"))?
-    {
-        Ok(plan) => plan,
-        Err(refusal) => return Err(Stop::Refused(refusal.0)),
+    let plan = match assessment.sync {
+        // Planned before any change, and nothing changed since.
+        Some(plan) if pending.is_empty() => plan,
+        _ => after_migrations(target, build).await?,
     };
-    // After the migrations every reference table has the build's shape.
-    if let Some((t, why)) = plan
-        .tables
-        .iter()
-        .find_map(|t| Some((&t.table, t.not_compared.as_ref()?)))
-    {
-        return Err(Failure::Step(
-            "syncing the reference data".into(),
-            engine(format!("{t} cannot be compared with the seed: {why}")),
-        )
-        .into());
-    }
-    if build.migrations.is_empty() && !plan.statements.is_empty() {
-        let tables: Vec<&str> = plan
-            .tables
-            .iter()
-            .filter(|t| t.changes())
-            .map(|t| t.table.as_str())
-            .collect();
-        return Err(Stop::Refused(format!(
-            "the reference data of {} differs from the seed's; migrate records what it does among the \
-             migrations, and {START_MIGRATIONS}",
-            tables.join(", ")
-        )));
-    }
     for (sql, what) in &plan.statements {
         tx.exec(sql)
             .await
@@ -724,9 +810,36 @@ async fn run(
     Ok(report)
 }
 
-/// For commands that only read: the standing, with failures as errors.
-pub(crate) async fn read_standing(target: &dyn Target, build: &Build) -> Result<Standing> {
-    standing(target, build, None)
+/// The reference sync planned on the tables the migrations left: the same
+/// checks as before them, a refusal rolling the migrations back.
+async fn after_migrations(
+    target: &dyn Target,
+    build: &Build,
+) -> std::result::Result<SyncPlan, Stop> {
+    let live = LiveTables::read(target)
         .await
-        .map_err(|e| read_failed(target, "reading the database's migrations", e))
+        .map_err(step("reading the tables"))?;
+    let synced = checks::sync(target, build, &live)
+        .await
+        .map_err(step("reading the reference data"))?;
+    if !synced.refusals.is_empty() {
+        return Err(Stop::Refused(format!(
+            "after the pending migrations (applied in the transaction, then rolled back): {}",
+            synced.refusals.join("; ")
+        )));
+    }
+    let plan = synced.plan.expect("a plan without refusals");
+    // After the migrations every reference table has the build's shape.
+    if let Some((t, why)) = plan
+        .tables
+        .iter()
+        .find_map(|t| Some((&t.table, t.not_compared.as_ref()?)))
+    {
+        return Err(Failure::Step(
+            "syncing the reference data".into(),
+            engine(format!("{t} cannot be compared with the seed: {why}")),
+        )
+        .into());
+    }
+    Ok(plan)
 }

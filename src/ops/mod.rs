@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod checks;
 mod diagram;
 mod differences;
 mod draft;
@@ -412,17 +413,32 @@ async fn check_foreign_keys(target: &dyn Target) -> std::result::Result<(), Fail
 
 async fn foreign_key_violations(target: &dyn Target) -> std::result::Result<Vec<String>, DbError> {
     let mut out = Vec::new();
+    let mut more = 0;
     target
-        .query("PRAGMA foreign_key_check", &mut |r| {
-            if out.len() < 5 {
+        .query(
+            "SELECT c.\"table\", c.rowid, c.parent, (SELECT group_concat(f.\"from\", ', ') \
+             FROM pragma_foreign_key_list(c.\"table\") AS f WHERE f.id = c.fkid) \
+             FROM pragma_foreign_key_check AS c",
+            &mut |r| {
+                if out.len() == 5 {
+                    more += 1;
+                    return Ok(());
+                }
+                let through = match r.get(3) {
+                    Some(ValueRef::Text(c)) => format!(" (its {c})"),
+                    _ => String::new(),
+                };
                 out.push(format!(
-                    "{} row {} refers to a missing {} row",
+                    "{} row {}{through} refers to a missing {} row",
                     r[0], r[1], r[2]
                 ));
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
         .await?;
+    if more > 0 {
+        out.push(format!("and {more} more"));
+    }
     Ok(out)
 }
 

@@ -31,6 +31,17 @@ pub const HIDDEN: &str = "(hidden)";
 pub(crate) struct LiveTables {
     columns: HashMap<String, Vec<String>>,
     foreign_keys: Vec<LiveForeignKey>,
+    unique: Vec<UniqueIndex>,
+}
+
+/// A UNIQUE index (or constraint, or a primary key that is not the rowid)
+/// over plain columns, without a WHERE clause: one the sync can predict.
+struct UniqueIndex {
+    table: String,
+    name: String,
+    /// `None`: an expression, which the sync cannot evaluate (the index
+    /// is then left to the engine).
+    columns: Vec<Option<String>>,
 }
 
 struct LiveForeignKey {
@@ -47,12 +58,16 @@ impl LiveTables {
     pub(crate) async fn read(target: &dyn Target) -> Result<LiveTables, DbError> {
         let mut columns: HashMap<String, Vec<String>> = HashMap::new();
         let mut foreign_keys = Vec::new();
+        let mut unique: Vec<UniqueIndex> = Vec::new();
         target
             .query(
                 "SELECT 0, m.name, p.name, NULL, NULL, p.cid FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
                  WHERE m.type = 'table' \
                  UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id FROM sqlite_schema AS m, \
                  pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+                 UNION ALL SELECT 2, m.name, i.name, l.name, NULL, i.seqno FROM sqlite_schema AS m, \
+                 pragma_index_list(m.name) AS l, pragma_index_info(l.name) AS i \
+                 WHERE m.type = 'table' AND l.\"unique\" = 1 AND l.partial = 0 \
                  ORDER BY 1, 2, 6",
                 &mut |r| {
                     match r {
@@ -70,6 +85,20 @@ impl LiveTables {
                                 },
                             });
                         }
+                        [ValueRef::Integer(2), ValueRef::Text(t), c, ValueRef::Text(i), ..] => {
+                            let column = match c {
+                                ValueRef::Text(c) => Some((*c).to_owned()),
+                                _ => None,
+                            };
+                            match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
+                                Some(u) => u.columns.push(column),
+                                None => unique.push(UniqueIndex {
+                                    table: (*t).to_owned(),
+                                    name: (*i).to_owned(),
+                                    columns: vec![column],
+                                }),
+                            }
+                        }
                         _ => {}
                     }
                     Ok(())
@@ -79,6 +108,7 @@ impl LiveTables {
         Ok(LiveTables {
             columns,
             foreign_keys,
+            unique,
         })
     }
 
@@ -110,6 +140,11 @@ pub struct TableSync {
     pub deleted_rows: Vec<RowValues>,
     /// Rows the seed does not have, kept, and why.
     pub kept: Vec<KeptRow>,
+    /// Keys of updated rows whose unique values another row takes (a swap,
+    /// or a chain): each is first given a temporary value, in the same
+    /// transaction, so that no moment holds two rows with one value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<String>,
     pub unchanged: usize,
     /// Why the table could not be compared (status only: a table the
     /// pending migrations create or change).
@@ -199,6 +234,7 @@ impl TableSync {
             inserted_rows: Vec::new(),
             deleted_rows: Vec::new(),
             kept: Vec::new(),
+            staged: Vec::new(),
             unchanged: 0,
             not_compared: None,
         }
@@ -533,6 +569,27 @@ pub(crate) async fn plan(
         deleted[t] = gone;
     }
 
+    let mut staged: Vec<Vec<(usize, Vec<usize>)>> = Vec::new();
+    let mut clashes = Vec::new();
+    for (t, table) in planned.iter_mut().enumerate() {
+        match unique_clashes(table, &deleted[t], live) {
+            Ok(moved) => {
+                table.sync.staged = moved
+                    .iter()
+                    .map(|(i, _)| table.key_of(&table.live_rows[*i]))
+                    .collect();
+                staged.push(moved);
+            }
+            Err(why) => {
+                clashes.extend(why);
+                staged.push(Vec::new());
+            }
+        }
+    }
+    if !clashes.is_empty() {
+        return Ok(Err(Refusal(clashes.join("; "))));
+    }
+
     let mut statements = Vec::new();
     for (t, table) in planned.iter().enumerate().rev() {
         for &i in &deleted[t] {
@@ -544,6 +601,41 @@ pub(crate) async fn plan(
                     row_filter(table, row)
                 ),
                 format!("deleting {} {}", table.spec.table, table.key_of(row)),
+            ));
+        }
+    }
+    let mut aside = 0;
+    for (t, table) in planned.iter().enumerate() {
+        for (i, columns) in &staged[t] {
+            let row = &table.live_rows[*i];
+            let sets: Vec<String> = columns
+                .iter()
+                .map(|&c| {
+                    aside += 1;
+                    format!(
+                        "{} = {}",
+                        quote_ident(&table.columns[c].0),
+                        temporary(table, c, &row[c], aside)
+                    )
+                })
+                .collect();
+            let names: Vec<&str> = columns
+                .iter()
+                .map(|&c| table.columns[c].0.as_str())
+                .collect();
+            statements.push((
+                format!(
+                    "UPDATE {} SET {} WHERE {}",
+                    quote_ident(table.spec.table),
+                    sets.join(", "),
+                    row_filter(table, row)
+                ),
+                format!(
+                    "moving the {} of {} {} aside, for another row takes it",
+                    names.join(", "),
+                    table.spec.table,
+                    table.key_of(row)
+                ),
             ));
         }
     }
@@ -596,6 +688,151 @@ pub(crate) async fn plan(
         tables: planned.into_iter().map(|p| p.sync).collect(),
         statements,
     }))
+}
+
+/// Where the plan would leave two rows of `table` with one value of a
+/// UNIQUE index. In the end state that cannot be done: refused, naming
+/// both rows. Only on the way (an update takes a value another updated row
+/// gives up: a swap, a chain) it can: the live rows to move aside first,
+/// each with the columns to move.
+fn unique_clashes(
+    table: &Planned,
+    deleted: &[usize],
+    live: &LiveTables,
+) -> Result<Vec<(usize, Vec<usize>)>, Vec<String>> {
+    let name = table.spec.table;
+    let indexes: Vec<(&str, Vec<usize>)> = live
+        .unique
+        .iter()
+        .filter(|u| u.table == name)
+        .filter_map(|u| {
+            let columns: Option<Vec<usize>> = u
+                .columns
+                .iter()
+                .map(|c| table.position(c.as_deref()?))
+                .collect();
+            Some((u.name.as_str(), columns?))
+        })
+        .collect();
+    // NULLs never clash in a UNIQUE index.
+    let tuple = |columns: &[usize], row: &[Value]| -> Option<Vec<u8>> {
+        let values: Vec<&Value> = columns.iter().map(|&c| &row[c]).collect();
+        (!values.iter().any(|v| **v == Value::Null)).then(|| encoded(&values))
+    };
+    let said = |columns: &[usize], row: &[Value]| -> String {
+        columns
+            .iter()
+            .map(|&c| {
+                let value = match table.shown(c, &row[c]) {
+                    Shown::Value(v) => v.to_string(),
+                    Shown::Hidden => HIDDEN.to_owned(),
+                };
+                format!("{} = {value}", table.columns[c].0)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let remaining: Vec<usize> = table
+        .extras
+        .iter()
+        .copied()
+        .filter(|i| !deleted.contains(i))
+        .collect();
+    let mut refused = Vec::new();
+    let mut moved: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (index, columns) in &indexes {
+        let mut end: HashMap<Vec<u8>, &[Value]> = HashMap::new();
+        for (row, _) in &table.seed_rows {
+            if let Some(t) = tuple(columns, row)
+                && let Some(other) = end.insert(t, row)
+            {
+                refused.push(format!(
+                    "the seed's {name} rows {} and {} both have {} (UNIQUE index {index})",
+                    table.key_of(other),
+                    table.key_of(row),
+                    said(columns, row)
+                ));
+            }
+        }
+        for &i in &remaining {
+            let row = &table.live_rows[i];
+            let Some(other) = tuple(columns, row).and_then(|t| end.get(&t)) else {
+                continue;
+            };
+            let key = table.key_of(row);
+            let why = table
+                .sync
+                .kept
+                .iter()
+                .find(|k| k.key == key)
+                .map_or(String::new(), |k| format!(" ({})", k.reason));
+            refused.push(format!(
+                "the seed's {name} row {} would have {}, which the row {key} has, and it stays{why}: the UNIQUE \
+                 index {index} allows one such row. If {} is {key} renamed, change the key of {key} in the \
+                 database first (the rows that refer to it then follow); otherwise change or remove {key}",
+                table.key_of(other),
+                said(columns, other),
+                table.key_of(other),
+            ));
+        }
+        let now: HashMap<Vec<u8>, usize> = table
+            .seed_rows
+            .iter()
+            .filter_map(|(_, live)| *live)
+            .filter_map(|i| Some((tuple(columns, &table.live_rows[i])?, i)))
+            .collect();
+        for (row, live_row) in &table.seed_rows {
+            let Some(&holder) = tuple(columns, row).and_then(|t| now.get(&t)) else {
+                continue;
+            };
+            if Some(holder) == *live_row {
+                continue;
+            }
+            // The holder is updated too (the end state has no clash), so it
+            // gives the value up: it moves aside first.
+            let Some((end_row, _)) = table.seed_rows.iter().find(|(_, l)| *l == Some(holder))
+            else {
+                continue;
+            };
+            let before = &table.live_rows[holder];
+            let changing: Vec<usize> = columns
+                .iter()
+                .copied()
+                .filter(|&c| encoded(&[&before[c]]) != encoded(&[&end_row[c]]))
+                .collect();
+            match moved.iter_mut().find(|(i, _)| *i == holder) {
+                Some((_, cs)) => {
+                    for c in changing {
+                        if !cs.contains(&c) {
+                            cs.push(c);
+                        }
+                    }
+                }
+                None => moved.push((holder, changing)),
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(moved)
+    } else {
+        Err(refused)
+    }
+}
+
+/// A value for column `c` that no row has, of the type it holds now, for
+/// a row moved aside: the update after it sets the row's own value.
+fn temporary(table: &Planned, c: usize, now: &Value, n: usize) -> String {
+    let column = quote_ident(&table.columns[c].0);
+    match now {
+        Value::Integer(_) | Value::Real(_) => format!(
+            "(SELECT coalesce(min({column}), 0) - 1 FROM {})",
+            quote_ident(table.spec.table)
+        ),
+        Value::Blob(_) => "randomblob(16)".into(),
+        _ => literal(&Value::Text(format!(
+            "(seedbake: moved aside {n}, set again in this transaction)"
+        ))),
+    }
 }
 
 /// "12 kind rows and 3 anmeldung_figuren rows refer", or `None` when

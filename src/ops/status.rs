@@ -1,12 +1,14 @@
 //! `status`: what differs between a database and the build, changing
 //! nothing: pending, unknown or modified migrations, schema drift, and
 //! reference tables out of date. In step means `migrate` would change
-//! nothing.
+//! nothing; every reason it would refuse the database is found by the very
+//! checks it runs (see `checks`).
 
 use serde::Serialize;
 
-use super::migrate::{Adoption, Modified, Record, read_standing};
-use super::reference::{self, LiveTables, TableSync};
+use super::checks::{self, ReadFailure, SyncNow};
+use super::migrate::{Adoption, Modified, Record};
+use super::reference::TableSync;
 use super::tx::read_failed;
 use crate::database::Target;
 use crate::error::Result;
@@ -20,6 +22,10 @@ pub struct StatusReport {
     /// The version the database records (`None`: it records none).
     pub recorded: Option<i64>,
     pub applied: Vec<Record>,
+    /// `_seedbake_migrations` is not as seedbake writes it (emptied, a
+    /// value of the wrong type, a column missing): nothing it says is
+    /// trusted, and `migrate` refuses (see `refusals`).
+    pub records_untrusted: bool,
     pub pending: Vec<Pending>,
     /// Recorded versions this build does not have.
     pub unknown: Vec<Record>,
@@ -37,9 +43,26 @@ pub struct StatusReport {
     pub reference: Vec<TableSync>,
     /// Nothing for `migrate` to do.
     pub in_step: bool,
+    /// Why `migrate` would refuse the database (it then exits 9, and so
+    /// does `status`); empty: it would not.
+    pub refusals: Vec<String>,
+    /// What would make `migrate` refuse the reference data as it is now;
+    /// the pending migrations run first and may change it, so `migrate`
+    /// decides after them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after_migrations: Vec<String>,
     /// A seed without migrations: how to start using them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_migrations: Option<&'static str>,
+}
+
+impl StatusReport {
+    /// `migrate` would exit 9: for a reason found now, or one the reference
+    /// data as it is now gives it after the pending migrations (unless
+    /// they change those rows).
+    pub fn migrate_would_refuse(&self) -> bool {
+        !self.refusals.is_empty() || !self.after_migrations.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,28 +83,11 @@ pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> 
 }
 
 async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<StatusReport> {
-    let s = read_standing(target, build).await?;
-    let live = LiveTables::read(target)
+    let a = checks::assess(target, build, None, SyncNow::Always)
         .await
-        .map_err(|e| read_failed(target, "reading the tables", e))?;
-    let reference = if s.empty {
-        Vec::new()
-    } else {
-        match reference::plan(target, build, &live)
-            .await
-            .map_err(|e| read_failed(target, "reading the reference data", e))?
-        {
-            Ok(plan) => plan.tables,
-            Err(refusal) => build
-                .reference
-                .iter()
-                .map(|r| TableSync {
-                    not_compared: Some(refusal.0.clone()),
-                    ..TableSync::empty(r)
-                })
-                .collect(),
-        }
-    };
+        .map_err(|ReadFailure(what, e)| read_failed(target, what, e))?;
+    let s = &a.standing;
+    let reference = a.tables;
     let pending: Vec<Pending> = if s.version.is_none() {
         Vec::new()
     } else {
@@ -97,7 +103,7 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         .records
         .as_ref()
         .and_then(|r| r.iter().map(|r| r.version).max());
-    let in_step = s.refusal(build).is_none()
+    let in_step = a.refusals.is_empty()
         && (s.records.is_some() || s.unmigrated)
         && pending.is_empty()
         && reference
@@ -108,6 +114,7 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         latest: build.latest().map(|m| m.version),
         recorded,
         applied: s.records.clone().unwrap_or_default(),
+        records_untrusted: s.untrusted.is_some(),
         pending,
         unknown: s.unknown.clone(),
         modified: s.modified.clone(),
@@ -129,6 +136,8 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         empty: s.empty,
         reference,
         in_step,
+        refusals: a.refusals,
+        after_migrations: a.after_migrations,
         start_migrations: build
             .migrations
             .is_empty()
