@@ -66,10 +66,16 @@ pub enum Error {
 
     #[error(
         "the last request to {target} (the commit) got no answer: {reason}. The server may or may not have \
-         applied it; nothing here can tell. Run `{} verify` to see what the database holds",
+         applied it; nothing here can tell. Run `{} {check}` to see what the database holds",
         crate::program::name()
     )]
-    OutcomeUnknown { target: String, reason: String },
+    OutcomeUnknown {
+        target: String,
+        reason: String,
+        /// The command that tells (`verify` after a load; `status` after a
+        /// migration, which `verify` would report as different anyway).
+        check: &'static str,
+    },
 
     #[error("{step} on {target} stopped: {reason}")]
     Interrupted {
@@ -105,6 +111,11 @@ pub enum Error {
     /// The images could not be written to or read from the static folder.
     #[error("{0}")]
     Images(String),
+    /// `extract` found a database it cannot write as a seed folder whose
+    /// build holds the same values.
+    #[error("cannot extract: {0}. Nothing was written")]
+    Unextractable(String),
+
     #[error("cannot migrate {target}: {reason}. Nothing was changed")]
     Refused { target: String, reason: String },
 }

@@ -669,3 +669,53 @@ fn blob_files_and_base64_give_their_bytes_and_files_stay_beside_the_source() {
         "{e}"
     );
 }
+
+#[test]
+fn a_trigger_that_drops_a_seeded_row_is_refused_naming_the_row() {
+    let (_t, dir) = shop_variant(|d| {
+        edit_file(
+            d,
+            "schema.sql",
+            "CREATE VIEW",
+            "CREATE TRIGGER no_odds BEFORE INSERT ON product WHEN NEW.category_id = 3 BEGIN SELECT RAISE(IGNORE); END;\nCREATE VIEW",
+        );
+    });
+    let e = compile(&dir).unwrap_err();
+    let said = e.to_string();
+    assert!(said.contains("shop/product.csv:4"), "{said}");
+    assert!(said.contains("dropped this row"), "{said}");
+}
+
+#[test]
+fn a_tab_separated_export_reads_with_its_delimiter() {
+    let (_t, dir) = shop_variant(|d| {
+        let csv = std::fs::read_to_string(d.join("product.csv")).unwrap();
+        std::fs::write(
+            d.join("product.csv"),
+            csv.replace(';', "\t").replace("Semi\tcolon", "Semi;colon"),
+        )
+        .unwrap();
+        edit_file(d, "seed.toml", "delimiter = \";\"", "delimiter = \"\\t\"");
+    });
+    let tabbed = compile(&dir).unwrap();
+    let original = compile(&shop_dir()).unwrap();
+    assert_eq!(
+        tabbed.profiles[0].fingerprint,
+        original.profiles[0].fingerprint
+    );
+    for bad in ["\";;\"", "\"\\\"\"", "\"§\""] {
+        let (_t, dir) = shop_variant(|d| {
+            edit_file(
+                d,
+                "seed.toml",
+                "delimiter = \";\"",
+                &format!("delimiter = {bad}"),
+            )
+        });
+        let e = compile(&dir).unwrap_err();
+        assert!(
+            e.to_string().contains("give one ASCII character"),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -670,6 +670,41 @@ fn a_signal_during_a_dump_to_a_file_leaves_no_file() {
     }
 }
 
+/// The folder `extract` assembles beside its destination, if it is there.
+fn extract_staging(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".extract-"))
+        .collect()
+}
+
+#[test]
+fn a_signal_during_an_extract_leaves_no_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    big_database(dir.path());
+    for (signal, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+        let child = common::seedbake_command(&[])
+            .current_dir(dir.path())
+            .args(["extract", "--out", "seed-out"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = interrupt_when(child, signal, || !extract_staging(dir.path()).is_empty());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{out}{err}");
+        assert!(err.contains(&format!("interrupted by {name}")), "{err}");
+        assert!(
+            extract_staging(dir.path()).is_empty(),
+            "{:?}",
+            extract_staging(dir.path())
+        );
+        assert!(!dir.path().join("seed-out").exists());
+    }
+}
+
 /// `schema` draws the embedded seed's schema without touching a database,
 /// in each format; with `--database-url` on the command line it draws that
 /// database instead, so a table the build does not have shows.
@@ -797,4 +832,45 @@ fn schema_draws_the_build_or_a_live_database() {
     );
     // The build's diagram does not have it: the difference is the drift.
     assert!(!out.contains("notiz"));
+}
+
+/// A dry run never writes: migrate's plan (the whole migration, run and
+/// rolled back) is made on a scratch copy of a local file, so a read-only
+/// URL works and the file is not touched, not even its journal.
+#[test]
+fn a_migrate_dry_run_on_a_read_only_database_plans_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let db = dir.path().join("aquarius.db");
+    common::rt().block_on(common::execute(
+        &db,
+        "UPDATE verband SET name = 'Changed by the app' WHERE abkuerzung = 'BKFD'",
+    ));
+    let before = std::fs::read(&db).unwrap();
+    let url = format!("sqlite:///{}?mode=ro", db.display());
+    let o = seedbake(
+        dir.path(),
+        &["migrate", "--dry-run", "--database-url", &url],
+        &[],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("\"BKFD\""), "{out}");
+    assert!(out.contains("dry run: nothing was changed"), "{out}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with("aquarius.db-")),
+        "{names:?}"
+    );
+    // The real migration then applies what the plan showed.
+    let o = seedbake(dir.path(), &["migrate"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(
+        seedbake(dir.path(), &["status"], &[]).status.code(),
+        Some(0)
+    );
 }

@@ -535,3 +535,61 @@ fn verify_names_the_images_that_differ_or_are_missing() {
         0,
     );
 }
+
+/// Every file one run writes is distinct, checked before the database is
+/// opened: a backup or a database that is also an image's destination
+/// would be overwritten by the picture after the commit.
+#[test]
+fn a_run_whose_files_would_overwrite_one_another_is_refused_before_anything_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("static/figuren/images")).unwrap();
+    let image = "static/figuren/images/f01-balletbein.png";
+
+    // The database where an image goes: refused, no file created.
+    let o = seedbake(
+        dir,
+        &["reset", "--static-dir", "static", "--database-url", image],
+        &[],
+    );
+    assert_exit(&o, 2);
+    assert!(text(&o).contains("are the same file"), "{}", text(&o));
+    assert!(!dir.join(image).exists());
+
+    // The backup where an image goes (production): refused before the
+    // backup, the reset or any picture.
+    assert_exit(&seedbake(dir, &["reset", "--no-images"], &[]), 0);
+    let db = dir.join("aquarius.db");
+    let before = std::fs::read(&db).unwrap();
+    let production = [
+        ("SEEDBAKE_ENV", "production"),
+        ("INITIAL_ADMIN_PASSWORD", "Pool-side 2026 admin"),
+    ];
+    let backup_to = |path: &str| {
+        let args = ["reset", "--yes", "--static-dir", "static", "--backup", path];
+        seedbake(dir, &args, &production)
+    };
+    let o = backup_to(image);
+    assert_exit(&o, 2);
+    let said = text(&o);
+    assert!(said.contains("the backup"), "{said}");
+    assert!(!said.contains("Pool-side"), "{said}");
+    assert!(!dir.join(image).exists());
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // A backup that would have to be the folder holding the images.
+    let o = backup_to("static/figuren");
+    assert_exit(&o, 2);
+    assert!(
+        text(&o).contains("would have to be a folder holding"),
+        "{}",
+        text(&o)
+    );
+
+    // A dump over the database, or over its journal.
+    for output in ["aquarius.db", "./aquarius.db-wal"] {
+        let o = seedbake(dir, &["dump", "--output", output], &[]);
+        assert_exit(&o, 2);
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert!(!dir.join("aquarius.db-wal").exists());
+}

@@ -1948,6 +1948,14 @@ fn migration_new_drafts_what_schema_sql_adds_and_the_build_proves_it() {
     let o = draft(&dir, "nothing");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("nothing to draft"), "{}", text(&o));
+    // A name no file system takes is a usage error, before anything else.
+    let o = draft(&dir, &"a".repeat(300));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("a migration's name has at most 100"),
+        "{}",
+        text(&o)
+    );
 
     // Version 2's schema, without its migrations: the draft writes them.
     replace(

@@ -45,6 +45,13 @@ fn dump_of(db: &Path) -> Vec<String> {
 /// and "unchanged" are both visible.
 /// Abandoned streams expire after 300 ms, so that tests wait little.
 fn seeded_server(dir: &Path) -> TestServer {
+    let server = reset_server(dir);
+    add_notes(&server);
+    server
+}
+
+/// A server over the seed alone.
+fn reset_server(dir: &Path) -> TestServer {
     let server = TestServer::start(
         &dir.join("server.db"),
         TOKEN,
@@ -52,7 +59,6 @@ fn seeded_server(dir: &Path) -> TestServer {
     );
     let o = seedbake(&server, &["reset", "--no-verify"]);
     assert!(o.status.success(), "{}", text(&o));
-    add_notes(&server);
     server
 }
 
@@ -450,4 +456,36 @@ fn a_remote_reset_in_json_is_one_object_holding_its_proof() {
         .find(|p| p["name"] == "full")
         .unwrap();
     assert_eq!(v["fingerprint"], full["fingerprint"], "{info}");
+}
+
+#[test]
+fn a_lost_answer_to_migrates_commit_exits_6_and_points_to_status_not_verify() {
+    // A reference row the app changed: migrate has one to bring back, so it
+    // commits. Its requests are counted on one server, the last answer
+    // dropped on another.
+    let changed = |dir: &Path| {
+        let server = reset_server(dir);
+        server.exec(&["UPDATE verband SET name = 'Changed by the app' WHERE abkuerzung = 'BKFD'"]);
+        server
+    };
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let measured = changed(one.path());
+    let before = measured.requests();
+    let o = seedbake(&measured, &["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let n = measured.requests() - before;
+
+    let server = changed(two.path());
+    server.faults(&format!(r#"{{"drop_answer_after_requests": {}}}"#, n - 1));
+    let o = seedbake(&server, &["migrate"]);
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("may or may not have applied it"), "{said}");
+    assert!(said.contains("seedbake status"), "{said}");
+    assert!(!said.contains("seedbake verify"), "{said}");
+    server.faults("{}");
+    server.settle();
+    // It had committed: status says the database is in step.
+    let o = seedbake(&server, &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

@@ -537,3 +537,30 @@ fn a_second_apps_seed_loads_on_a_server_as_it_does_locally(server: &Server) {
     assert_eq!(local["author"].len(), 3, "{local:?}");
     assert_eq!(app_tables(&server.db), local);
 }
+
+common::server::on_both!(
+    a_statement_the_servers_engine_refuses_is_named_in_the_engines_words,
+    TOKEN
+);
+fn a_statement_the_servers_engine_refuses_is_named_in_the_engines_words(server: &Server) {
+    let dir = tempfile::tempdir().unwrap();
+    // A dump whose second row repeats the first's key.
+    std::fs::write(
+        dir.path().join("dup.sql"),
+        "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE);\n\
+         INSERT INTO t VALUES(1,'a');\nINSERT INTO t VALUES(2,'a');\nCOMMIT;\n",
+    )
+    .unwrap();
+    let o = seedbake(
+        server,
+        dir.path(),
+        &["restore", "dup.sql", "--yes", "--no-backup"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("UNIQUE constraint failed: t.name"), "{said}");
+    for raw in ["Hrana", "api error", "SQLite error", "`"] {
+        assert!(!said.contains(raw), "{raw:?} in: {said}");
+    }
+}

@@ -5,7 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use seedbake::database::Target;
+use seedbake::database::{Location, Target};
 use seedbake::ops::{self, Environment, MIN_ADMIN_PASSWORD};
 use seedbake::{Error, Result, seed};
 
@@ -35,11 +35,7 @@ pub async fn confirm(
     what: &str,
 ) -> Result<Option<Confirmed>> {
     let production = env.is_production();
-    let backup = match (&guard.backup, production && !guard.no_backup) {
-        (Some(path), _) => Some(path.clone()),
-        (None, true) => Some(default_backup_path(&target.location().database_name())),
-        (None, false) => None,
-    };
+    let backup = backup_path(guard, production, target.location());
     if production || guard.dry_run {
         let plan = ops::plan(target).await?;
         out.plan(&plan, env, verb, what, backup.as_deref(), guard.dry_run);
@@ -72,11 +68,21 @@ pub async fn confirm(
     }
     if backup.is_none() && production {
         out.warn(&format!(
-            "NO BACKUP: --no-backup was given; the current contents of {} will be lost",
+            "NO BACKUP: --no-backup was given; if this {verb} goes wrong or was a mistake, there is no copy of {} as it was",
             target.location()
         ));
     }
     Ok(Some(Confirmed { backup }))
+}
+
+/// Where the automatic backup goes: `--backup`, else in production the
+/// default path, else none.
+pub fn backup_path(guard: &Guard, production: bool, location: &Location) -> Option<PathBuf> {
+    match (&guard.backup, production && !guard.no_backup) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(default_backup_path(&location.database_name())),
+        (None, false) => None,
+    }
 }
 
 /// After a failed operation: whether its backup was written before the

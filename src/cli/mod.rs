@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use seedbake::database::{self, Location, Target};
+use seedbake::ops::paths::Written;
 use seedbake::ops::{self, LoadOptions};
 use seedbake::seed::migrations::Build;
 use seedbake::seed::{self, Profile, Seed};
@@ -163,6 +164,18 @@ enum Command {
         /// Write to this file (atomically: complete or not at all) instead of stdout.
         #[arg(long, short, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
+    },
+    /// Write the database back as a seed folder (seed.toml, schema.sql, the seed's files) whose build has its fingerprint.
+    Extract {
+        /// The folder to write: new or empty (or see --replace); it appears only once complete.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Only these tables (comma-separated); default: the seed's tables and every other table with rows.
+        #[arg(long, value_name = "TABLES", value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Replace a folder that is not empty (only once the new one is complete and proven).
+        #[arg(long)]
+        replace: bool,
     },
     /// Replace everything in the database with a SQL dump, in one transaction.
     Restore {
@@ -325,6 +338,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::StaticFolder(_) => exit::USAGE,
         Error::Images(_) => exit::IMAGES,
         Error::Refused { .. } => exit::REFUSED,
+        Error::Unextractable(_) => exit::REFUSED,
     };
     // Whatever a stopped operation reports (rolled back, a backup cut
     // short), it stopped because it was asked to.
@@ -374,7 +388,8 @@ fn writes(command: &Command) -> bool {
         | Command::Images
         | Command::Status
         | Command::Schema { .. }
-        | Command::Migration { .. } => false,
+        | Command::Migration { .. }
+        | Command::Extract { .. } => false,
     }
 }
 
@@ -497,6 +512,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
+            check_writes(cli, Some(guard), image_writes(&images, profile))?;
             let mut what = format!(
                 "load the {} seed: {} rows in {} tables",
                 profile.name,
@@ -542,6 +558,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let profile = profile(cli.profile.as_deref())?;
             let password = admin_password(out)?;
             let images = images_folder(cli, profile)?;
+            check_writes(cli, None, image_writes(&images, profile))?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -582,6 +599,21 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 exit::DRIFT
             })
         }
+        Command::Extract {
+            out: dir,
+            tables,
+            replace,
+        } => {
+            let target = open(cli, false).await?;
+            let opts = ops::ExtractOptions {
+                out: dir,
+                tables,
+                replace: *replace,
+            };
+            let report = ops::extract(target.as_ref(), &opts).await?;
+            out.extracted(&report);
+            Ok(exit::OK)
+        }
         Command::Dump { output } => {
             if cli.json && output.is_none() {
                 return Err(Error::Usage(
@@ -589,6 +621,8 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                         .into(),
                 ));
             }
+            let dump = output.iter().map(|p| Written::new("the dump", p)).collect();
+            check_writes(cli, None, dump)?;
             let target = open(cli, false).await?;
             let report = match output {
                 Some(path) => ops::dump_to_file(target.as_ref(), path).await?,
@@ -609,6 +643,11 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
         Command::Restore { file, guard } => {
             // The whole file is checked before the database is opened.
             let dump = ops::check_dump(file)?;
+            check_writes(
+                cli,
+                Some(guard),
+                vec![Written::new("the dump being restored", file)],
+            )?;
             let target = open(cli, true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
@@ -732,6 +771,31 @@ fn images_folder(cli: &Cli, profile: &Profile) -> Result<ImagesPlan> {
     Ok(ImagesPlan::Write(dir))
 }
 
+/// Refuses, before the database is opened (so nothing is created or
+/// changed), a run whose files would overwrite one another: the database
+/// and its journals, the backup `guard` asks for, and `writes`.
+fn check_writes(cli: &Cli, guard: Option<&Guard>, writes: Vec<Written>) -> Result<()> {
+    let location = database::parse_database_url(database_url(cli)?)?.location;
+    let production = ops::environment(&location, |k| std::env::var(k).ok())?.is_production();
+    let mut all = ops::paths::database_files(&location);
+    all.extend(writes);
+    let backup = guard.and_then(|g| guard::backup_path(g, production, &location));
+    all.extend(backup.map(|b| Written::new("the backup", b)));
+    ops::paths::check_distinct(&all)
+}
+
+/// The files a load's images go to, for the check that no other file of
+/// the run is among them.
+fn image_writes(images: &ImagesPlan, profile: &Profile) -> Vec<Written> {
+    let ImagesPlan::Write(dir) = images else {
+        return Vec::new();
+    };
+    ops::images::files(profile)
+        .iter()
+        .map(|f| Written::new(format!("the image {}", f.path), dir.path.join(f.path)))
+        .collect()
+}
+
 /// What a load does with the seed's images after its commit.
 enum ImagesPlan {
     /// The seed has none.
@@ -746,6 +810,7 @@ enum ImagesPlan {
 /// backs up as for reset, and the migration runs for real, refusing if the
 /// database changed since the plan was shown.
 async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
+    check_writes(cli, Some(guard), Vec::new())?;
     let target = open(cli, false).await?;
     let target = target.as_ref();
     let env = guard::environment(target)?;
@@ -757,7 +822,18 @@ async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) 
         backup: None,
     };
     let plan = if env.is_production() || guard.dry_run {
-        let plan = ops::migrate(target, &build, &opts).await?;
+        // The plan is the whole migration, run and rolled back: on a scratch
+        // copy of a local file, so a dry run writes nothing (a read-only
+        // file or `?mode=ro` works), on a server inside its transaction.
+        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
+            target: target.location().to_string(),
+            reason: format!("cannot make a scratch folder for the plan: {e}"),
+        })?;
+        let copy = database::scratch_copy(target, scratch.path())
+            .await
+            .transpose()?;
+        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
+        drop(copy);
         out.migrate_plan(&plan, guard.dry_run);
         if guard.dry_run || !plan.changes {
             return Ok(exit::OK);

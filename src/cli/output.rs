@@ -551,6 +551,57 @@ impl Output {
         }
     }
 
+    pub fn extracted(&self, r: &seedbake::ops::ExtractReport) {
+        if self.json {
+            self.set(r);
+            return;
+        }
+        say!(
+            self,
+            "extracted {} ({} rows, {} tables) to {}\nfingerprint: {}",
+            r.target,
+            r.rows,
+            r.tables.len(),
+            r.folder,
+            r.fingerprint
+        );
+        if r.complete {
+            say!(
+                self,
+                "a build of {} verifies this database as it was read",
+                r.folder
+            );
+        } else {
+            say!(
+                self,
+                "only the tables chosen were written: a build of {} has their rows and the schema, fingerprint {}",
+                r.folder,
+                r.folder_fingerprint
+            );
+        }
+        if !r.new_tables.is_empty() {
+            say!(
+                self,
+                "tables the seed did not know, added to seed.toml: {}",
+                r.new_tables.join(", ")
+            );
+        }
+        if r.manifest_rewritten {
+            say!(
+                self,
+                "seed.toml was written anew (its comments are not kept)"
+            );
+        }
+        if r.placeholder_passwords > 0 {
+            say!(
+                self,
+                "{} passwords written as the placeholder {:?}: put the seed's own back before building",
+                r.placeholder_passwords,
+                seedbake::ops::extract::PASSWORD_PLACEHOLDER
+            );
+        }
+    }
+
     pub fn dumped(&self, r: &seedbake::ops::DumpReport, file: Option<&std::path::Path>) {
         if let Some(file) = file {
             if self.json {

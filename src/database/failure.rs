@@ -220,6 +220,33 @@ pub fn client_report(e: &libsql::Error) -> ClientReport {
     report
 }
 
+/// The engine's own words in what the client or the server wrapped them
+/// in (`Hrana: `, `api error: `, `SQLite error: `, the client's backticks):
+/// `UNIQUE constraint failed: verband.name`, not the client's wording.
+pub fn server_words(text: &str) -> String {
+    let mut rest = text.trim();
+    loop {
+        let before = rest;
+        for wrapper in [
+            "Hrana: ",
+            "api error: ",
+            "SQLite error: ",
+            "SQLite failure: ",
+            "SQL string could not be parsed: ",
+        ] {
+            if let Some(inner) = rest.strip_prefix(wrapper) {
+                rest = inner.trim();
+            }
+        }
+        if let Some(inner) = rest.strip_prefix('`').and_then(|r| r.strip_suffix('`')) {
+            rest = inner.trim();
+        }
+        if rest == before {
+            return rest.to_owned();
+        }
+    }
+}
+
 /// A string field of a derived `Debug` rendering: `name: "value"`.
 fn debug_field(text: &str, name: &str) -> Option<String> {
     let start = text.find(&format!("{name}: \""))? + name.len() + 3;
@@ -304,5 +331,22 @@ mod tests {
         assert!(e.outcome_unknown());
         e.kind = Kind::Expired;
         assert!(!e.outcome_unknown());
+    }
+
+    #[test]
+    fn the_engines_words_are_taken_out_of_the_clients_wrapping() {
+        for (wrapped, words) in [
+            (
+                "Hrana: `api error: `SQLite error: UNIQUE constraint failed: verband.name``",
+                "UNIQUE constraint failed: verband.name",
+            ),
+            ("SQLite error: no such table: t", "no such table: t"),
+            (
+                "UNIQUE constraint failed: t.a",
+                "UNIQUE constraint failed: t.a",
+            ),
+        ] {
+            assert_eq!(server_words(wrapped), words, "{wrapped}");
+        }
     }
 }

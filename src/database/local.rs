@@ -79,6 +79,15 @@ impl Local {
             conn,
         })
     }
+
+    /// Opens `copy` (a scratch copy of another database) under that
+    /// database's name, so what is said of it names the database the user
+    /// asked about.
+    pub fn open_as(copy: &Path, settings: Settings, shown: Location) -> Result<Local, DbError> {
+        let mut local = Local::open(copy, settings)?;
+        local.location = shown;
+        Ok(local)
+    }
 }
 
 #[async_trait(?Send)]

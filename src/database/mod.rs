@@ -21,6 +21,7 @@ pub use url::{
 
 use std::fmt;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -225,6 +226,44 @@ pub(crate) fn is_complete_statement(sql: &std::ffi::CStr) -> bool {
 }
 
 /// Opens the database at `location`.
+/// A scratch copy of a local database in `dir`, made as one consistent
+/// snapshot (`VACUUM INTO`, which a read-only connection may run) and
+/// opened writable under the original's name: a dry run works on it, so
+/// the original is never written, locked for writing or given a journal.
+/// `None` for a server, whose rolled-back transaction keeps nothing.
+pub async fn scratch_copy(target: &dyn Target, dir: &Path) -> Option<Result<Box<dyn Target>>> {
+    let Location::Local(_) = target.location() else {
+        return None;
+    };
+    let shown = target.location().to_string();
+    let copy = dir.join("scratch.db");
+    let Some(literal) = copy
+        .to_str()
+        .map(|p| format!("'{}'", p.replace('\'', "''")))
+    else {
+        return Some(Err(Error::Open {
+            target: shown,
+            reason: format!("the scratch folder {} is not UTF-8", dir.display()),
+        }));
+    };
+    let made = async {
+        target.execute(&format!("VACUUM INTO {literal}")).await?;
+        let settings = Settings {
+            create: false,
+            read_only: false,
+            ..target.settings().clone()
+        };
+        local::Local::open_as(&copy, settings, target.location().clone())
+    };
+    Some(match made.await {
+        Ok(local) => Ok(Box::new(local) as Box<dyn Target>),
+        Err(e) => Err(Error::Open {
+            target: shown,
+            reason: format!("copying it for the dry run: {}", e.message),
+        }),
+    })
+}
+
 pub async fn open(location: Location, settings: Settings) -> Result<Box<dyn Target>> {
     let shown = location.to_string();
     let unavailable = |e: DbError| Error::Open {

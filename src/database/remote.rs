@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::failure::{
-    DbError, Kind, Unreachable, client_report, hrana_kind, http_kind, sqlite_kind,
+    DbError, Kind, Unreachable, client_report, hrana_kind, http_kind, server_words, sqlite_kind,
 };
 use super::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
 use super::statements::Statements;
@@ -201,7 +201,7 @@ impl Remote {
                 _ => Kind::Engine,
             }
         };
-        let server_said = report.message.clone().unwrap_or_else(|| message_of(e));
+        let server_said = server_words(&report.message.clone().unwrap_or_else(|| message_of(e)));
         let host = &self.host;
         let message = match &kind {
             Kind::Unreachable(Unreachable::Dns(Some(own))) => own.clone(),

@@ -30,10 +30,11 @@ pub struct DraftReport {
 
 /// Writes `<seed_dir>/migrations/<next version>_<name>.sql`.
 pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(plain) {
+    if let Some(problem) = seedbake_core::migration_file::name_problem(name) {
+        let shown: String = name.chars().take(40).collect();
+        let cut = if shown.len() < name.len() { "…" } else { "" };
         return Err(Error::Usage(format!(
-            "migration name {name:?}: use letters, digits, _ or -, starting with a letter or digit (e.g. add_notes)"
+            "migration name {shown:?}{cut}: {problem}"
         )));
     }
     let usage = |what: String| Error::Usage(what);

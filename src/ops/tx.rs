@@ -127,6 +127,7 @@ impl Failure {
             Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
                 target: shown,
                 reason: e.message,
+                check: "verify",
             },
             Failure::Step(_, e) | Failure::Commit(e) if e.is_busy() => Error::Locked {
                 target: shown,

@@ -80,6 +80,12 @@ pub struct Seed {
     pub migrations: &'static migrations::Migrations,
     /// `[app]`: how the binary presents the app.
     pub app: App,
+    /// `seed.toml` as written: `extract` writes the seed folder back in the
+    /// manifest's own files and mappings.
+    pub manifest: &'static str,
+    /// Each JSON source file (relative to the seed folder) with its records
+    /// list emptied to `[]`: the document `extract` puts records back into.
+    pub documents: &'static [(&'static str, &'static str)],
 }
 
 /// `[app]` of seed.toml: what the binary says about the app it seeds.

@@ -247,6 +247,8 @@ fn generate(c: &Compiled) -> TokenStream {
     });
     let migrations = crate::migrations::tokens(c);
     let app = app_tokens(&c.app);
+    let manifest = &c.manifest;
+    let documents = c.documents.iter().map(|(f, d)| quote! { (#f, #d) });
 
     let structs = c
         .tables
@@ -267,6 +269,8 @@ fn generate(c: &Compiled) -> TokenStream {
             defaults: &[#(#defaults),*],
             migrations: &MIGRATIONS,
             app: #app,
+            manifest: #manifest,
+            documents: &[#(#documents),*],
         };
 
         #migrations

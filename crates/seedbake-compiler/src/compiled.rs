@@ -15,6 +15,13 @@ pub struct Compiled {
     /// `[app]`: the app's name, default database and production variables.
     pub app: crate::CompiledApp,
     pub schema_sql: String,
+    /// `seed.toml` exactly as written: `extract` writes a seed folder back
+    /// with the manifest's own files and mappings.
+    pub manifest: String,
+    /// Each JSON source (its file, relative to the seed folder) with its
+    /// records list emptied to `[]`: the rest of the document as written,
+    /// which `extract` puts the database's records back into.
+    pub documents: Vec<(String, String)>,
     /// Seeded tables in the manifest's order: the order the build inserted
     /// them in, and so the order a reset inserts them in.
     pub tables: Vec<CompiledTable>,

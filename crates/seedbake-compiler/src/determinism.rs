@@ -177,6 +177,71 @@ impl Trigger {
     }
 }
 
+/// The columns the triggers of `schema_objects` (each `CREATE TRIGGER …`
+/// statement) set with `UPDATE <table> SET <column> = …`, as (table,
+/// column), upper-cased as the engine compares names: values the engine
+/// keeps itself, which a seed must leave to it (a seed that gave them would
+/// have them counted twice once the triggers fire on the load).
+pub fn trigger_set_columns<'a>(
+    triggers: impl IntoIterator<Item = &'a str>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for sql in triggers {
+        let toks = tokens(sql);
+        for (i, t) in toks.iter().enumerate() {
+            if t.ty != TokenType::TK_UPDATE || i + 1 >= toks.len() {
+                continue;
+            }
+            // The trigger's own `UPDATE OF … ON` event has no SET.
+            let Some(set) = toks[i + 1..]
+                .iter()
+                .position(|n| {
+                    matches!(
+                        n.ty,
+                        TokenType::TK_SET | TokenType::TK_ON | TokenType::TK_SEMI
+                    )
+                })
+                .map(|p| i + 1 + p)
+                .filter(|&p| toks[p].ty == TokenType::TK_SET)
+            else {
+                continue;
+            };
+            let Some(table) = toks[i + 1..set].iter().rev().find(|n| {
+                !matches!(n.ty, TokenType::TK_OR)
+                    && !matches!(
+                        n.upper.as_str(),
+                        "ROLLBACK" | "ABORT" | "FAIL" | "IGNORE" | "REPLACE"
+                    )
+            }) else {
+                continue;
+            };
+            let mut depth = 0usize;
+            for (j, a) in toks.iter().enumerate().skip(set + 1) {
+                match a.ty {
+                    TokenType::TK_LP => depth += 1,
+                    TokenType::TK_RP => depth = depth.saturating_sub(1),
+                    TokenType::TK_WHERE
+                    | TokenType::TK_FROM
+                    | TokenType::TK_RETURNING
+                    | TokenType::TK_SEMI
+                    | TokenType::TK_END
+                        if depth == 0 =>
+                    {
+                        break;
+                    }
+                    _ if depth == 0
+                        && toks.get(j + 1).is_some_and(|n| n.ty == TokenType::TK_EQ) =>
+                    {
+                        out.push((table.upper.clone(), a.upper.clone()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Refuses a seed whose load would evaluate a clock or randomness: in a
 /// DEFAULT of a column the seed leaves to the engine (in a seeded table, or
 /// one a fired trigger inserts into), or in a trigger the load fires.
@@ -309,6 +374,23 @@ mod tests {
             found("CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO log VALUES (NEW.id, \"NOW\"); END")
                 .as_deref(),
             None
+        );
+    }
+
+    #[test]
+    fn the_columns_triggers_keep_are_found() {
+        let found = super::trigger_set_columns([
+            "CREATE TRIGGER c AFTER INSERT ON book BEGIN UPDATE author SET book_count = book_count + 1, \
+             \"Last\" = max(1, 2) WHERE id = NEW.author_id; END",
+            "CREATE TRIGGER u AFTER UPDATE OF price ON book BEGIN UPDATE OR IGNORE shelf SET n = (SELECT count(*) FROM book WHERE x = 1); END",
+        ]);
+        let pairs: Vec<(&str, &str)> = found
+            .iter()
+            .map(|(t, c)| (t.as_str(), c.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("AUTHOR", "BOOK_COUNT"), ("AUTHOR", "LAST"), ("SHELF", "N")]
         );
     }
 

@@ -15,6 +15,7 @@ pub mod codegen;
 mod compiled;
 mod defaults;
 mod determinism;
+pub use determinism::trigger_set_columns;
 mod engine;
 pub mod error;
 mod explain;
@@ -214,10 +215,13 @@ impl Compiler {
         // same order on both sides (foreign keys are checked after the load).
         let tables = compiled;
         let reference = reference::reference_tables(&manifest, &parents_first(&tables))?;
+        let documents = self.documents(&manifest)?;
 
         Ok(Compiled {
             app,
             schema_sql,
+            manifest: manifest_text,
+            documents,
             tables,
             profiles,
             default_profile: manifest.default_profile.into_inner(),
@@ -232,6 +236,27 @@ impl Compiler {
             warnings: self.warnings,
             inputs: self.inputs,
         })
+    }
+}
+
+impl Compiler {
+    /// The JSON sources with their records emptied (see [`Compiled::documents`]).
+    fn documents(
+        &mut self,
+        manifest: &manifest::Manifest,
+    ) -> Result<Vec<(String, String)>, SeedError> {
+        let mut documents = Vec::new();
+        for spec in manifest.tables.iter().filter(|s| s.file.ends_with(".json")) {
+            let text = self.read_text(&spec.file)?;
+            let pointer = spec.records.as_deref().unwrap_or("");
+            // The build has read this very list already: the span is there.
+            let Some(span) = seedbake_core::json_span::pointer_span(&text, pointer) else {
+                continue;
+            };
+            let emptied = format!("{}[]{}", &text[..span.start], &text[span.end..]);
+            documents.push((spec.file.clone(), emptied));
+        }
+        Ok(documents)
     }
 }
 

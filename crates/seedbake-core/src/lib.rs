@@ -10,6 +10,7 @@
 pub mod credentials;
 pub mod fingerprint;
 pub mod hex;
+pub mod json_span;
 pub mod migration_file;
 pub mod schema;
 pub mod static_path;

@@ -2,15 +2,33 @@
 //! them) and `seedbake migration new` (which runs them to draft the next
 //! one) read it by.
 
+/// The longest name a migration may have: its file name (version, `_`,
+/// name, `.sql`) then stays far below every file system's 255-byte limit.
+pub const MAX_NAME: usize = 100;
+
+/// Why `name` cannot be a migration's name, if it cannot.
+pub fn name_problem(name: &str) -> Option<String> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(plain) {
+        return Some(
+            "use letters, digits, _ or -, starting with a letter or digit (e.g. add_notes)".into(),
+        );
+    }
+    (name.len() > MAX_NAME).then(|| {
+        format!(
+            "it is {} characters long; a migration's name has at most {MAX_NAME}",
+            name.len()
+        )
+    })
+}
+
 /// `0002_kind_notiz.sql` → (2, "kind_notiz"); `None` for any other name.
 pub fn parse_file_name(file: &str) -> Option<(i64, String)> {
     let stem = file.strip_suffix(".sql")?;
     let (digits, name) = stem.split_once('_')?;
-    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     if digits.is_empty()
         || !digits.chars().all(|c| c.is_ascii_digit())
-        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        || !name.chars().all(plain)
+        || name_problem(name).is_some()
     {
         return None;
     }
@@ -45,5 +63,9 @@ mod tests {
         ] {
             assert_eq!(parse_file_name(bad), None, "{bad}");
         }
+        let long = "a".repeat(MAX_NAME + 1);
+        assert_eq!(parse_file_name(&format!("0002_{long}.sql")), None);
+        assert!(name_problem(&long).unwrap().contains("at most 100"));
+        assert_eq!(name_problem(&long[1..]), None);
     }
 }

@@ -202,32 +202,29 @@ fn commands_the_seed_has_no_use_for_say_why() {
 fn production_is_what_the_app_says_it_is() {
     let dir = tempfile::tempdir().unwrap();
     run(dir.path(), &["reset"], 0);
+    // A dry run's plan (on standard error) under the given variables.
+    let plan = |set: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
+            .args(["reset", "--dry-run"])
+            .current_dir(dir.path())
+            .env_remove("FLY_APP_NAME")
+            .env_remove("BOOKSHOP_PRODUCTION")
+            .env_remove("SEEDBAKE_ENV")
+            .env(set, "1")
+            .output()
+            .unwrap();
+        let plan = text(&out.stderr);
+        assert!(out.status.success(), "{plan}");
+        plan
+    };
     // Another app's production variable means nothing here...
-    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
-        .args(["reset", "--dry-run"])
-        .current_dir(dir.path())
-        .env("FLY_APP_NAME", "aquarius")
-        .env_remove("BOOKSHOP_PRODUCTION")
-        .env_remove("SEEDBAKE_ENV")
-        .output()
-        .unwrap();
-    // The plan goes to standard error.
-    let plan = text(&out.stderr);
-    assert!(out.status.success(), "{plan}");
+    let other = plan("FLY_APP_NAME");
     assert!(
-        plan.contains("development (the database is a local file)"),
-        "{plan}"
+        other.contains("development (the database is a local file)"),
+        "{other}"
     );
     // ...its own does.
-    let out = Command::new(env!("CARGO_BIN_EXE_bookshop"))
-        .args(["reset", "--dry-run"])
-        .current_dir(dir.path())
-        .env("BOOKSHOP_PRODUCTION", "1")
-        .env_remove("SEEDBAKE_ENV")
-        .output()
-        .unwrap();
-    let plan = text(&out.stderr);
-    assert!(out.status.success(), "{plan}");
+    let plan = plan("BOOKSHOP_PRODUCTION");
     assert!(
         plan.contains("PRODUCTION (BOOKSHOP_PRODUCTION is set"),
         "{plan}"
@@ -333,4 +330,97 @@ fn verify_catches_a_counter_a_trigger_ran_up_twice() {
     let (out, _) = run(dir.path(), &["verify"], 1);
     assert!(out.contains("author"), "{out}");
     assert!(out.contains("book_count"), "{out}");
+}
+
+/// The shop's database after months in production: authors and books
+/// added (an empty country and none at all, a title that looks like a
+/// number, prices only a real holds), and a table of its own the seed
+/// never had, with bytes in it. `extract` writes it all back as a folder
+/// whose build has the database's fingerprint.
+#[test]
+fn extract_gives_back_the_shops_rows_and_a_table_the_seed_did_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &["reset"], 0);
+    edit_database(dir.path(), |mut sql| {
+        let commit = sql.rfind("COMMIT;").expect("a dump ends with its COMMIT");
+        sql.insert_str(
+            commit,
+            "INSERT INTO author (id, name, country) VALUES (100, 'Neue Autorin', ''), (101, '1984', NULL);\n\
+             INSERT INTO book (title, author_id, year, price, in_print) VALUES ('Nullpunkt', 100, 2024, 0.1, 1), \
+             ('Glatt', 101, 2025, 3.0, 0), ('Teuer', 101, 2025, 1.7976931348623157e308, 1), \
+             ('Winzig', 101, 2025, 1.1125369292536007e-308 + 5e-324, 1);\n\
+             CREATE TABLE review (id INTEGER PRIMARY KEY, book TEXT NOT NULL, stars REAL, note TEXT, raw BLOB);\n\
+             INSERT INTO review VALUES (1, 'Dune', 4.5, '', x'00ff10'), (2, '1984', 5.0, NULL, NULL);\n",
+        );
+        sql
+    });
+    let report = json(dir.path(), &["extract", "--out", "seed-out"], 0);
+    let printed = report["fingerprint"].as_str().unwrap();
+    assert_eq!(report["new_tables"], serde_json::json!(["review"]));
+    // The database is no longer the build's, but it is what was extracted.
+    let verify = json(dir.path(), &["verify"], 1);
+    assert_eq!(verify["actual"].as_str(), Some(printed));
+
+    let folder = dir.path().join("seed-out");
+    let compiled = seedbake_compiler::compile(&folder).unwrap();
+    let default = compiled
+        .profiles
+        .iter()
+        .find(|p| p.name == compiled.default_profile)
+        .unwrap();
+    assert_eq!(default.fingerprint.total, printed);
+
+    let authors = std::fs::read_to_string(folder.join("authors.csv")).unwrap();
+    // The new authors' ids leave a gap, which numbering 1, 2, 3… could
+    // not give: the ids are written.
+    assert!(authors.starts_with("id,name,country\n"), "{authors}");
+    assert!(authors.contains("\n100,Neue Autorin,\"\"\n"), "{authors}");
+    assert!(authors.contains("\n101,1984,\n"), "{authors}");
+    let books = std::fs::read_to_string(folder.join("books.csv")).unwrap();
+    assert!(
+        books.contains("\nNullpunkt,Neue Autorin,2024,0.1,,,1,,,\n"),
+        "{books}"
+    );
+    assert!(books.contains("\nGlatt,1984,2025,3.0,,,0,,,\n"), "{books}");
+    // The count the trigger keeps stays the engine's: the build's load
+    // counts the books again, once.
+    assert!(!authors.contains("book_count"), "{authors}");
+    let manifest = std::fs::read_to_string(folder.join("seed.toml")).unwrap();
+    assert!(manifest.contains("blob = \"hex\""), "{manifest}");
+    let schema = std::fs::read_to_string(folder.join("schema.sql")).unwrap();
+    assert!(schema.contains("CREATE TABLE review"), "{schema}");
+
+    use seedbake::value::Value as V;
+    // A subnormal whose shortest spelling the engine reads back one unit
+    // off (so it is made by arithmetic here): written longer, it comes
+    // back exactly.
+    let book = compiled.tables.iter().find(|t| t.name() == "book").unwrap();
+    let tiny = book
+        .rows
+        .iter()
+        .find(|r| r.contains(&V::Text("Winzig".into())))
+        .unwrap();
+    assert!(
+        tiny.iter()
+            .any(|v| matches!(v, V::Real(r) if r.to_bits() == 0x8_0000_0000_0001)),
+        "{tiny:?}"
+    );
+    assert!(!books.contains("1.112536929253601e-308"), "{books}");
+    let review = compiled
+        .tables
+        .iter()
+        .find(|t| t.name() == "review")
+        .unwrap();
+    assert_eq!(
+        review.rows[0],
+        vec![
+            V::Integer(1),
+            V::Text("Dune".into()),
+            V::Real(4.5),
+            V::Text(String::new()),
+            V::Blob(vec![0, 0xff, 0x10])
+        ]
+    );
+    assert_eq!(review.rows[1][2], V::Real(5.0));
+    assert_eq!(review.rows[1][3], V::Null);
 }
