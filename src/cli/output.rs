@@ -1049,10 +1049,16 @@ impl Output {
             say!(self, "  schema drift: {d}");
         }
         for why in &r.refusals {
+            // Drift and a database that cannot be adopted are told above.
+            let told = [&r.drift, &r.not_adoptable]
+                .into_iter()
+                .flatten()
+                .any(|t| why.starts_with(t.as_str()));
             say!(
                 self,
-                "  `{} migrate` would refuse it (exit 9): {why}",
-                seedbake::program::name()
+                "  `{} migrate` would refuse it (exit 9): {}",
+                seedbake::program::name(),
+                if told { "see above" } else { why }
             );
         }
         for why in &r.after_migrations {

@@ -8,7 +8,9 @@
 //! version the build does not know, a schema that is not the schema of its
 //! recorded version (someone changed it by hand), or a database made
 //! without migrations whose schema matches no version (or several: then
-//! `--baseline` says which).
+//! `--baseline` says which), records it did not write as they are, rows
+//! that already dangle, and reference rows it could not sync. Those checks
+//! live in `checks`, which `status` runs too.
 
 use std::time::{Duration, Instant};
 
