@@ -3,8 +3,8 @@
 //! `migrate` does: the same checks, the same words.
 
 use super::foreign_key_violations;
-use super::migrate::{START_MIGRATIONS, Standing, standing};
 use super::reference::{self, LiveTables, SyncPlan, TableSync};
+use super::standing::{START_MIGRATIONS, Standing, standing};
 use crate::database::{DbError, Target};
 use crate::seed::migrations::Build;
 

@@ -15,6 +15,7 @@ mod migrate;
 pub mod paths;
 mod reference;
 mod restore;
+mod standing;
 mod status;
 mod tx;
 
@@ -35,11 +36,12 @@ pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use extract::{ExtractOptions, ExtractReport, extract};
 pub use guard::{Environment, Plan, environment, plan};
-pub use migrate::{Adoption, Applied, MigrateOptions, MigrateReport, Modified, Record, migrate};
+pub use migrate::{Applied, MigrateOptions, MigrateReport, migrate};
 pub use reference::{
     ChangedValue, ColumnValue, HIDDEN, KeptRow, RowValues, Shown, TableSync, UpdatedRow,
 };
 pub use restore::{CheckedDump, MAX_STATEMENT_BYTES, RestoreReport, check_dump, restore};
+pub use standing::{Adoption, Modified, Record};
 pub use status::{Pending, StatusReport, status};
 
 use tx::{Failure, Tx, read_failed, sql_text, step};

@@ -7,8 +7,8 @@
 use serde::Serialize;
 
 use super::checks::{self, ReadFailure, SyncNow};
-use super::migrate::{Adoption, Modified, Record};
 use super::reference::TableSync;
+use super::standing::{Adoption, Modified, Record};
 use super::tx::read_failed;
 use crate::database::Target;
 use crate::error::Result;
@@ -141,6 +141,6 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
         start_migrations: build
             .migrations
             .is_empty()
-            .then_some(super::migrate::START_MIGRATIONS),
+            .then_some(super::standing::START_MIGRATIONS),
     })
 }
