@@ -121,17 +121,7 @@ fn shows_the_apps_changes(compiled: &seedbake_compiler::Compiled, dir: &Path) {
 }
 
 fn local_changes(db: &Path, sqls: &[&str]) {
-    common::rt().block_on(async {
-        let conn = libsql::Builder::new_local(db)
-            .build()
-            .await
-            .unwrap()
-            .connect()
-            .unwrap();
-        for sql in sqls {
-            conn.execute(sql, ()).await.unwrap();
-        }
-    });
+    common::rt().block_on(common::execute(db, &sqls.join(";\n")));
 }
 
 fn reset(url: &str, token: &str, dir: &Path) {
