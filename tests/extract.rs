@@ -54,11 +54,7 @@ fn round_trip(url: &str, token: &str, dir: &Path) -> seedbake_compiler::Compiled
     );
 
     let compiled = seedbake_compiler::compile(&dir.join("seed-out")).unwrap();
-    let default = compiled
-        .profiles
-        .iter()
-        .find(|p| p.name == compiled.default_profile)
-        .unwrap();
+    let default = compiled.default_profile();
     assert_eq!(default.fingerprint.total, printed);
     // Nothing of the staging folder is left beside it.
     let leftovers: Vec<_> = std::fs::read_dir(dir)
@@ -216,11 +212,7 @@ fn a_folder_in_the_way_a_bad_place_or_a_value_no_seed_can_give_leave_nothing() {
     let part = seedbake_compiler::compile(&dir.path().join("part")).unwrap();
     let names: Vec<&str> = part.tables.iter().map(|t| t.name()).collect();
     assert_eq!(names, ["verband", "versicherung"]);
-    let default = part
-        .profiles
-        .iter()
-        .find(|p| p.name == part.default_profile)
-        .unwrap();
+    let default = part.default_profile();
     assert_eq!(
         Some(default.fingerprint.total.as_str()),
         report["folder_fingerprint"].as_str()

@@ -44,6 +44,17 @@ pub struct Compiled {
     pub inputs: Vec<PathBuf>,
 }
 
+impl Compiled {
+    /// The profile `reset` loads when none is named (the compiler checks
+    /// that the manifest's `default_profile` is one of its profiles).
+    pub fn default_profile(&self) -> &CompiledProfile {
+        self.profiles
+            .iter()
+            .find(|p| p.name == self.default_profile)
+            .expect("the compiler checks the default profile")
+    }
+}
+
 #[derive(Debug)]
 pub struct CompiledTable {
     pub schema: schema::Table,

@@ -363,11 +363,7 @@ fn extract_gives_back_the_shops_rows_and_a_table_the_seed_did_not_know() {
 
     let folder = dir.path().join("seed-out");
     let compiled = seedbake_compiler::compile(&folder).unwrap();
-    let default = compiled
-        .profiles
-        .iter()
-        .find(|p| p.name == compiled.default_profile)
-        .unwrap();
+    let default = compiled.default_profile();
     assert_eq!(default.fingerprint.total, printed);
 
     let authors = std::fs::read_to_string(folder.join("authors.csv")).unwrap();

@@ -376,11 +376,7 @@ async fn prove(
                 "the folder written from the database does not compile, so it cannot be extracted as it is: {e}"
             ))
         })?;
-    let default = compiled
-        .profiles
-        .iter()
-        .find(|p| p.name == compiled.default_profile)
-        .expect("the compiler checks the default profile");
+    let default = compiled.default_profile();
     let built = &default.fingerprint;
     let differing: Vec<String> = if complete {
         built.differing(read)
