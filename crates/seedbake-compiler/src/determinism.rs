@@ -277,23 +277,25 @@ pub(crate) async fn check(
         .filter(|t| !t.rows.is_empty())
         .map(|t| (Event::Insert, upper(t.name())))
         .collect();
-    let mut fired: Vec<&Trigger> = Vec::new();
+    // Each fired trigger with what it writes, read once.
+    let mut fired: Vec<(&Trigger, Vec<(Event, String)>)> = Vec::new();
     loop {
         let newly: Vec<&Trigger> = triggers
             .iter()
-            .filter(|t| !fired.iter().any(|f| f.name == t.name))
+            .filter(|t| !fired.iter().any(|(f, _)| f.name == t.name))
             .filter(|t| written.contains(&(t.event, upper(&t.table))))
             .collect();
         if newly.is_empty() {
             break;
         }
         for t in newly {
-            written.extend(t.writes());
-            fired.push(t);
+            let writes = t.writes();
+            written.extend(writes.iter().cloned());
+            fired.push((t, writes));
         }
     }
 
-    for t in &fired {
+    for (t, _) in &fired {
         if let Some(what) = clock_or_randomness(&t.sql) {
             return Err(SeedError::new(
                 ErrorKind::Nondeterministic,
@@ -312,8 +314,11 @@ pub(crate) async fn check(
         let seeded = compiled.iter().find(|c| c.name() == table.name);
         let by_trigger = fired
             .iter()
-            .flat_map(|t| t.writes().into_iter().map(move |w| (t, w)))
-            .find(|(_, (event, target))| *event == Event::Insert && *target == upper(&table.name))
+            .find(|(_, writes)| {
+                writes
+                    .iter()
+                    .any(|(event, target)| *event == Event::Insert && *target == upper(&table.name))
+            })
             .map(|(t, _)| t.name.clone());
         for (ci, col) in table.columns.iter().enumerate() {
             let left_to_engine = match seeded {
