@@ -116,8 +116,9 @@ pub enum Error {
     #[error("cannot extract: {0}. Nothing was written")]
     Unextractable(String),
 
+    /// `migrate` cannot change the database as it is.
     #[error("cannot migrate {target}: {reason}. Nothing was changed")]
-    Refused { target: String, reason: String },
+    Unmigratable { target: String, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

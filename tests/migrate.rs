@@ -856,7 +856,7 @@ fn a_removed_row_still_referred_to_stops_a_fail_policy_before_any_change() {
         ops::status(&*target, &strict).await.unwrap()
     });
     let e = rt.block_on(migrate_local(&path, &strict)).unwrap_err();
-    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    assert!(matches!(e, seedbake::Error::Unmigratable { .. }), "{e}");
     // status said so beforehand, in the same words: found on the rows as
     // they are, which the pending migrations run before.
     assert!(
@@ -900,7 +900,7 @@ fn a_changed_natural_key_that_collides_with_a_kept_row_is_refused_by_status_and_
         ops::status(&*target, &renamed).await.unwrap()
     });
     let e = rt.block_on(migrate_local(&path, &renamed)).unwrap_err();
-    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    assert!(matches!(e, seedbake::Error::Unmigratable { .. }), "{e}");
     let e = e.to_string();
     let expected = "the seed's verband row \"BKDE\" would have name = \"Bundesverband Kunst- und Figurenschwimmen \
                     Deutschland e.V.\", which the row \"BKFD\" has, and it stays (the seed does not have it, but";

@@ -3,6 +3,7 @@
 //! it says about the app (its name, its default database, whether it has
 //! an admin account or images) comes from the seed it is given.
 
+pub mod exit;
 mod guard;
 mod output;
 mod schema;
@@ -23,46 +24,6 @@ use seedbake::{Error, Result};
 
 use output::Output;
 
-/// Documented in the README and `--help`; scripts rely on them.
-pub mod exit {
-    pub const OK: u8 = 0;
-    /// `verify` found the database differs from the build.
-    pub const DRIFT: u8 = 1;
-    /// Bad arguments, URL or profile; nothing was touched.
-    pub const USAGE: u8 = 2;
-    /// The database could not be reached, opened or read, or stayed
-    /// locked; nothing changed.
-    pub const UNAVAILABLE: u8 = 3;
-    /// The operation failed and was rolled back; nothing changed.
-    pub const FAILED: u8 = 4;
-    /// `seed` refused a database that is not empty; nothing changed.
-    pub const NOT_EMPTY: u8 = 5;
-    /// The server got the commit but its answer was lost (it may or may
-    /// not have applied it). `seedbake verify` tells.
-    pub const OUTCOME_UNKNOWN: u8 = 6;
-    /// Standard output could not be written (a full disk, an I/O error);
-    /// a closed pipe is not an error.
-    pub const OUTPUT: u8 = 7;
-    /// The seed's images could not be written to (or read from) the app's
-    /// static folder. After `reset`/`seed` the database WAS committed.
-    pub const IMAGES: u8 = 8;
-    /// (as 1) The operator did not confirm a destructive command in
-    /// production, or there was no terminal to ask on; nothing changed.
-    pub const ABORTED: u8 = 1;
-    /// Stopped by SIGINT (128 + 2); what was started was undone.
-    pub const INTERRUPTED: u8 = 130;
-    /// Stopped by SIGTERM (128 + 15); what was started was undone.
-    pub const TERMINATED: u8 = 143;
-    /// (as 1) `status` found the database out of step with the build.
-    pub const NOT_IN_STEP: u8 = 1;
-    /// `migrate` refused the database as it is (a changed or unknown
-    /// migration, schema drift, nothing to adopt it at, records seedbake
-    /// did not write, rows that already dangle, reference rows that cannot
-    /// be synced); nothing changed. `status` exits so too when it finds
-    /// that `migrate` would.
-    pub const REFUSED: u8 = 9;
-}
-
 /// The longest `--timeout` / `--lock-timeout`: a year, far beyond any use,
 /// and far from where clocks overflow.
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
@@ -72,14 +33,7 @@ const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
     name = "seedbake",
     version,
     about = "Reset and seed a database from the seed compiled into this binary",
-    after_help = "Exit codes: 0 success; 1 verify found drift or a production command \
-                  was not confirmed; 2 usage error; 3 database unreachable, unreadable or locked; 4 failed and rolled \
-                  back (or the backup failed); 5 seed refused a non-empty database; 6 outcome unknown: the answer to \
-                  the commit was lost (run verify); 7 standard output could not \
-                  be written; 8 the images could not be written to the static folder (after reset/seed the database \
-                  WAS committed; `seedbake images` writes them); 9 migrate refused the database as it is, \
-                  or status found it would (status says why); 130 interrupted (SIGINT), 143 terminated (SIGTERM), \
-                  what was started undone. With codes 2 to 5, 9, 130 and 143 nothing was changed."
+    after_help = exit::help()
 )]
 struct Cli {
     /// The database: sqlite:///./app.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port. The default, if any, is the seed's ([app] database).
@@ -334,10 +288,10 @@ fn exit_code(e: &Error) -> u8 {
         | Error::Output { .. }
         | Error::Backup { .. } => exit::FAILED,
         Error::Interrupted { .. } => exit::INTERRUPTED,
-        Error::Aborted(_) => exit::ABORTED,
+        Error::Aborted(_) => exit::DIFFERS_OR_UNCONFIRMED,
         Error::StaticFolder(_) => exit::USAGE,
         Error::Images(_) => exit::IMAGES,
-        Error::Refused { .. } => exit::REFUSED,
+        Error::Unmigratable { .. } => exit::REFUSED,
         Error::Unextractable(_) => exit::REFUSED,
     };
     // Whatever a stopped operation reports (rolled back, a backup cut
@@ -596,7 +550,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             Ok(if report.clean() {
                 exit::OK
             } else {
-                exit::DRIFT
+                exit::DIFFERS_OR_UNCONFIRMED
             })
         }
         Command::Extract {
@@ -731,7 +685,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             } else if report.in_step {
                 exit::OK
             } else {
-                exit::NOT_IN_STEP
+                exit::DIFFERS_OR_UNCONFIRMED
             })
         }
     }

@@ -351,13 +351,13 @@ async fn write_account(
             .await
             .map_err(step("looking up the account"))?;
         if let Some(other) = lookalike.filter(|_| !existed) {
-            return Err(Failure::Refused(format!(
+            return Err(Failure::Usage(format!(
                 "there is already an account {other:?}, which differs from {username:?} only in case; \
                  give its name exactly as it is to update it"
             )));
         }
         if grant == Grant::PasswordOnly && !existed {
-            return Err(Failure::Refused(format!(
+            return Err(Failure::Usage(format!(
                 "there is no account {username:?} to set the password of; \
                  `{} init-admin --username {username}` makes an admin account",
                 crate::program::name()

@@ -79,7 +79,7 @@ pub(crate) async fn back_up(
     match file.write(tx.target).await {
         Ok(report) => Ok((tx, Some(report))),
         Err(e) => {
-            tx.target.rollback().await;
+            tx.roll_back().await;
             Err(e)
         }
     }

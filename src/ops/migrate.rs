@@ -133,17 +133,6 @@ pub(crate) async fn record_reset(
     tx.exec(&sql).await
 }
 
-enum Stop {
-    Refused(String),
-    Failed(Failure),
-}
-
-impl From<Failure> for Stop {
-    fn from(f: Failure) -> Self {
-        Stop::Failed(f)
-    }
-}
-
 /// Applies the pending migrations and syncs the reference data in one
 /// transaction (see the module's description). With `dry_run`, does all of
 /// it and rolls back.
@@ -158,10 +147,9 @@ pub async fn migrate(
     let outcome = run(&mut tx, build, opts, started)
         .await
         .map(|report| MigrateReport { backup, ..report });
-    let shown = target.location().to_string();
     match outcome {
         Ok(report) if opts.dry_run || !report.changes => {
-            target.rollback().await;
+            tx.roll_back().await;
             Ok(report)
         }
         Ok(report) => {
@@ -179,14 +167,7 @@ pub async fn migrate(
             report.elapsed = started.elapsed();
             Ok(report)
         }
-        Err(Stop::Refused(reason)) => {
-            target.rollback().await;
-            Err(Error::Refused {
-                target: shown,
-                reason,
-            })
-        }
-        Err(Stop::Failed(failure)) => tx.finish(Err(failure)).await,
+        Err(failure) => tx.finish(Err(failure)).await,
     }
 }
 
@@ -195,13 +176,13 @@ async fn run(
     build: &Build,
     opts: &MigrateOptions<'_>,
     started: Instant,
-) -> std::result::Result<MigrateReport, Stop> {
+) -> std::result::Result<MigrateReport, Failure> {
     let target = tx.target;
     let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending)
         .await
         .map_err(|ReadFailure(what, e)| Failure::Step(what.into(), e))?;
     if !assessment.refusals.is_empty() {
-        return Err(Stop::Refused(assessment.refusals.join("; ")));
+        return Err(Failure::Unmigratable(assessment.refusals.join("; ")));
     }
     let standing = assessment.standing;
     let pending = standing.pending(build);
@@ -245,8 +226,7 @@ async fn run(
                 engine(format!(
                     "the migrations did not make the build's schema: {d}"
                 )),
-            )
-            .into());
+            ));
         }
     }
 
@@ -303,7 +283,7 @@ async fn run(
     if let Some(confirmed) = opts.confirmed
         && confirmed.decisions() != report.decisions()
     {
-        return Err(Stop::Refused(
+        return Err(Failure::Unmigratable(
             "the database changed after the plan was shown (another writer was busy meanwhile); \
              run migrate again to see the plan as it is now"
                 .into(),
@@ -317,7 +297,7 @@ async fn run(
 async fn after_migrations(
     target: &dyn Target,
     build: &Build,
-) -> std::result::Result<SyncPlan, Stop> {
+) -> std::result::Result<SyncPlan, Failure> {
     let live = LiveTables::read(target)
         .await
         .map_err(step("reading the tables"))?;
@@ -325,7 +305,7 @@ async fn after_migrations(
         .await
         .map_err(step("reading the reference data"))?;
     if !synced.refusals.is_empty() {
-        return Err(Stop::Refused(format!(
+        return Err(Failure::Unmigratable(format!(
             "after the pending migrations (applied in the transaction, then rolled back): {}",
             synced.refusals.join("; ")
         )));
@@ -340,8 +320,7 @@ async fn after_migrations(
         return Err(Failure::Step(
             "syncing the reference data".into(),
             engine(format!("{t} cannot be compared with the seed: {why}")),
-        )
-        .into());
+        ));
     }
     Ok(plan)
 }

@@ -111,7 +111,7 @@ pub async fn restore(
         let mut reader = Reader::open(&dump.path).map_err(|e| {
             let reason = e.to_string();
             refused = Some(e);
-            Failure::Refused(reason)
+            Failure::Usage(reason)
         })?;
         let existing = tx.objects().await.map_err(step("reading the schema"))?;
         let dropped = tx.drop_all(&existing).await?;
@@ -122,7 +122,7 @@ pub async fn restore(
             ));
             let reason = e.to_string();
             refused = Some(e);
-            Failure::Refused(reason)
+            Failure::Usage(reason)
         };
         loop {
             let statement = match reader.next() {

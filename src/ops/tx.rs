@@ -1,6 +1,7 @@
 //! One write transaction on a target, the same for every destructive
 //! operation: begin (waiting a bounded time for the lock), run, then commit
-//! or roll back, with failures turned into errors in one place.
+//! or roll back, with failures turned into errors in one place. Nothing
+//! else in `ops` commits or rolls back.
 
 use super::{Observer, SchemaObject};
 use crate::database::{DbError, Kind, Target};
@@ -61,6 +62,12 @@ impl<'t> Tx<'t> {
         Ok(dropped)
     }
 
+    /// Rolls back a run that succeeded but must leave nothing behind (a
+    /// dry run, or one that found nothing to change).
+    pub(crate) async fn roll_back(self) {
+        self.target.rollback().await;
+    }
+
     /// Commits after a successful run, or rolls back after a failed one.
     pub(crate) async fn finish<T>(self, outcome: std::result::Result<T, Failure>) -> Result<T> {
         let target = self.target;
@@ -100,9 +107,12 @@ pub(crate) const FK_GUARD: &str = "seedbake_foreign_keys";
 
 pub(crate) enum Failure {
     NotEmpty(Vec<String>),
-    /// What was asked cannot be done to this database (a usage error found
-    /// only by looking inside it).
-    Refused(String),
+    /// What was asked cannot be done to this database: a usage error
+    /// (exit 2) found only by looking inside it.
+    Usage(String),
+    /// `migrate` cannot change this database as it is (exit 9): a changed
+    /// migration, drift, rows that dangle, a plan that no longer holds.
+    Unmigratable(String),
     /// The step that failed and why.
     Step(String, DbError),
     /// The commit itself (on a server: the last request, which carries it).
@@ -123,7 +133,11 @@ impl Failure {
                 target: shown,
                 objects,
             },
-            Failure::Refused(reason) => Error::Usage(reason),
+            Failure::Usage(reason) => Error::Usage(reason),
+            Failure::Unmigratable(reason) => Error::Unmigratable {
+                target: shown,
+                reason,
+            },
             Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
                 target: shown,
                 reason: e.message,
