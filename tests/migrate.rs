@@ -2026,3 +2026,42 @@ fn migration_new_drafts_what_schema_sql_adds_and_the_build_proves_it() {
     let e = seedbake_compiler::compile(&dir).unwrap_err();
     assert_eq!(e.kind, seedbake_compiler::ErrorKind::MigrationSql, "{e}");
 }
+
+#[test]
+fn migration_new_reads_the_seed_folder_as_the_build_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("seed-data");
+    copy_dir(&repo().join("seed-data"), &dir);
+    // The schema file is the one seed.toml names.
+    std::fs::rename(dir.join("schema.sql"), dir.join("tables.sql")).unwrap();
+    replace(
+        &dir,
+        "seed.toml",
+        "schema = \"schema.sql\"",
+        "schema = \"tables.sql\"",
+    );
+    let o = draft(&dir, "nothing");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("the migrations already make the schema tables.sql declares"),
+        "{}",
+        text(&o)
+    );
+    // A file the build refuses in migrations/ is refused here too, before
+    // anything is drafted beside it.
+    std::fs::write(dir.join("migrations/notes.txt"), "to do").unwrap();
+    let o = draft(&dir, "next");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("migrations/notes.txt: is not named as a migration"),
+        "{}",
+        text(&o)
+    );
+    let e = seedbake_compiler::compile(&dir).unwrap_err();
+    assert_eq!(e.kind, seedbake_compiler::ErrorKind::MigrationFile, "{e}");
+    assert_eq!(
+        std::fs::read_dir(dir.join("migrations")).unwrap().count(),
+        2,
+        "nothing was written"
+    );
+}

@@ -9,6 +9,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use seedbake_compiler::manifest::{self, MANIFEST_FILE};
+use seedbake_compiler::migrations::{self, MIGRATIONS_DIR, MigrationFile};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -38,7 +40,7 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
         )));
     }
     let usage = |what: String| Error::Usage(what);
-    let schema_file = schema_file(seed_dir);
+    let schema_file = schema_file(seed_dir)?;
     let schema_path = seed_dir.join(&schema_file);
     let schema_sql = std::fs::read_to_string(&schema_path).map_err(|e| {
         usage(format!(
@@ -46,25 +48,13 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
             schema_path.display()
         ))
     })?;
-    let dir = seed_dir.join("migrations");
-    let mut migrations: Vec<(i64, String, PathBuf)> = Vec::new();
-    if dir.is_dir() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| usage(format!("cannot list {}: {e}", dir.display())))?;
-        for entry in entries.flatten() {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            // Named as the build reads migrations; the build refuses any
-            // other file, so it cannot have been part of the schema.
-            if let Some((version, _)) = seedbake_core::migration_file::parse_file_name(&file) {
-                migrations.push((version, file, entry.path()));
-            }
-        }
-    }
-    migrations.sort();
+    let dir = seed_dir.join(MIGRATIONS_DIR);
+    let migrations = migrations::list(&dir, MIGRATIONS_DIR).map_err(|e| usage(e.to_string()))?;
 
     let from = memory().await?;
-    for (_, file, path) in &migrations {
-        let sql = std::fs::read_to_string(path)
+    for MigrationFile { file, .. } in &migrations {
+        let path = dir.join(file);
+        let sql = std::fs::read_to_string(&path)
             .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
         from.execute_batch(&sql).await.map_err(|e| {
             usage(format!(
@@ -104,10 +94,10 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
         ),
     };
 
-    let version = migrations.last().map_or(1, |m| m.0 + 1);
+    let version = migrations.last().map_or(1, |m| m.version + 1);
     let width = migrations
         .iter()
-        .map(|(_, f, _)| f.split('_').next().map_or(0, str::len))
+        .map(|m| m.file.split('_').next().map_or(0, str::len))
         .max()
         .unwrap_or(4)
         .max(4);
@@ -145,23 +135,19 @@ pub async fn migration_draft(seed_dir: &Path, name: &str) -> Result<DraftReport>
     })
 }
 
-/// The schema file the folder's `seed.toml` names (`schema = "…"`), else
-/// `schema.sql`.
-fn schema_file(seed_dir: &Path) -> String {
-    std::fs::read_to_string(seed_dir.join("seed.toml"))
-        .ok()
-        .and_then(|toml| {
-            toml.lines().find_map(|line| {
-                let value = line
-                    .trim()
-                    .strip_prefix("schema")?
-                    .trim_start()
-                    .strip_prefix('=')?;
-                let value = value.trim().strip_prefix('"')?;
-                Some(value[..value.find('"')?].to_owned())
-            })
-        })
-        .unwrap_or_else(|| "schema.sql".into())
+/// The schema file the folder's `seed.toml` names, read as the build
+/// reads it.
+fn schema_file(seed_dir: &Path) -> Result<String> {
+    let path = seed_dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read {}: {e} (is --seed-dir the seed folder?)",
+            path.display()
+        ))
+    })?;
+    let manifest =
+        manifest::parse(&text, MANIFEST_FILE).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(manifest.schema)
 }
 
 /// An empty in-memory database, foreign keys off (a schema is only read).

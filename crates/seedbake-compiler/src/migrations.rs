@@ -54,10 +54,95 @@ impl CompiledMigration {
 }
 
 /// A statement of a migration and the line it starts on.
-struct Statement<'a> {
+struct MigrationStatement<'a> {
     line: u64,
     text: &'a str,
     cmd: Cmd,
+}
+
+/// A migration file as named: `<version>_<name>.sql`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MigrationFile {
+    pub version: i64,
+    /// The name after the version, e.g. `kind_notiz`.
+    pub name: String,
+    /// The file's name, e.g. `0002_kind_notiz.sql`.
+    pub file: String,
+}
+
+/// The migration files in `dir` (a seed folder's [`MIGRATIONS_DIR`], named
+/// `dir_name` in messages) in version order; none when there is no such
+/// folder. Anything else in the folder, or two files of one version,
+/// refuses the folder: the build and `migration new` read it alike.
+pub fn list(dir: &Path, dir_name: &str) -> Result<Vec<MigrationFile>, SeedError> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let file_error = |rel: &str, message: String| {
+        SeedError::new(
+            ErrorKind::MigrationFile,
+            Origin::file(format!("{dir_name}/{rel}")),
+            message,
+        )
+    };
+    if !dir.is_dir() {
+        return Err(SeedError::new(
+            ErrorKind::MigrationFile,
+            Origin::file(dir_name),
+            "is not a folder: migrations go in a folder of <version>_<name>.sql files",
+        ));
+    }
+
+    let unlisted = |e: std::io::Error| {
+        SeedError::new(
+            ErrorKind::Io,
+            Origin::file(dir_name),
+            format!("cannot list the folder: {e}"),
+        )
+    };
+    let mut found: Vec<MigrationFile> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unlisted)? {
+        let entry = entry.map_err(unlisted)?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        // Editors' swap and backup files are not migrations.
+        if file.starts_with('.') {
+            continue;
+        }
+        if !entry.path().is_file() {
+            return Err(file_error(
+                &file,
+                "is not a file: the migrations folder holds only <version>_<name>.sql files".into(),
+            ));
+        }
+        let Some((version, name)) = parse_file_name(&file) else {
+            return Err(file_error(
+                &file,
+                "is not named as a migration: <version>_<name>.sql, a version of digits \
+                 (1 or more, e.g. 0002), an underscore, and a name of letters, digits, _ or - \
+                 (e.g. 0002_kind_notiz.sql)"
+                    .into(),
+            ));
+        };
+        found.push(MigrationFile {
+            version,
+            name,
+            file,
+        });
+    }
+    found.sort();
+    for pair in found.windows(2) {
+        if pair[0].version == pair[1].version {
+            return Err(SeedError::new(
+                ErrorKind::MigrationVersion,
+                Origin::file(format!("{dir_name}/{}", pair[1].file)),
+                format!(
+                    "version {} is also the version of {}: every migration needs a version of its own",
+                    pair[1].version, pair[0].file
+                ),
+            ));
+        }
+    }
+    Ok(found)
 }
 
 /// The hex SHA-256 of a migration's bytes, as embedded and recorded.
@@ -76,81 +161,20 @@ impl Compiler {
     ) -> Result<Vec<CompiledMigration>, SeedError> {
         let dir = self.dir.join(MIGRATIONS_DIR);
         let dir_name = self.display(MIGRATIONS_DIR);
-        if !dir.exists() {
+        let found = list(&dir, &dir_name)?;
+        if found.is_empty() && !dir.exists() {
             return Ok(Vec::new());
-        }
-        let file_error = |rel: &str, message: String| {
-            SeedError::new(
-                ErrorKind::MigrationFile,
-                Origin::file(format!("{dir_name}/{rel}")),
-                message,
-            )
-        };
-        if !dir.is_dir() {
-            return Err(SeedError::new(
-                ErrorKind::MigrationFile,
-                Origin::file(&dir_name),
-                "is not a folder: migrations go in a folder of <version>_<name>.sql files",
-            ));
         }
         self.inputs.push(dir.clone());
 
-        let mut found: Vec<(i64, String, String)> = Vec::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
-            SeedError::new(
-                ErrorKind::Io,
-                Origin::file(&dir_name),
-                format!("cannot list the folder: {e}"),
-            )
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| {
-                SeedError::new(
-                    ErrorKind::Io,
-                    Origin::file(&dir_name),
-                    format!("cannot list the folder: {e}"),
-                )
-            })?;
-            let file = entry.file_name().to_string_lossy().into_owned();
-            // Editors' swap and backup files are not migrations.
-            if file.starts_with('.') {
-                continue;
-            }
-            if !entry.path().is_file() {
-                return Err(file_error(
-                    &file,
-                    "is not a file: the migrations folder holds only <version>_<name>.sql files"
-                        .into(),
-                ));
-            }
-            let Some((version, name)) = parse_file_name(&file) else {
-                return Err(file_error(
-                    &file,
-                    "is not named as a migration: <version>_<name>.sql, a version of digits \
-                     (1 or more, e.g. 0002), an underscore, and a name of letters, digits, _ or - \
-                     (e.g. 0002_kind_notiz.sql)"
-                        .into(),
-                ));
-            };
-            found.push((version, name, file));
-        }
-        found.sort();
-        for pair in found.windows(2) {
-            if pair[0].0 == pair[1].0 {
-                return Err(SeedError::new(
-                    ErrorKind::MigrationVersion,
-                    Origin::file(format!("{dir_name}/{}", pair[1].2)),
-                    format!(
-                        "version {} is also the version of {}: every migration needs a version of its own",
-                        pair[1].0, pair[0].2
-                    ),
-                ));
-            }
-        }
-
         let db = memory_db("", &Origin::file(&dir_name)).await?;
         let mut out: Vec<CompiledMigration> = Vec::with_capacity(found.len());
-        for (version, name, file) in found {
+        for MigrationFile {
+            version,
+            name,
+            file,
+        } in found
+        {
             let path = dir.join(&file);
             let shown = format!("{dir_name}/{file}");
             out.push(
@@ -297,7 +321,7 @@ fn forbidden(cmd: &Cmd) -> Option<&'static str> {
 
 /// The statements of a migration, as written, each with its first line; on
 /// a parse error, the offset of the statement that does not parse.
-fn split(sql: &str) -> Result<Vec<Statement<'_>>, (usize, String)> {
+fn split(sql: &str) -> Result<Vec<MigrationStatement<'_>>, (usize, String)> {
     let mut parser = Parser::new(sql.as_bytes());
     let mut out = Vec::new();
     let mut start = 0;
@@ -305,7 +329,7 @@ fn split(sql: &str) -> Result<Vec<Statement<'_>>, (usize, String)> {
         match parser.next() {
             Ok(Some(cmd)) => {
                 let end = parser.offset().min(sql.len());
-                out.push(Statement {
+                out.push(MigrationStatement {
                     line: line_at(sql, first_token(sql, start)),
                     text: &sql[start..end],
                     cmd,
