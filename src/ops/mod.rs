@@ -9,10 +9,10 @@ mod differences;
 mod draft;
 mod dump;
 pub mod extract;
-mod guard;
 pub mod images;
 mod migrate;
 pub mod paths;
+mod production;
 mod reference;
 mod restore;
 mod standing;
@@ -35,8 +35,8 @@ pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use extract::{ExtractOptions, ExtractReport, extract};
-pub use guard::{Environment, Plan, environment, plan};
 pub use migrate::{Applied, MigrateOptions, MigrateReport, migrate};
+pub use production::{Environment, Plan, environment, plan};
 pub use reference::{
     ChangedValue, ColumnValue, HIDDEN, KeptRow, RowValues, Shown, TableSync, UpdatedRow,
 };

@@ -1,5 +1,6 @@
-//! Knowing where seedbake runs, and what a destructive command would do
-//! there, before it does it.
+//! Knowing whether seedbake runs against production, and what a
+//! destructive command would replace there, before it does it: the facts
+//! the command line's guard (`cli/guard.rs`) shows before it asks.
 
 use serde::Serialize;
 
