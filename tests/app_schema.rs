@@ -43,7 +43,12 @@ fn app_schema_sql() -> (String, PathBuf) {
 /// there is a change here alone.
 async fn seed_fresh_database(path: &Path) {
     use seedbake::ops;
-    let target = seedbake::database::open_local(path, Duration::from_secs(5))
+    let settings = seedbake::database::Settings {
+        lock_timeout: Duration::from_secs(5),
+        ..seedbake::database::Settings::default()
+    };
+    let location = seedbake::database::Location::Local(path.to_owned());
+    let target = seedbake::database::open(location, settings)
         .await
         .expect("open the temporary database");
     let opts = ops::LoadOptions {

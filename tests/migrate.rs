@@ -920,7 +920,7 @@ fn a_changed_natural_key_that_collides_with_a_kept_row_is_refused_by_status_and_
 // The story on the Hrana test server.
 
 async fn open_remote(server: &TestServer) -> Box<dyn Target> {
-    let (location, _) = database::parse_url_with_token(&server.url()).unwrap();
+    let location = database::parse_url(&server.url()).unwrap();
     assert!(matches!(location, Location::Remote { .. }));
     database::open(
         location,

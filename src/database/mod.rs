@@ -15,9 +15,7 @@ mod url;
 
 pub use failure::{DbError, Kind};
 pub use transport::Traffic;
-pub use url::{
-    DatabaseUrl, Location, display_url, parse_database_url, parse_url, parse_url_with_token,
-};
+pub use url::{DatabaseUrl, Location, display_url, parse_database_url, parse_url};
 
 use std::fmt;
 use std::future::Future;
@@ -297,18 +295,6 @@ pub async fn open(location: Location, settings: Settings) -> Result<Box<dyn Targ
             Ok(Box::new(remote))
         }
     }
-}
-
-/// Opens a local file with the default settings and this lock timeout.
-pub async fn open_local(
-    path: impl Into<std::path::PathBuf>,
-    lock_timeout: Duration,
-) -> Result<Box<dyn Target>> {
-    let settings = Settings {
-        lock_timeout,
-        ..Settings::default()
-    };
-    open(Location::Local(path.into()), settings).await
 }
 
 /// A target read through [`Rows`] (the schema and the fingerprint, shared

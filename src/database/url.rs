@@ -169,11 +169,6 @@ pub fn parse_database_url(url: &str) -> Result<DatabaseUrl> {
     }
 }
 
-/// Like [`parse_database_url`], for callers that only need the location and the token.
-pub fn parse_url_with_token(url: &str) -> Result<(Location, Option<String>)> {
-    parse_database_url(url).map(|u| (u.location, u.token))
-}
-
 /// Like [`parse_database_url`], for callers that take the token elsewhere.
 pub fn parse_url(url: &str) -> Result<Location> {
     parse_database_url(url).map(|u| u.location)
@@ -343,7 +338,11 @@ mod tests {
 
     #[test]
     fn remote_urls() {
-        let (l, t) = parse_url_with_token("libsql://aquarius-prod-acme.turso.io").unwrap();
+        let DatabaseUrl {
+            location: l,
+            token: t,
+            ..
+        } = parse_database_url("libsql://aquarius-prod-acme.turso.io").unwrap();
         assert_eq!(
             l,
             Location::Remote {
@@ -353,7 +352,11 @@ mod tests {
         );
         assert_eq!(t, None);
         assert_eq!(l.database_name(), "aquarius-prod-acme");
-        let (l, t) = parse_url_with_token("http://127.0.0.1:8080?authToken=s3cret").unwrap();
+        let DatabaseUrl {
+            location: l,
+            token: t,
+            ..
+        } = parse_database_url("http://127.0.0.1:8080?authToken=s3cret").unwrap();
         assert_eq!(l.to_string(), "http://127.0.0.1:8080");
         assert_eq!(t.as_deref(), Some("s3cret"));
         let err = parse_url("https://host?authToken=s3cret&x=1")

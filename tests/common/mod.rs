@@ -101,7 +101,11 @@ pub fn output_text(o: &std::process::Output) -> String {
 }
 
 pub async fn open(path: &Path) -> Box<dyn Target> {
-    database::open_local(path, Duration::from_millis(200))
+    let settings = database::Settings {
+        lock_timeout: Duration::from_millis(200),
+        ..database::Settings::default()
+    };
+    database::open(database::Location::Local(path.to_owned()), settings)
         .await
         .unwrap()
 }
