@@ -249,6 +249,16 @@ fn the_embedded_seed_is_what_the_compiler_makes_of_the_folder() {
 }
 
 #[test]
+fn the_generated_module_says_it_is_generated() {
+    let compiled = compile(&seed_dir()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    codegen::write(&compiled, out.path()).unwrap();
+    let code = std::fs::read_to_string(out.path().join(codegen::GENERATED_FILE)).unwrap();
+    let first = code.lines().next().unwrap_or_default();
+    assert!(first.starts_with("// @generated "), "{first}");
+}
+
+#[test]
 fn any_divergence_is_caught() {
     let mut c = compile(&seed_dir()).unwrap();
     let table = c

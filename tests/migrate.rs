@@ -26,7 +26,7 @@ use common::server::{Kind, TestServer};
 use seedbake::database::{self, Location, Settings, Target};
 use seedbake::ops::{self, MigrateOptions, MigrateReport, Shown};
 use seedbake::seed::migrations::{Build, Migration, ReferenceTable, Removed, SchemaEntry};
-use seedbake::seed::{ColumnInfo, TableData};
+use seedbake::seed::{Column, TableData};
 use seedbake::value::Value;
 use seedbake_compiler::Compiled;
 
@@ -171,7 +171,7 @@ fn build_of(c: &Compiled) -> Build {
             name: text_of(t.name()),
             columns: slice_of(
                 t.embedded_columns()
-                    .map(|col| ColumnInfo {
+                    .map(|col| Column {
                         name: text_of(&col.name),
                         declared_type: text_of(&col.declared_type),
                         not_null: col.not_null,

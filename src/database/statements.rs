@@ -196,7 +196,7 @@ impl Iterator for Statements {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::ColumnInfo;
+    use crate::seed::Column;
     use crate::value::{Value, encode_value, to_libsql};
 
     fn table(rows: &[Vec<Value>]) -> &'static TableData {
@@ -206,14 +206,14 @@ mod tests {
                 encode_value(&mut data, v.as_ref());
             }
         }
-        let columns: &'static [ColumnInfo] = Box::leak(Box::new([
-            ColumnInfo {
+        let columns: &'static [Column] = Box::leak(Box::new([
+            Column {
                 name: "a",
                 declared_type: "",
                 not_null: false,
                 primary_key: false,
             },
-            ColumnInfo {
+            Column {
                 name: "b",
                 declared_type: "",
                 not_null: false,

@@ -103,7 +103,7 @@ pub struct App {
 #[derive(Debug)]
 pub struct TableData {
     pub name: &'static str,
-    pub columns: &'static [ColumnInfo],
+    pub columns: &'static [Column],
     pub row_count: usize,
     /// The rows, encoded by [`crate::value::encode_value`], all columns.
     pub rows: &'static [u8],
@@ -114,8 +114,9 @@ pub struct TableData {
     pub unfingerprinted: &'static [&'static str],
 }
 
+/// A column of a seeded table, as its schema declares it.
 #[derive(Debug)]
-pub struct ColumnInfo {
+pub struct Column {
     pub name: &'static str,
     pub declared_type: &'static str,
     pub not_null: bool,
