@@ -2,20 +2,25 @@
 //! beside the destination, are flushed to disk, and only then take the
 //! destination's name. A crash or an error leaves the destination as it
 //! was; the temporary file is removed on every path this process controls.
+//! `tempfile` makes, names and removes the temporary file; what it does
+//! not do is here: the checks on the destination, and the flushes of the
+//! file and its folder that make the name durable.
 //!
 //! The one implementation behind `dump --output`, the automatic backups and
 //! the figure images written into the app's static folder.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A file being written; [`AtomicFile::finish`] puts it in place.
+use tempfile::NamedTempFile;
+
+/// A file being written; [`AtomicFile::finish`] puts it in place. The
+/// temporary file (`tempfile`'s) is removed when this is dropped unfinished.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    writer: BufWriter<NamedTempFile>,
 }
 
 impl AtomicFile {
@@ -45,28 +50,19 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        // `create_new` fails on anything already there, a symbolic link
-        // included, so the temporary file is never opened through one. A
-        // stale one (a crash, a reused process id) only moves the counter on.
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut attempts = 0;
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let tmp = dir.join(format!(".{name}.{}.{n}.partial", std::process::id()));
-            match File::options().write(true).create_new(true).open(&tmp) {
-                Ok(file) => {
-                    return Ok(AtomicFile {
-                        path: path.to_owned(),
-                        tmp,
-                        writer: Some(BufWriter::with_capacity(1 << 16, file)),
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
-                    attempts += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        // Beside the destination, so that naming it is a rename on one file
+        // system. tempfile's default mode is 0600; the file gets the mode a
+        // plain `File::create` gives (the umask decides), since an app's
+        // web server reads the images and an operator the dumps.
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .permissions(fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            writer: BufWriter::with_capacity(1 << 16, tmp),
+        })
     }
 
     /// Flushes the bytes to disk and gives the file its name. Without
@@ -80,15 +76,15 @@ impl AtomicFile {
     /// temporary file just before it takes its name (tests inject a failure
     /// there).
     pub(crate) fn finish_with(
-        mut self,
+        self,
         replace: bool,
         before_rename: &mut dyn FnMut(&Path) -> io::Result<()>,
     ) -> io::Result<()> {
-        let writer = self.writer.take().expect("finished once");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        before_rename(&self.tmp)?;
+        let tmp = self.writer.into_inner().map_err(|e| e.into_error())?;
+        // tempfile names the file but promises nothing about the disk: the
+        // bytes must be there before the name is.
+        tmp.as_file().sync_all()?;
+        before_rename(tmp.path())?;
         if replace {
             // The destination may have become a link since `create`; a
             // rename would replace the link, not write through it, but a
@@ -96,12 +92,11 @@ impl AtomicFile {
             if fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_symlink()) {
                 return Err(symlink_refused());
             }
-            fs::rename(&self.tmp, &self.path)?;
+            tmp.persist(&self.path).map_err(|e| e.error)?;
         } else {
-            // A hard link never replaces its destination, nor follows a
-            // symbolic link there: the check and the naming are one step.
-            fs::hard_link(&self.tmp, &self.path)?;
-            fs::remove_file(&self.tmp)?;
+            // Never replaces the destination, nor follows a link there: the
+            // check and the naming are one step.
+            tmp.persist_noclobber(&self.path).map_err(|e| e.error)?;
         }
         // The new name must survive a crash too. Best effort: some file
         // systems cannot flush a folder, and the file is in place already.
@@ -113,7 +108,7 @@ impl AtomicFile {
 
     /// The temporary file's path, for messages.
     pub fn temporary_path(&self) -> &Path {
-        &self.tmp
+        self.writer.get_ref().path()
     }
 }
 
@@ -126,18 +121,11 @@ fn symlink_refused() -> io::Error {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.as_mut().expect("not finished").write(buf)
+        self.writer.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.as_mut().expect("not finished").flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        // Finished or not, the temporary name must not stay behind.
-        let _ = fs::remove_file(&self.tmp);
+        self.writer.flush()
     }
 }
 
@@ -235,6 +223,20 @@ mod tests {
         assert_eq!(a.temporary_path().parent(), Some(dir.path()));
         drop((a, b));
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_finished_file_has_the_mode_a_plain_file_gets() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let path = dir.path().join("img.png");
+        AtomicFile::create(&path, false)
+            .unwrap()
+            .finish(false)
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&path), mode(&plain));
     }
 
     #[test]
