@@ -1940,21 +1940,28 @@ fn draft(dir: &Path, name: &str) -> Output {
         .unwrap()
 }
 
+/// Drafts `name` in `dir`: the exit code first, then the words.
+#[track_caller]
+fn assert_draft(dir: &Path, name: &str, code: i32, says: &[&str]) {
+    let o = draft(dir, name);
+    assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+    for words in says {
+        assert!(text(&o).contains(words), "{words:?}: {}", text(&o));
+    }
+}
+
 #[test]
 fn migration_new_drafts_what_schema_sql_adds_and_the_build_proves_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("seed-data");
     copy_dir(&repo().join("seed-data"), &dir);
-    let o = draft(&dir, "nothing");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("nothing to draft"), "{}", text(&o));
+    assert_draft(&dir, "nothing", 2, &["nothing to draft"]);
     // A name no file system takes is a usage error, before anything else.
-    let o = draft(&dir, &"a".repeat(300));
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("a migration's name has at most 100"),
-        "{}",
-        text(&o)
+    assert_draft(
+        &dir,
+        &"a".repeat(300),
+        2,
+        &["a migration's name has at most 100"],
     );
 
     // Version 2's schema, without its migrations: the draft writes them.
@@ -1976,12 +1983,11 @@ fn migration_new_drafts_what_schema_sql_adds_and_the_build_proves_it() {
         "CREATE INDEX ix_anmeldung_id ON anmeldung (id);\n",
         "CREATE INDEX ix_anmeldung_id ON anmeldung (id);\nCREATE INDEX ix_anmeldung_kind_id ON anmeldung (kind_id);\n",
     );
-    let o = draft(&dir, "kind_notiz");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains("with it, the migrations make the schema schema.sql declares"),
-        "{}",
-        text(&o)
+    assert_draft(
+        &dir,
+        "kind_notiz",
+        0,
+        &["with it, the migrations make the schema schema.sql declares"],
     );
     let written = std::fs::read_to_string(dir.join("migrations/0002_kind_notiz.sql")).unwrap();
     assert!(
@@ -1999,17 +2005,14 @@ fn migration_new_drafts_what_schema_sql_adds_and_the_build_proves_it() {
     // A column dropped from schema.sql: the data would go, so the rebuild
     // is written commented out, said loudly, and the build still refuses.
     replace(&dir, "schema.sql", "    notiz VARCHAR,\n", "");
-    let o = draft(&dir, "drop_notiz");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        text(&o).contains("warning: rebuilding kind leaves out the column notiz"),
-        "{}",
-        text(&o)
-    );
-    assert!(
-        text(&o).contains("not there yet: after the draft, kind has a column notiz"),
-        "{}",
-        text(&o)
+    assert_draft(
+        &dir,
+        "drop_notiz",
+        0,
+        &[
+            "warning: rebuilding kind leaves out the column notiz",
+            "not there yet: after the draft, kind has a column notiz",
+        ],
     );
     let written = std::fs::read_to_string(dir.join("migrations/0003_drop_notiz.sql")).unwrap();
     assert!(
@@ -2040,22 +2043,20 @@ fn migration_new_reads_the_seed_folder_as_the_build_does() {
         "schema = \"schema.sql\"",
         "schema = \"tables.sql\"",
     );
-    let o = draft(&dir, "nothing");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("the migrations already make the schema tables.sql declares"),
-        "{}",
-        text(&o)
+    assert_draft(
+        &dir,
+        "nothing",
+        2,
+        &["the migrations already make the schema tables.sql declares"],
     );
     // A file the build refuses in migrations/ is refused here too, before
     // anything is drafted beside it.
     std::fs::write(dir.join("migrations/notes.txt"), "to do").unwrap();
-    let o = draft(&dir, "next");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("migrations/notes.txt: is not named as a migration"),
-        "{}",
-        text(&o)
+    assert_draft(
+        &dir,
+        "next",
+        2,
+        &["migrations/notes.txt: is not named as a migration"],
     );
     let e = seedbake_compiler::compile(&dir).unwrap_err();
     assert_eq!(e.kind, seedbake_compiler::ErrorKind::MigrationFile, "{e}");
