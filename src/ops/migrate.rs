@@ -22,7 +22,7 @@ use super::standing::{Adoption, START_MIGRATIONS};
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{TrafficReport, as_millis, check_foreign_keys, engine};
 use crate::database::{DbError, Target, TargetRows};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fingerprint::MIGRATIONS_TABLE;
 use crate::schema::first_difference;
 use crate::seed::migrations::{Build, Migration};
@@ -153,21 +153,12 @@ pub async fn migrate(
             Ok(report)
         }
         Ok(report) => {
-            let mut report = tx.finish(Ok(report)).await.map_err(|e| match e {
-                // A migrated database differs from the build's seed by
-                // design: `status` is what tells whether it was applied.
-                Error::OutcomeUnknown { target, reason, .. } => Error::OutcomeUnknown {
-                    target,
-                    reason,
-                    check: "status",
-                },
-                other => other,
-            })?;
+            let mut report = tx.finish_checked_by(Ok(report), "status").await?;
             report.traffic = target.traffic();
             report.elapsed = started.elapsed();
             Ok(report)
         }
-        Err(failure) => tx.finish(Err(failure)).await,
+        Err(failure) => tx.finish_checked_by(Err(failure), "status").await,
     }
 }
 

@@ -70,6 +70,17 @@ impl<'t> Tx<'t> {
 
     /// Commits after a successful run, or rolls back after a failed one.
     pub(crate) async fn finish<T>(self, outcome: std::result::Result<T, Failure>) -> Result<T> {
+        self.finish_checked_by(outcome, "verify").await
+    }
+
+    /// [`Tx::finish`], for a change whose lost commit answer is told by
+    /// the command `check` rather than `verify` (a migrated database
+    /// differs from the build's seed by design: `status` tells).
+    pub(crate) async fn finish_checked_by<T>(
+        self,
+        outcome: std::result::Result<T, Failure>,
+        check: &'static str,
+    ) -> Result<T> {
         let target = self.target;
         let failure = match outcome {
             Ok(done) => match target.commit().await {
@@ -97,7 +108,7 @@ impl<'t> Tx<'t> {
                 failure
             }
         };
-        Err(failure.into_error(target))
+        Err(failure.into_error(target, check))
     }
 }
 
@@ -126,7 +137,7 @@ pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
 impl Failure {
     /// The error for a failure inside the write transaction, which was
     /// rolled back, unless the server may have committed it.
-    pub(crate) fn into_error(self, target: &dyn Target) -> Error {
+    pub(crate) fn into_error(self, target: &dyn Target, check: &'static str) -> Error {
         let shown = target.location().to_string();
         match self {
             Failure::NotEmpty(objects) => Error::NotEmpty {
@@ -141,7 +152,7 @@ impl Failure {
             Failure::Commit(e) if e.outcome_unknown() => Error::OutcomeUnknown {
                 target: shown,
                 reason: e.message,
-                check: "verify",
+                check,
             },
             Failure::Step(_, e) | Failure::Commit(e) if e.is_busy() => Error::Locked {
                 target: shown,
