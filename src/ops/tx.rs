@@ -137,7 +137,7 @@ pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
 impl Failure {
     /// The error for a failure inside the write transaction, which was
     /// rolled back, unless the server may have committed it.
-    pub(crate) fn into_error(self, target: &dyn Target, check: &'static str) -> Error {
+    fn into_error(self, target: &dyn Target, check: &'static str) -> Error {
         let shown = target.location().to_string();
         match self {
             Failure::NotEmpty(objects) => Error::NotEmpty {
