@@ -83,29 +83,19 @@ pub async fn restore(
     backup: Option<&Path>,
 ) -> Result<RestoreReport> {
     let shown = &dump.shown;
-    // Found after the transaction began: kept here, and reported as what
-    // it is once the transaction is rolled back.
-    let mut refused: Option<Error> = None;
     let (mut tx, backup) = super::backup::begin_backed_up(target, backup).await?;
     let outcome: std::result::Result<_, Failure> = async {
         target
             .confine(true)
             .map_err(step("confining the restore to the database"))?;
-        let mut reader = Reader::open(&dump.path).map_err(|e| {
-            let reason = e.to_string();
-            refused = Some(e);
-            Failure::Refused(reason)
-        })?;
+        let mut reader = Reader::open(&dump.path).map_err(Failure::Error)?;
         let existing = tx.objects().await.map_err(step("reading the schema"))?;
         let dropped = tx.drop_all(&existing).await?;
         let mut shape = Shape::default();
-        let mut refuse = |reason: String| {
-            let e = Error::BadDump(format!(
+        let refuse = |reason: String| {
+            Failure::Error(Error::BadDump(format!(
                 "{shown} changed after it was checked, and is not a SQL dump seedbake can load any more: {reason}"
-            ));
-            let reason = e.to_string();
-            refused = Some(e);
-            Failure::Refused(reason)
+            )))
         };
         loop {
             let statement = match reader.next() {
@@ -113,7 +103,7 @@ pub async fn restore(
                 Ok(None) => break,
                 Err(reason) => return Err(refuse(reason)),
             };
-            if shape.accept(&statement).map_err(&mut refuse)? == Role::Body {
+            if shape.accept(&statement).map_err(refuse)? == Role::Body {
                 // Without its semicolon: a server's batch adds its own.
                 let sql = statement.text.strip_suffix(';').unwrap_or(&statement.text);
                 tx.exec(sql).await.map_err(|e| {
@@ -124,7 +114,7 @@ pub async fn restore(
                 })?;
             }
         }
-        shape.finish().map_err(&mut refuse)?;
+        shape.finish().map_err(refuse)?;
         let digest: [u8; 32] = std::mem::take(&mut reader.digest).finalize().into();
         if digest != dump.digest || shape.body != dump.statements || reader.read != dump.bytes {
             return Err(refuse("its bytes differ from those checked".into()));
@@ -134,10 +124,7 @@ pub async fn restore(
     .await;
     // Lifted before the commit or rollback, which the confinement refuses.
     let lifted = target.confine(false);
-    let (dropped, statements) = match tx.finish(outcome).await {
-        Ok(done) => done,
-        Err(e) => return Err(refused.unwrap_or(e)),
-    };
+    let (dropped, statements) = tx.finish(outcome).await?;
     lifted.map_err(|e| Error::Database {
         target: target.location().to_string(),
         step: "lifting the restore's confinement".into(),
