@@ -69,6 +69,19 @@ impl Text {
         // Writing to a String cannot fail.
         let _ = writeln!(self.buf, "{args}");
     }
+
+    /// What a server was asked, when the database is one.
+    fn traffic(&mut self, traffic: Option<&seedbake::ops::TrafficReport>) {
+        if let Some(t) = traffic {
+            say!(
+                self,
+                "  {} requests, {} bytes sent, {} received",
+                t.requests,
+                t.bytes_sent,
+                t.bytes_received
+            );
+        }
+    }
 }
 
 pub struct Output {

@@ -59,15 +59,7 @@ impl Report for LoadReport {
         } else {
             say!(o, "  fingerprint {} recorded", r.fingerprint);
         }
-        if let Some(t) = &r.traffic {
-            say!(
-                o,
-                "  {} requests, {} bytes sent, {} received",
-                t.requests,
-                t.bytes_sent,
-                t.bytes_received
-            );
-        }
+        o.traffic(r.traffic.as_ref());
         if r.admin_password == AdminPassword::Provided {
             say!(o, "  admin password set from INITIAL_ADMIN_PASSWORD");
         }

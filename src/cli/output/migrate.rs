@@ -200,15 +200,7 @@ fn migrate_text(o: &mut Text, r: &MigrateReport, plan: bool) {
             );
         }
     }
-    if let Some(t) = &r.traffic {
-        say!(
-            o,
-            "  {} requests, {} bytes sent, {} received",
-            t.requests,
-            t.bytes_sent,
-            t.bytes_received
-        );
-    }
+    o.traffic(r.traffic.as_ref());
     if !plan {
         say!(o, "  done in {:.1} ms", r.elapsed.as_secs_f64() * 1000.0);
     }
