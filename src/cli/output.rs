@@ -7,6 +7,10 @@
 //! printing, quietly; anything else (a full disk) is an error, exit 7.
 //! With `--json`, exactly one JSON object is printed, at the end, whatever
 //! happened: the command's report, or `{"ok": false, "error": …}`, or both.
+//!
+//! A command's result is a [`Report`]: [`Output::print`] shows its text or
+//! keeps its JSON; each report's text is written beside the type it
+//! renders, in `output/<subject>.rs`.
 
 use std::cell::RefCell;
 use std::io::Write;
