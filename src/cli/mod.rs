@@ -388,18 +388,11 @@ async fn run(cx: &Context<'_>) -> Result<u8> {
                 )));
             }
             let profile = profile(cli.profile.as_deref())?;
-            let Some(dir) = images::choose(
+            let delivery = images::deliver_chosen(
                 cli.static_dir.as_deref(),
                 std::env::var_os(images::STATIC_DIR_VAR),
-            )?
-            else {
-                out.print(&images::Delivery::Skipped {
-                    reason: "this seed embeds no images".into(),
-                });
-                return Ok(exit::OK);
-            };
-            images::check_before(&dir, profile)?;
-            let delivery = images::deliver(&dir, profile);
+                profile,
+            )?;
             out.print(&delivery);
             Ok(if delivery.failed() {
                 exit::IMAGES

@@ -191,6 +191,23 @@ impl Delivery {
     }
 }
 
+/// `seedbake images`: the profile's images written into the static folder
+/// `flag` or `env` names (else the seed's default), once everything that
+/// can be checked first has been; skipped when the seed embeds none.
+pub fn deliver_chosen(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    profile: &Profile,
+) -> Result<Delivery> {
+    let Some(dir) = choose(flag, env)? else {
+        return Ok(Delivery::Skipped {
+            reason: "this seed embeds no images".into(),
+        });
+    };
+    check_before(&dir, profile)?;
+    Ok(deliver(&dir, profile))
+}
+
 /// Writes the profile's images into the static folder.
 pub fn deliver(dir: &StaticDir, profile: &Profile) -> Delivery {
     let files = files(profile);
