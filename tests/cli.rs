@@ -874,3 +874,76 @@ fn a_migrate_dry_run_on_a_read_only_database_plans_and_writes_nothing() {
         Some(0)
     );
 }
+
+/// The reports of the commands that write a file name the file, in text
+/// and in JSON, and keep their figures (the shapes scripts read).
+#[test]
+fn reports_of_written_files_name_the_file_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ["--database-url", "sqlite:///./w.db"];
+    let o = seedbake(
+        dir.path(),
+        &[&["reset", "--no-images"][..], &db].concat(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+
+    let o = seedbake(
+        dir.path(),
+        &[&["dump", "--json", "--output", "d.sql"][..], &db].concat(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let dumped = json(&o);
+    assert_eq!(dumped["ok"], true);
+    assert_eq!(dumped["file"], "d.sql");
+    // The seed's 1309 rows and seedbake's own records.
+    let rows = dumped["rows"].as_u64().unwrap();
+    assert!(rows > 1309, "{dumped}");
+    let bytes = std::fs::metadata(dir.path().join("d.sql")).unwrap().len();
+    assert_eq!(dumped["bytes"], bytes);
+    assert!(
+        dumped["target"].as_str().unwrap().ends_with("w.db"),
+        "{dumped}"
+    );
+    let tables = dumped["tables"].as_array().unwrap().len();
+    assert!(tables >= 13, "{dumped}");
+
+    let o = seedbake(
+        dir.path(),
+        &[&["dump", "--output", "e.sql"][..], &db].concat(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.starts_with("dumped "), "{out}");
+    assert!(
+        out.ends_with(&format!(
+            " ({rows} rows, {tables} tables) to e.sql ({bytes} bytes)\n"
+        )),
+        "{out}"
+    );
+
+    let o = seedbake(
+        dir.path(),
+        &["schema", "--json", "--format", "dbml", "--output", "s.dbml"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let drawn = json(&o);
+    let written = std::fs::metadata(dir.path().join("s.dbml")).unwrap().len();
+    assert_eq!(drawn["ok"], true);
+    assert_eq!(drawn["file"], "s.dbml");
+    assert_eq!(drawn["format"], "dbml");
+    assert_eq!(drawn["bytes"], written);
+    let tables = drawn["tables"].as_u64().unwrap();
+    assert!(tables >= 13, "{drawn}");
+
+    let o = seedbake(dir.path(), &["schema", "--output", "s.mmd"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let written = std::fs::metadata(dir.path().join("s.mmd")).unwrap().len();
+    assert_eq!(
+        text(&o).0,
+        format!("wrote the mermaid diagram of {tables} tables to s.mmd ({written} bytes)\n")
+    );
+}

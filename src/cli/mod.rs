@@ -1,200 +1,33 @@
-//! Arguments, dispatch and exit codes: the whole command line, for
-//! seedbake's own binary and for an app's (README, "Your own app"). What
-//! it says about the app (its name, its default database, whether it has
-//! an admin account or images) comes from the seed it is given.
+//! The whole command line, for seedbake's own binary and for an app's
+//! (README, "Your own app"): dispatch, exit codes, and the database URL,
+//! parsed once; the arguments are in `args.rs`, the printing in
+//! `output.rs`, the decisions in `ops`. What it says about the app (its
+//! name, its default database, whether it has an admin account or images)
+//! comes from the seed it is given.
 
+mod args;
 pub mod exit;
 mod guard;
+mod load;
+mod migrate;
 mod output;
 mod schema;
 mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::FromArgMatches;
 
-use seedbake::database::{self, Location, Target};
+use seedbake::database::{self, DatabaseUrl, Location, Target};
 use seedbake::ops::paths::Written;
-use seedbake::ops::{self, LoadOptions};
+use seedbake::ops::{self, images};
 use seedbake::seed::migrations::Build;
 use seedbake::seed::{self, Profile, Seed};
 use seedbake::{Error, Result};
 
+use args::{Cli, Command, Guard, MigrationCommand, command_for, seconds, wants_json};
 use output::Output;
-
-/// The longest `--timeout` / `--lock-timeout`: a year, far beyond any use,
-/// and far from where clocks overflow.
-const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
-
-#[derive(Parser)]
-#[command(
-    name = "seedbake",
-    version,
-    about = "Reset and seed a database from the seed compiled into this binary",
-    after_help = exit::help()
-)]
-struct Cli {
-    /// The database: sqlite:///./app.db, sqlite:////abs/path.db, file:path, a plain path, or a server: libsql://host, https://host, http://host:port. The default, if any, is the seed's ([app] database).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
-    database_url: Option<String>,
-
-    /// Which part of the seed to load (see the info command); defaults to the seed's default.
-    #[arg(long, global = true)]
-    profile: Option<String>,
-
-    /// Print one JSON object on stdout instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-
-    /// Say more about what happens.
-    #[arg(short, long, global = true)]
-    verbose: bool,
-
-    /// How long to wait for another process' lock on the database, in seconds.
-    #[arg(long, default_value_t = 5.0, global = true, value_name = "SECONDS")]
-    lock_timeout: f64,
-
-    /// The token for a libsql:// or https:// database (never printed). Prefer the TURSO_AUTH_TOKEN environment variable: a value given here is visible to every user of this machine (ps, /proc/*/cmdline).
-    #[arg(
-        long,
-        env = "TURSO_AUTH_TOKEN",
-        hide_env_values = true,
-        global = true,
-        value_name = "TOKEN"
-    )]
-    auth_token: Option<String>,
-
-    /// For servers: how long one request may take, in seconds.
-    #[arg(long, default_value_t = 30.0, global = true, value_name = "SECONDS")]
-    timeout: f64,
-
-    /// For servers: the most SQL text one request carries, in bytes (lower it for a server with a smaller body limit).
-    #[arg(long, default_value_t = database::remote::REQUEST_BYTES, global = true, value_name = "BYTES")]
-    request_bytes: usize,
-
-    /// For servers: do not prove a load (by default every row is re-read inside its transaction and the fingerprint compared with the build's before the commit).
-    #[arg(long, global = true)]
-    no_verify: bool,
-
-    /// The app's static folder: reset, seed and images write the seed's images to DIR/<the path their column holds>; verify checks them there. Else SEEDBAKE_STATIC_DIR, else the seed's default ([images] static_dir, relative to the working directory; verify checks only a folder given).
-    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_images")]
-    static_dir: Option<std::path::PathBuf>,
-
-    /// Leave the seed's images alone: reset and seed do not write them, verify does not check them.
-    #[arg(long, global = true)]
-    no_images: bool,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Guards for commands that replace what is in the database.
-#[derive(clap::Args, Clone, Default)]
-struct Guard {
-    /// Skip the confirmation prompt (production, no terminal: required).
-    #[arg(long)]
-    yes: bool,
-    /// Show what would happen and change nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Where to write the automatic backup (default ./exports/<db>-<UTC time>.sql).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_backup")]
-    backup: Option<std::path::PathBuf>,
-    /// Do not back up first (production makes a backup unless told not to).
-    #[arg(long)]
-    no_backup: bool,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Drop everything in the database, create the schema and load the seed, in one transaction.
-    Reset(#[command(flatten)] Guard),
-    /// Load the seed into an empty database; refuses one that holds anything.
-    Seed,
-    /// Write the whole database as SQL text (the sqlite3 shell loads it; so does `restore`).
-    Dump {
-        /// Write to this file (atomically: complete or not at all) instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<std::path::PathBuf>,
-    },
-    /// Write the database back as a seed folder (seed.toml, schema.sql, the seed's files) whose build has its fingerprint.
-    Extract {
-        /// The folder to write: new or empty (or see --replace); it appears only once complete.
-        #[arg(long, value_name = "DIR")]
-        out: std::path::PathBuf,
-        /// Only these tables (comma-separated); default: the seed's tables and every other table with rows.
-        #[arg(long, value_name = "TABLES", value_delimiter = ',')]
-        tables: Vec<String>,
-        /// Replace a folder that is not empty (only once the new one is complete and proven).
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Replace everything in the database with a SQL dump, in one transaction.
-    Restore {
-        /// The dump (from `seedbake dump`, an automatic backup, or sqlite3's .dump).
-        file: std::path::PathBuf,
-        #[command(flatten)]
-        guard: Guard,
-    },
-    /// Create or update an admin account (given what the seed's [admin] grant says) with a password you choose.
-    InitAdmin {
-        /// The account's username; asked for when omitted on a terminal.
-        #[arg(long)]
-        username: Option<String>,
-        /// Read the password from the first line of standard input instead of asking.
-        #[arg(long)]
-        password_stdin: bool,
-        /// Only set the password of an existing account; its role and every other column stay (for the seeded accounts a production reset left without a usable password).
-        #[arg(long)]
-        password_only: bool,
-    },
-    /// Recompute the fingerprint from every row of the database (a server's read in pages inside one snapshot) and compare it with the build's.
-    Verify,
-    /// Describe the embedded seed: tables, row counts, profiles, fingerprints. Touches no database.
-    Info,
-    /// Write the embedded images into the app's static folder (as reset does after its commit). Touches no database.
-    Images,
-    /// Apply the pending migrations and bring the reference data to the seed's, in one transaction; the app's own rows stay as they are.
-    Migrate {
-        #[command(flatten)]
-        guard: Guard,
-        /// Adopt a database made without migrations (an earlier reset, the old seeder) at this version; its schema must be that version's.
-        #[arg(long, value_name = "VERSION")]
-        baseline: Option<i64>,
-    },
-    /// Show what differs between the database and the build: migrations, schema drift, reference data, and why migrate would refuse it. Changes nothing; exit 0 when in step, 1 when migrate has something to do, 9 when it would refuse.
-    Status,
-    /// Draw the schema as an entity-relationship diagram (Mermaid, DBML or SVG). Touches no database unless --database-url is given.
-    ///
-    /// Every table with its columns and row count, every foreign key as an edge. The embedded schema (row counts: the profile's seed) unless --database-url is given on the command line (DATABASE_URL alone does not count): then that database's, read-only (row counts: count(*)), marked where it differs from the build.
-    Schema {
-        /// The diagram's format.
-        #[arg(long, value_enum, default_value = "mermaid")]
-        format: seedbake::diagram::Format,
-        /// Write to this file (atomically; an existing file is replaced) instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<std::path::PathBuf>,
-    },
-    /// Work on the seed folder's migrations (a developer's checkout; touches no database).
-    Migration {
-        #[command(subcommand)]
-        command: MigrationCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum MigrationCommand {
-    /// Write the next migration file, drafted from the difference between what the migrations make and schema.sql.
-    New {
-        /// The migration's name, e.g. add_notes (the file becomes <next version>_<name>.sql).
-        name: String,
-        /// The seed folder.
-        #[arg(long, value_name = "DIR", default_value = "seed-data")]
-        seed_dir: std::path::PathBuf,
-    },
-}
 
 /// The command line of a binary whose seed is `seed`: seedbake's own
 /// passes its built-in seed; an app's binary passes the one its build
@@ -221,7 +54,7 @@ pub fn main(seed: &'static Seed) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(run(&cli, &out)),
+        Ok(runtime) => runtime.block_on(run(&Context::new(&cli, &out))),
         Err(e) => Err(Error::Database {
             target: "this machine".into(),
             step: "starting".into(),
@@ -233,39 +66,6 @@ pub fn main(seed: &'static Seed) -> ExitCode {
         Err(e) => (exit_code(&e), Some(e.to_string())),
     };
     ExitCode::from(out.finish(code, message.as_deref()))
-}
-
-/// The arguments as `seed` makes them: the app's name in the description,
-/// its default database, and no command or option the seed has no use for
-/// (they still answer when typed, saying why they do nothing).
-fn command_for(seed: &Seed) -> clap::Command {
-    let mut command = Cli::command().about(match seed.app.name {
-        Some(name) => {
-            format!("Reset and seed the {name} database from the seed compiled into this binary")
-        }
-        None => "Reset and seed a database from the seed compiled into this binary".to_owned(),
-    });
-    if let Some(database) = seed.app.database {
-        command = command.mut_arg("database_url", |a| a.default_value(database));
-    }
-    if seed.admin.is_none() {
-        command = command.mut_subcommand("init-admin", |c| c.hide(true));
-    }
-    if seed.images.is_empty() {
-        command = command
-            .mut_subcommand("images", |c| c.hide(true))
-            .mut_arg("static_dir", |a| a.hide(true))
-            .mut_arg("no_images", |a| a.hide(true));
-    }
-    command
-}
-
-/// `--json` among the arguments, for errors found before they are parsed.
-fn wants_json() -> bool {
-    std::env::args_os()
-        .skip(1)
-        .take_while(|a| a != "--")
-        .any(|a| a == "--json")
 }
 
 /// One exit code per error, the same for every command.
@@ -318,101 +118,109 @@ fn profile(name: Option<&str>) -> Result<&'static Profile> {
     }
 }
 
-fn seconds(value: f64, flag: &str, zero: bool) -> Result<Duration> {
-    let least = if zero { "0" } else { "more than 0" };
-    if (0.0..=MAX_SECONDS).contains(&value) && (zero || value > 0.0) {
-        // Within the bounds just checked, the conversion cannot fail.
-        Duration::try_from_secs_f64(value).map_err(|e| Error::Usage(format!("{flag}: {e}")))
-    } else {
-        Err(Error::Usage(format!(
-            "{flag} takes a number of seconds, {least} to {MAX_SECONDS} (a year)"
-        )))
-    }
+/// One run of the command line: the arguments, the printer, and the
+/// database URL, parsed once for every step that reads it.
+struct Context<'a> {
+    cli: &'a Cli,
+    out: &'a Output,
+    url: Result<DatabaseUrl>,
 }
 
-/// Whether the command changes the database (a dry run does not).
-fn writes(command: &Command) -> bool {
-    match command {
-        Command::Reset(guard) | Command::Restore { guard, .. } => !guard.dry_run,
-        Command::Seed | Command::InitAdmin { .. } => true,
-        Command::Migrate { guard, .. } => !guard.dry_run,
-        Command::Verify
-        | Command::Dump { .. }
-        | Command::Info
-        | Command::Images
-        | Command::Status
-        | Command::Schema { .. }
-        | Command::Migration { .. }
-        | Command::Extract { .. } => false,
+impl<'a> Context<'a> {
+    fn new(cli: &'a Cli, out: &'a Output) -> Self {
+        let url = database_url(cli).and_then(database::parse_database_url);
+        Context { cli, out, url }
     }
-}
 
-/// Opens the database; `create`: a missing local file is created (only
-/// the commands that fill a database ask for that, and never in a dry run).
-async fn open(cli: &Cli, create: bool) -> Result<Box<dyn Target>> {
-    let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout", true)?;
-    let request_timeout = seconds(cli.timeout, "--timeout", false)?;
-    let url = database::parse_database_url(database_url(cli)?)?;
-    let writes = writes(&cli.command);
-    if url.read_only && writes {
-        return Err(Error::Usage(
-            "the database URL says mode=ro (read-only), and this command writes: remove ?mode=ro, \
-             or add --dry-run to see only what it would do"
-                .into(),
-        ));
+    /// The database URL, or why there is none to use.
+    fn url(&self) -> Result<&DatabaseUrl> {
+        self.url.as_ref().map_err(Clone::clone)
     }
-    let settings = database::Settings {
-        lock_timeout,
-        auth_token: cli
-            .auth_token
-            .clone()
-            .filter(|t| !t.is_empty())
-            .or(url.token),
-        request_timeout,
-        request_bytes: cli.request_bytes.max(1024),
-        create: create && writes && !url.must_exist,
-        read_only: url.read_only,
-        prove: !cli.no_verify,
-    };
-    database::open(url.location, settings).await
-}
 
-/// For a dry run: the local file the URL names, when it does not exist yet
-/// (in a folder that does).
-fn missing_local_file(cli: &Cli) -> Option<Location> {
-    let url = database::parse_database_url(database_url(cli).ok()?).ok()?;
-    match &url.location {
-        Location::Local(path)
-            if !url.must_exist
-                && !path.exists()
-                && path
-                    .parent()
-                    .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir()) =>
-        {
-            Some(url.location)
+    /// Opens the database; `create`: a missing local file is created (only
+    /// the commands that fill a database ask for that, and never in a dry
+    /// run).
+    async fn open(&self, create: bool) -> Result<Box<dyn Target>> {
+        let cli = self.cli;
+        let lock_timeout = seconds(cli.lock_timeout, "--lock-timeout", true)?;
+        let request_timeout = seconds(cli.timeout, "--timeout", false)?;
+        let url = self.url()?;
+        let writes = cli.command.writes();
+        if url.read_only && writes {
+            return Err(Error::Usage(
+                "the database URL says mode=ro (read-only), and this command writes: remove ?mode=ro, \
+                 or add --dry-run to see only what it would do"
+                    .into(),
+            ));
         }
-        _ => None,
+        let settings = database::Settings {
+            lock_timeout,
+            auth_token: cli
+                .auth_token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .or_else(|| url.token.clone()),
+            request_timeout,
+            request_bytes: cli.request_bytes.max(1024),
+            create: create && writes && !url.must_exist,
+            read_only: url.read_only,
+            prove: !cli.no_verify,
+        };
+        database::open(url.location.clone(), settings).await
     }
-}
 
-/// Whether the command will ask the operator something on the terminal
-/// (then signals are left to end it the ordinary way until it has asked).
-fn will_prompt(cli: &Cli) -> bool {
-    let guard = match &cli.command {
-        Command::Reset(guard) | Command::Restore { guard, .. } | Command::Migrate { guard, .. } => {
-            guard
-        }
-        Command::InitAdmin { .. } => return true,
-        _ => return false,
-    };
-    if guard.yes || guard.dry_run || !std::io::stdin().is_terminal() {
-        return false;
+    /// Refuses, before the database is opened (so nothing is created or
+    /// changed), a run whose files would overwrite one another: the
+    /// database and its journals, the backup `guard` asks for, and
+    /// `writes`.
+    fn check_writes(&self, guard: Option<&Guard>, writes: Vec<Written>) -> Result<()> {
+        let location = &self.url()?.location;
+        let production = ops::environment(location, |k| std::env::var(k).ok())?.is_production();
+        let mut all = ops::paths::database_files(location);
+        all.extend(writes);
+        let backup = guard.and_then(|g| guard::backup_path(g, production, location));
+        all.extend(backup.map(|b| Written::new("the backup", b)));
+        ops::paths::check_distinct(&all)
     }
-    database_url(cli)
-        .and_then(database::parse_url)
-        .ok()
-        .and_then(|location| ops::environment(&location, |k| std::env::var(k).ok()).ok())
-        .is_some_and(|env| env.is_production())
+
+    /// For a dry run: the local file the URL names, when it does not exist
+    /// yet (in a folder that does).
+    fn missing_local_file(&self) -> Option<&Location> {
+        let url = self.url.as_ref().ok()?;
+        match &url.location {
+            Location::Local(path)
+                if !url.must_exist
+                    && !path.exists()
+                    && path
+                        .parent()
+                        .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir()) =>
+            {
+                Some(&url.location)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the command will ask the operator something on the terminal
+    /// (then signals are left to end it the ordinary way until it has
+    /// asked).
+    fn will_prompt(&self) -> bool {
+        let guard = match &self.cli.command {
+            Command::Reset(guard)
+            | Command::Restore { guard, .. }
+            | Command::Migrate { guard, .. } => guard,
+            Command::InitAdmin { .. } => return true,
+            _ => return false,
+        };
+        if guard.yes || guard.dry_run || !std::io::stdin().is_terminal() {
+            return false;
+        }
+        self.url
+            .as_ref()
+            .ok()
+            .and_then(|url| ops::environment(&url.location, |k| std::env::var(k).ok()).ok())
+            .is_some_and(|env| env.is_production())
+    }
 }
 
 /// The database the command works on: `--database-url`, `DATABASE_URL`, or
@@ -427,103 +235,18 @@ fn database_url(cli: &Cli) -> Result<&str> {
     })
 }
 
-/// `INITIAL_ADMIN_PASSWORD`, if set. The value is never printed. A seed
-/// without an admin account has no use for it: said, and ignored.
-fn admin_password(out: &Output) -> Result<Option<String>> {
-    if seed::get().admin.is_none() {
-        if std::env::var_os("INITIAL_ADMIN_PASSWORD").is_some() {
-            out.warn(
-                "INITIAL_ADMIN_PASSWORD is set, but this seed has no admin account ([admin] in seed.toml): it is ignored",
-            );
-        }
-        return Ok(None);
-    }
-    match std::env::var("INITIAL_ADMIN_PASSWORD") {
-        Ok(p) if p.is_empty() => Err(Error::Usage(
-            "INITIAL_ADMIN_PASSWORD is set but empty; unset it to keep the development default, or give a password".into(),
-        )),
-        Ok(p) => match ops::password_problem(&p) {
-            Some(problem) => Err(Error::Usage(format!("INITIAL_ADMIN_PASSWORD: {problem}"))),
-            None => Ok(Some(p)),
-        },
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Error::Usage("INITIAL_ADMIN_PASSWORD is not valid UTF-8".into()))
-        }
-    }
-}
-
-async fn run(cli: &Cli, out: &Output) -> Result<u8> {
-    if !matches!(cli.command, Command::Info) && !will_prompt(cli) {
+async fn run(cx: &Context<'_>) -> Result<u8> {
+    let (cli, out) = (cx.cli, cx.out);
+    if !matches!(cli.command, Command::Info) && !cx.will_prompt() {
         signals::arm();
     }
     match &cli.command {
         Command::Info => {
-            out.info();
+            out.print(&output::SeedInfo);
             Ok(exit::OK)
         }
-        Command::Reset(guard) => {
-            let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password(out)?;
-            let images = images_folder(cli, profile)?;
-            check_writes(cli, Some(guard), image_writes(&images, profile))?;
-            let mut what = format!(
-                "load the {} seed: {} rows in {} tables",
-                profile.name,
-                profile.row_count(),
-                profile.tables.len()
-            );
-            if let ImagesPlan::Write(dir) = &images {
-                what.push_str(&format!(
-                    "; after the commit, write {} images into {}",
-                    ops::images::files(profile).len(),
-                    dir.path.display()
-                ));
-            }
-            if guard.dry_run
-                && let Some(location) = missing_local_file(cli)
-            {
-                // Nothing to read, and a dry run creates nothing.
-                let env = ops::environment(&location, |k| std::env::var(k).ok())?;
-                let plan = ops::Plan {
-                    target: location.to_string(),
-                    database_name: location.database_name(),
-                    existing: Vec::new(),
-                };
-                let what = format!("create the file (it does not exist yet) and {what}");
-                out.plan(&plan, &env, "reset", &what, None, true);
-                return Ok(exit::OK);
-            }
-            let target = open(cli, true).await?;
-            let target = target.as_ref();
-            let env = guard::environment(target)?;
-            let Some(go) = guard::confirm(out, guard, target, &env, "reset", &what).await? else {
-                return Ok(exit::OK);
-            };
-            let opts = LoadOptions {
-                profile,
-                admin_password: password.as_deref(),
-                production: env.is_production(),
-                backup: go.backup.as_deref(),
-            };
-            guard::after_failure(out, &go, load(cli, out, target, &opts, true, &images).await)
-        }
-        Command::Seed => {
-            let profile = profile(cli.profile.as_deref())?;
-            let password = admin_password(out)?;
-            let images = images_folder(cli, profile)?;
-            check_writes(cli, None, image_writes(&images, profile))?;
-            let target = open(cli, true).await?;
-            let target = target.as_ref();
-            let env = guard::environment(target)?;
-            let opts = LoadOptions {
-                profile,
-                admin_password: password.as_deref(),
-                production: env.is_production(),
-                backup: None,
-            };
-            load(cli, out, target, &opts, false, &images).await
-        }
+        Command::Reset(guard) => load::reset(cx, guard).await,
+        Command::Seed => load::seed(cx).await,
         Command::Verify => {
             let profile = cli
                 .profile
@@ -533,20 +256,20 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let images = if cli.no_images {
                 None
             } else {
-                ops::images::chosen_for_check(
+                images::chosen_for_check(
                     cli.static_dir.as_deref(),
-                    std::env::var_os(ops::images::STATIC_DIR_VAR),
+                    std::env::var_os(images::STATIC_DIR_VAR),
                 )?
             };
-            let target = open(cli, false).await?;
+            let target = cx.open(false).await?;
             let mut report = ops::verify(target.as_ref(), profile).await?;
             if let Some(dir) = &images {
                 let profile = seed::get()
                     .profile(&report.profile)
                     .unwrap_or(seed::get().default_profile());
-                report.images = Some(ops::images::check(dir, profile)?);
+                report.images = Some(images::check(dir, profile)?);
             }
-            out.verify(&report);
+            out.print(&report);
             Ok(if report.clean() {
                 exit::OK
             } else {
@@ -558,14 +281,14 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             tables,
             replace,
         } => {
-            let target = open(cli, false).await?;
+            let target = cx.open(false).await?;
             let opts = ops::ExtractOptions {
                 out: dir,
                 tables,
                 replace: *replace,
             };
             let report = ops::extract(target.as_ref(), &opts).await?;
-            out.extracted(&report);
+            out.print(&report);
             Ok(exit::OK)
         }
         Command::Dump { output } => {
@@ -576,33 +299,37 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 ));
             }
             let dump = output.iter().map(|p| Written::new("the dump", p)).collect();
-            check_writes(cli, None, dump)?;
-            let target = open(cli, false).await?;
-            let report = match output {
-                Some(path) => ops::dump_to_file(target.as_ref(), path).await?,
+            cx.check_writes(None, dump)?;
+            let target = cx.open(false).await?;
+            match output {
+                Some(path) => {
+                    let report = ops::dump_to_file(target.as_ref(), path).await?;
+                    out.print(&output::Dumped {
+                        report: &report,
+                        file: path.display().to_string(),
+                    });
+                }
                 None => {
                     let mut stdout = out.stdout_writer();
                     match ops::dump(target.as_ref(), &mut stdout).await {
-                        Ok(report) => report,
+                        Ok(report) => out.dumped_to_stdout(&report),
                         // Standard output failed (a closed pipe, a full
                         // disk): `finish` says so, once.
-                        Err(_) if out.stdout_failed() => return Ok(exit::OK),
+                        Err(_) if out.stdout_failed() => {}
                         Err(e) => return Err(e),
                     }
                 }
-            };
-            out.dumped(&report, output.as_deref());
+            }
             Ok(exit::OK)
         }
         Command::Restore { file, guard } => {
             // The whole file is checked before the database is opened.
             let dump = ops::check_dump(file)?;
-            check_writes(
-                cli,
+            cx.check_writes(
                 Some(guard),
                 vec![Written::new("the dump being restored", file)],
             )?;
-            let target = open(cli, true).await?;
+            let target = cx.open(true).await?;
             let target = target.as_ref();
             let env = guard::environment(target)?;
             let what = format!("load {}: {} statements", file.display(), dump.statements());
@@ -611,7 +338,7 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             };
             let restored = ops::restore(target, &dump, go.backup.as_deref()).await;
             let report = guard::after_failure(out, &go, restored)?;
-            out.restored(&report);
+            out.print(&report);
             Ok(exit::OK)
         }
         Command::Images => {
@@ -622,19 +349,12 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
                 )));
             }
             let profile = profile(cli.profile.as_deref())?;
-            let Some(dir) = ops::images::choose(
+            let delivery = images::deliver_chosen(
                 cli.static_dir.as_deref(),
-                std::env::var_os(ops::images::STATIC_DIR_VAR),
-            )?
-            else {
-                out.images(&ops::images::Delivery::Skipped {
-                    reason: "this seed embeds no images".into(),
-                });
-                return Ok(exit::OK);
-            };
-            ops::images::check_before(&dir, profile)?;
-            let delivery = ops::images::deliver(&dir, profile);
-            out.images(&delivery);
+                std::env::var_os(images::STATIC_DIR_VAR),
+                profile,
+            )?;
+            out.print(&delivery);
             Ok(if delivery.failed() {
                 exit::IMAGES
             } else {
@@ -656,30 +376,28 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             let (username, password) =
                 guard::admin_credentials(username.as_deref(), *password_stdin)?;
             signals::arm();
-            let target = open(cli, false).await?;
+            let target = cx.open(false).await?;
             let report = if *password_only {
                 ops::set_password(target.as_ref(), &username, &password).await?
             } else {
                 ops::init_admin(target.as_ref(), &username, &password).await?
             };
-            out.admin(&report);
+            out.print(&report);
             Ok(exit::OK)
         }
-        Command::Migrate { guard, baseline } => migrate(cli, out, guard, *baseline).await,
-        Command::Schema { format, output } => {
-            schema::run(cli, out, *format, output.as_deref()).await
-        }
+        Command::Migrate { guard, baseline } => migrate::run(cx, guard, *baseline).await,
+        Command::Schema { format, output } => schema::run(cx, *format, output.as_deref()).await,
         Command::Migration {
             command: MigrationCommand::New { name, seed_dir },
         } => {
             let report = ops::migration_draft(seed_dir, name).await?;
-            out.drafted(&report);
+            out.print(&report);
             Ok(exit::OK)
         }
         Command::Status => {
-            let target = open(cli, false).await?;
+            let target = cx.open(false).await?;
             let report = ops::status(target.as_ref(), &Build::embedded()).await?;
-            out.status(&report);
+            out.print(&report);
             Ok(if report.migrate_would_refuse() {
                 exit::REFUSED
             } else if report.in_step {
@@ -689,198 +407,4 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             })
         }
     }
-}
-
-/// Where `reset`/`seed` write the images (`None`: they do not), checked
-/// before anything changes.
-/// Where a load's images go, or why they are left out. The seed's default
-/// folder missing means seedbake does not run in the app's backend folder
-/// (a developer's checkout, a one-off machine): the database is still
-/// what was asked for, so the images are left out with a warning rather
-/// than the reset refused; a folder the operator named must work.
-fn images_folder(cli: &Cli, profile: &Profile) -> Result<ImagesPlan> {
-    if cli.no_images {
-        return Ok(ImagesPlan::Skip("--no-images".into()));
-    }
-    if ops::images::files(profile).is_empty() {
-        return Ok(ImagesPlan::None);
-    }
-    let dir = ops::images::choose(
-        cli.static_dir.as_deref(),
-        std::env::var_os(ops::images::STATIC_DIR_VAR),
-    )?;
-    let Some(dir) = dir else {
-        return Ok(ImagesPlan::None);
-    };
-    if dir.source == ops::images::Source::SeedDefault && !dir.path.is_dir() {
-        return Ok(ImagesPlan::Skip(format!(
-            "the app's static folder {} (the seed's default, relative to the working directory) is not here, \
-             so this is not the app's backend folder; give --static-dir DIR, or write them later with \
-             `{} images --static-dir DIR`",
-            dir.path.display(),
-            crate::program::name()
-        )));
-    }
-    ops::images::check_before(&dir, profile)?;
-    Ok(ImagesPlan::Write(dir))
-}
-
-/// Refuses, before the database is opened (so nothing is created or
-/// changed), a run whose files would overwrite one another: the database
-/// and its journals, the backup `guard` asks for, and `writes`.
-fn check_writes(cli: &Cli, guard: Option<&Guard>, writes: Vec<Written>) -> Result<()> {
-    let location = database::parse_database_url(database_url(cli)?)?.location;
-    let production = ops::environment(&location, |k| std::env::var(k).ok())?.is_production();
-    let mut all = ops::paths::database_files(&location);
-    all.extend(writes);
-    let backup = guard.and_then(|g| guard::backup_path(g, production, &location));
-    all.extend(backup.map(|b| Written::new("the backup", b)));
-    ops::paths::check_distinct(&all)
-}
-
-/// The files a load's images go to, for the check that no other file of
-/// the run is among them.
-fn image_writes(images: &ImagesPlan, profile: &Profile) -> Vec<Written> {
-    let ImagesPlan::Write(dir) = images else {
-        return Vec::new();
-    };
-    ops::images::files(profile)
-        .iter()
-        .map(|f| Written::new(format!("the image {}", f.path), dir.path.join(f.path)))
-        .collect()
-}
-
-/// What a load does with the seed's images after its commit.
-enum ImagesPlan {
-    /// The seed has none.
-    None,
-    Write(ops::images::StaticDir),
-    /// Left out, and why.
-    Skip(String),
-}
-
-/// `migrate`: in production (or with --dry-run) the whole migration is
-/// first run and rolled back to show its plan; then the guard asks and
-/// backs up as for reset, and the migration runs for real, refusing if the
-/// database changed since the plan was shown.
-async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
-    check_writes(cli, Some(guard), Vec::new())?;
-    let target = open(cli, false).await?;
-    let target = target.as_ref();
-    let env = guard::environment(target)?;
-    let build = Build::embedded();
-    let mut opts = ops::MigrateOptions {
-        baseline,
-        dry_run: true,
-        confirmed: None,
-        backup: None,
-    };
-    let plan = if env.is_production() || guard.dry_run {
-        // The plan is the whole migration, run and rolled back: on a scratch
-        // copy of a local file, so a dry run writes nothing (a read-only
-        // file or `?mode=ro` works), on a server inside its transaction.
-        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
-            target: target.location().to_string(),
-            reason: format!("cannot make a scratch folder for the plan: {e}"),
-        })?;
-        let copy = database::scratch_copy(target, scratch.path())
-            .await
-            .transpose()?;
-        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
-        drop(copy);
-        out.migrate_plan(&plan, guard.dry_run);
-        if guard.dry_run || !plan.changes {
-            return Ok(exit::OK);
-        }
-        Some(plan)
-    } else {
-        None
-    };
-    let what = match &plan {
-        Some(p) => {
-            let migrations: Vec<String> = p
-                .applied
-                .iter()
-                .map(|m| format!("{:04}_{}", m.version, m.name))
-                .collect();
-            let tables: Vec<&str> = p
-                .reference
-                .iter()
-                .filter(|t| t.changes())
-                .map(|t| t.table.as_str())
-                .collect();
-            format!(
-                "{}, {} (as planned above); every other row stays as it is",
-                if migrations.is_empty() {
-                    "apply no migration".to_owned()
-                } else {
-                    format!("apply {}", migrations.join(", "))
-                },
-                if tables.is_empty() {
-                    "change no reference row".to_owned()
-                } else {
-                    format!("change reference rows of {}", tables.join(", "))
-                }
-            )
-        }
-        None => "migrate, keeping every row of the app's own tables".into(),
-    };
-    let confirm = Guard {
-        dry_run: false,
-        ..guard.clone()
-    };
-    let Some(go) = guard::confirm(out, &confirm, target, &env, "migrate", &what).await? else {
-        return Ok(exit::OK);
-    };
-    opts.dry_run = false;
-    opts.confirmed = plan.as_ref();
-    opts.backup = go.backup.as_deref();
-    let migrated = ops::migrate(target, &build, &opts).await;
-    let report = guard::after_failure(out, &go, migrated)?;
-    out.migrated(&report);
-    Ok(exit::OK)
-}
-
-async fn load(
-    cli: &Cli,
-    out: &Output,
-    target: &dyn Target,
-    opts: &LoadOptions<'_>,
-    reset: bool,
-    images: &ImagesPlan,
-) -> Result<u8> {
-    let rows = opts.profile.row_count();
-    let show_bar = !cli.json && std::io::stderr().is_terminal() && rows >= 50_000;
-    let mut progress = output::Progress::new(rows as u64, show_bar);
-    let report = if reset {
-        ops::reset(target, opts, &mut progress).await
-    } else {
-        ops::seed(target, opts, &mut progress).await
-    };
-    progress.finish();
-    let mut report = report?;
-    // Only now, with the database committed: pictures of a seed that was
-    // rolled back would name rows that are not there.
-    report.images = match images {
-        ImagesPlan::Write(dir) => Some(ops::images::deliver(dir, opts.profile)),
-        ImagesPlan::Skip(reason) => {
-            if !cli.no_images {
-                out.warn(&format!("the images were not written: {reason}"));
-            }
-            Some(ops::images::Delivery::Skipped {
-                reason: reason.clone(),
-            })
-        }
-        ImagesPlan::None => None,
-    };
-    out.load(&report);
-    let images_failed = report.images.as_ref().is_some_and(|i| i.failed());
-    if images_failed {
-        out.images_failed(&report);
-    }
-    Ok(if images_failed {
-        exit::IMAGES
-    } else {
-        exit::OK
-    })
 }

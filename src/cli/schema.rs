@@ -8,15 +8,16 @@ use seedbake::atomic_file::AtomicFile;
 use seedbake::diagram::{self, Format};
 use seedbake::{Error, Result, ops};
 
-use super::output::Output;
-use super::{Cli, exit, open, profile};
+use super::output::DiagramWritten;
+use super::{Context, exit, profile};
 
 /// Draws the embedded schema, or the database `--database-url` names when
 /// it is given on the command line. `DATABASE_URL` alone does not count:
 /// an app's environment sets it everywhere, and a diagram of the build
 /// (for its documentation) must not turn into one of whatever database is
 /// around.
-pub async fn run(cli: &Cli, out: &Output, format: Format, file: Option<&Path>) -> Result<u8> {
+pub(super) async fn run(cx: &Context<'_>, format: Format, file: Option<&Path>) -> Result<u8> {
+    let (cli, out) = (cx.cli, cx.out);
     if cli.json && file.is_none() {
         return Err(Error::Usage(
             "schema --json needs --output FILE: without it, the diagram itself is what goes to standard output"
@@ -24,7 +25,7 @@ pub async fn run(cli: &Cli, out: &Output, format: Format, file: Option<&Path>) -
         ));
     }
     let model = if database_url_given() {
-        let target = open(cli, false).await?;
+        let target = cx.open(false).await?;
         ops::diagram_of(target.as_ref()).await?
     } else {
         ops::diagram_of_build(profile(cli.profile.as_deref())?).await?
@@ -33,7 +34,12 @@ pub async fn run(cli: &Cli, out: &Output, format: Format, file: Option<&Path>) -
     match file {
         Some(path) => {
             write_file(path, &text)?;
-            out.diagram_written(path, format.name(), model.tables.len(), text.len());
+            out.print(&DiagramWritten::new(
+                path,
+                format.name(),
+                model.tables.len(),
+                text.len(),
+            ));
         }
         None => {
             // A failure is remembered by the writer; `finish` reports it.

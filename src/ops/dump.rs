@@ -2,6 +2,9 @@
 //! `restore` loads back. Rows stream from the database to the writer, so
 //! memory stays flat however large the database is.
 
+pub(crate) mod grammar;
+pub(crate) mod split;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -73,7 +76,7 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
         target.location()
     )
     .map_err(io)?;
-    writeln!(written, "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;").map_err(io)?;
+    writeln!(written, "{}", grammar::OPENING).map_err(io)?;
     let mut tables = Vec::new();
     let mut total = 0;
     let mut line = String::with_capacity(256);
@@ -116,7 +119,7 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
         .map_err(|e| read_failed(target, "reading the tables' first rows", e))?;
     for (o, scan) in tables_in_order.iter().zip(&scans) {
         if o.name == "sqlite_sequence" {
-            writeln!(written, "DELETE FROM sqlite_sequence;").map_err(io)?;
+            writeln!(written, "{}", grammar::CLEAR_SEQUENCE).map_err(io)?;
         } else {
             writeln!(written, "{};", o.sql).map_err(io)?;
         }
@@ -164,7 +167,7 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
     {
         writeln!(written, "{};", o.sql).map_err(io)?;
     }
-    writeln!(written, "COMMIT;").map_err(io)?;
+    writeln!(written, "{}", grammar::CLOSING).map_err(io)?;
     written.flush().map_err(io)?;
     Ok(DumpReport {
         target: target.location().to_string(),

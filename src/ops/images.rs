@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::paths::Written;
 use crate::error::{Error, Result};
 use crate::seed::{self, Image, Profile};
 use crate::static_files::{self, Problem, StaticError, StaticFile};
@@ -190,6 +191,23 @@ impl Delivery {
     }
 }
 
+/// `seedbake images`: the profile's images written into the static folder
+/// `flag` or `env` names (else the seed's default), once everything that
+/// can be checked first has been; skipped when the seed embeds none.
+pub fn deliver_chosen(
+    flag: Option<&Path>,
+    env: Option<OsString>,
+    profile: &Profile,
+) -> Result<Delivery> {
+    let Some(dir) = choose(flag, env)? else {
+        return Ok(Delivery::Skipped {
+            reason: "this seed embeds no images".into(),
+        });
+    };
+    check_before(&dir, profile)?;
+    Ok(deliver(&dir, profile))
+}
+
 /// Writes the profile's images into the static folder.
 pub fn deliver(dir: &StaticDir, profile: &Profile) -> Delivery {
     let files = files(profile);
@@ -207,6 +225,75 @@ pub fn deliver(dir: &StaticDir, profile: &Profile) -> Delivery {
             source: dir.source,
             error: e.to_string(),
         },
+    }
+}
+
+/// What a load (`reset`, `seed`) does with the seed's images after its
+/// commit, decided before the database changes.
+pub enum ForLoad {
+    /// The seed has none for this profile.
+    None,
+    Write(StaticDir),
+    /// Left out, and why.
+    Skip(String),
+}
+
+impl ForLoad {
+    /// Where a load's images go, or why they are left out. The seed's
+    /// default folder missing means seedbake does not run in the app's
+    /// backend folder (a developer's checkout, a one-off machine): the
+    /// database is still what was asked for, so the images are left out
+    /// rather than the load refused; a folder the operator named must work.
+    pub fn choose(
+        no_images: bool,
+        flag: Option<&Path>,
+        env: Option<OsString>,
+        profile: &Profile,
+    ) -> Result<ForLoad> {
+        if no_images {
+            return Ok(ForLoad::Skip("--no-images".into()));
+        }
+        if files(profile).is_empty() {
+            return Ok(ForLoad::None);
+        }
+        let Some(dir) = choose(flag, env)? else {
+            return Ok(ForLoad::None);
+        };
+        if dir.source == Source::SeedDefault && !dir.path.is_dir() {
+            return Ok(ForLoad::Skip(format!(
+                "the app's static folder {} (the seed's default, relative to the working directory) is not here, \
+                 so this is not the app's backend folder; give --static-dir DIR, or write them later with \
+                 `{} images --static-dir DIR`",
+                dir.path.display(),
+                crate::program::name()
+            )));
+        }
+        check_before(&dir, profile)?;
+        Ok(ForLoad::Write(dir))
+    }
+
+    /// The files the images go to, for the check that no other file of
+    /// the run is among them.
+    pub fn writes(&self, profile: &Profile) -> Vec<Written> {
+        let ForLoad::Write(dir) = self else {
+            return Vec::new();
+        };
+        files(profile)
+            .iter()
+            .map(|f| Written::new(format!("the image {}", f.path), dir.path.join(f.path)))
+            .collect()
+    }
+
+    /// Delivers the images; run only once the database committed: pictures
+    /// of a seed that was rolled back would name rows that are not there.
+    pub fn deliver(&self, profile: &Profile) -> Option<Delivery> {
+        match self {
+            ForLoad::Write(dir) => Some(deliver(dir, profile)),
+            ForLoad::Skip(reason) => Some(Delivery::Skipped {
+                reason: reason.clone(),
+            }),
+            ForLoad::None => None,
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub use backup::BackupReport;
 pub use diagram::{diagram_of, diagram_of_build};
 pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
+pub use dump::split::MAX_STATEMENT_BYTES;
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use extract::{ExtractOptions, ExtractReport, extract};
 pub use migrate::{Applied, MigrateOptions, MigrateReport, migrate};
@@ -40,7 +41,7 @@ pub use production::{Environment, Plan, environment, plan};
 pub use reference::{
     ChangedValue, ColumnValue, HIDDEN, KeptRow, RowValues, Shown, TableSync, UpdatedRow,
 };
-pub use restore::{CheckedDump, MAX_STATEMENT_BYTES, RestoreReport, check_dump, restore};
+pub use restore::{CheckedDump, RestoreReport, check_dump, restore};
 pub use standing::{Adoption, Modified, Record};
 pub use status::{Pending, StatusReport, status};
 

@@ -10,7 +10,7 @@ use super::tx::sql_text;
 use crate::database::{DbError, Target};
 use crate::fingerprint::{MIGRATIONS_TABLE, canonical_objects};
 use crate::schema::{self, SchemaObject, first_difference};
-use crate::seed::migrations::{Build, Migration};
+use crate::seed::migrations::{Build, Migration, label};
 use crate::value::ValueRef;
 
 /// What a seed without migrations does to start using them: its first
@@ -88,17 +88,18 @@ impl Standing {
         }
         if let Some(r) = self.unknown.first() {
             return Some(format!(
-                "the database records migration {:04}_{} (applied {} by seedbake {}), which this build does not have: \
+                "the database records migration {} (applied {} by seedbake {}), which this build does not have: \
                  it was migrated by a newer build; migrate it with that build or a newer one",
-                r.version, r.name, r.applied_at, r.seedbake_version
+                label(r.version, &r.name),
+                r.applied_at,
+                r.seedbake_version
             ));
         }
         if let Some(m) = self.modified.first() {
             return Some(format!(
-                "migration {:04}_{} was applied on {} with checksum {}, but this build's file has checksum {}: \
+                "migration {} was applied on {} with checksum {}, but this build's file has checksum {}: \
                  an applied migration must never change; restore the file as it was and put the change in a new migration",
-                m.version,
-                m.name,
+                label(m.version, &m.name),
                 m.applied_at,
                 short(&m.recorded_checksum),
                 short(&m.build_checksum)

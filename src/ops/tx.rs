@@ -128,6 +128,9 @@ pub(crate) enum Failure {
     Step(String, DbError),
     /// The commit itself (on a server: the last request, which carries it).
     Commit(DbError),
+    /// The operation's own error, found inside the transaction: returned
+    /// as it is once the transaction is rolled back.
+    Error(Error),
 }
 
 pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
@@ -140,6 +143,7 @@ impl Failure {
     fn into_error(self, target: &dyn Target, check: &'static str) -> Error {
         let shown = target.location().to_string();
         match self {
+            Failure::Error(e) => e,
             Failure::NotEmpty(objects) => Error::NotEmpty {
                 target: shown,
                 objects,

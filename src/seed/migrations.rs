@@ -34,6 +34,12 @@ pub struct Migration {
     pub schema: &'static [SchemaEntry],
 }
 
+/// How messages name a migration, applied or in the build: its file's
+/// name without `.sql`, `0002_kind_notiz`.
+pub fn label(version: i64, name: &str) -> String {
+    format!("{version:04}_{name}")
+}
+
 impl Migration {
     /// How messages name it: `0002_kind_notiz`.
     pub fn label(&self) -> &'static str {

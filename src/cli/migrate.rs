@@ -1,0 +1,74 @@
+//! `migrate`: the plan shown (in production, or as a dry run), the
+//! operator asked, the migration run.
+
+use seedbake::database;
+use seedbake::ops;
+use seedbake::seed::migrations::Build;
+use seedbake::{Error, Result};
+
+use super::output;
+use super::{Context, Guard, exit, guard};
+
+/// `migrate`: in production (or with --dry-run) the whole migration is
+/// first run and rolled back to show its plan; then the guard asks and
+/// backs up as for reset, and the migration runs for real, refusing if the
+/// database changed since the plan was shown.
+pub(super) async fn run(cx: &Context<'_>, guard: &Guard, baseline: Option<i64>) -> Result<u8> {
+    let out = cx.out;
+    cx.check_writes(Some(guard), Vec::new())?;
+    let target = cx.open(false).await?;
+    let target = target.as_ref();
+    let env = guard::environment(target)?;
+    let build = Build::embedded();
+    let mut opts = ops::MigrateOptions {
+        baseline,
+        dry_run: true,
+        confirmed: None,
+        backup: None,
+    };
+    let plan = if env.is_production() || guard.dry_run {
+        // The plan is the whole migration, run and rolled back: on a scratch
+        // copy of a local file, so a dry run writes nothing (a read-only
+        // file or `?mode=ro` works), on a server inside its transaction.
+        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
+            target: target.location().to_string(),
+            reason: format!("cannot make a scratch folder for the plan: {e}"),
+        })?;
+        let copy = database::scratch_copy(target, scratch.path())
+            .await
+            .transpose()?;
+        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
+        drop(copy);
+        let shown = output::MigratePlan {
+            report: &plan,
+            dry_run: guard.dry_run,
+        };
+        if guard.dry_run {
+            out.print(&shown);
+        } else {
+            // Before the question: standard output keeps only the result.
+            out.print_before_asking(&shown);
+        }
+        if guard.dry_run || !plan.changes {
+            return Ok(exit::OK);
+        }
+        Some(plan)
+    } else {
+        None
+    };
+    let what = output::confirmation(plan.as_ref());
+    let confirm = Guard {
+        dry_run: false,
+        ..guard.clone()
+    };
+    let Some(go) = guard::confirm(out, &confirm, target, &env, "migrate", &what).await? else {
+        return Ok(exit::OK);
+    };
+    opts.dry_run = false;
+    opts.confirmed = plan.as_ref();
+    opts.backup = go.backup.as_deref();
+    let migrated = ops::migrate(target, &build, &opts).await;
+    let report = guard::after_failure(out, &go, migrated)?;
+    out.print(&report);
+    Ok(exit::OK)
+}
