@@ -834,6 +834,33 @@ fn schema_draws_the_build_or_a_live_database() {
     assert!(!out.contains("notiz"));
 }
 
+/// `schema -o` replaces a diagram file in place, so it never writes onto
+/// the database it draws (or its journal files): a usage error, the
+/// database untouched.
+#[test]
+fn schema_never_writes_its_diagram_over_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let db = dir.path().join("aquarius.db");
+    let before = std::fs::read(&db).unwrap();
+    let url = db.display().to_string();
+    for target in ["aquarius.db", "./aquarius.db", "aquarius.db-wal"] {
+        let o = seedbake(
+            dir.path(),
+            &["schema", "--database-url", &url, "-o", target],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{target}: {:?}", text(&o));
+        assert!(
+            text(&o).1.contains("the database"),
+            "{target}: {:?}",
+            text(&o)
+        );
+        assert_eq!(std::fs::read(&db).unwrap(), before, "{target}");
+    }
+    assert!(!dir.path().join("aquarius.db-wal").exists());
+}
+
 /// A dry run never writes: migrate's plan (the whole migration, run and
 /// rolled back) is made on a scratch copy of a local file, so a read-only
 /// URL works and the file is not touched, not even its journal.

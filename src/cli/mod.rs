@@ -604,6 +604,12 @@ async fn run(cli: &Cli, out: &Output) -> Result<u8> {
             tables,
             replace,
         } => {
+            // With --replace the folder goes: never one holding the database.
+            check_writes(
+                cli,
+                None,
+                vec![Written::new("the seed folder (--out)", dir)],
+            )?;
             let target = open(cli, false).await?;
             let opts = ops::ExtractOptions {
                 out: dir,
@@ -822,18 +828,9 @@ async fn migrate(cli: &Cli, out: &Output, guard: &Guard, baseline: Option<i64>) 
         backup: None,
     };
     let plan = if env.is_production() || guard.dry_run {
-        // The plan is the whole migration, run and rolled back: on a scratch
-        // copy of a local file, so a dry run writes nothing (a read-only
-        // file or `?mode=ro` works), on a server inside its transaction.
-        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
-            target: target.location().to_string(),
-            reason: format!("cannot make a scratch folder for the plan: {e}"),
-        })?;
-        let copy = database::scratch_copy(target, scratch.path())
-            .await
-            .transpose()?;
-        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
-        drop(copy);
+        // The plan is the whole migration, run and rolled back where it
+        // cannot change the database (see `ops::migrate_plan`).
+        let plan = ops::migrate_plan(target, &build, &opts).await?;
         out.migrate_plan(&plan, guard.dry_run);
         if guard.dry_run || !plan.changes {
             return Ok(exit::OK);

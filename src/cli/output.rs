@@ -832,6 +832,9 @@ impl Output {
                 r.target,
                 version(r.to)
             );
+            if let Some(on) = r.planned_on {
+                let _ = writeln!(o, "  planned on a copy: {on}");
+            }
             if let Some(start) = r.start_migrations {
                 let _ = writeln!(o, "  {start}");
             }
@@ -854,6 +857,9 @@ impl Output {
                     version(r.to)
                 );
             }
+        }
+        if let Some(on) = r.planned_on {
+            let _ = writeln!(o, "  planned on a copy: {on}");
         }
         if let Some(a) = &r.adopted {
             let how = if a.by_baseline {

@@ -9,7 +9,8 @@ use seedbake::diagram::{self, Format};
 use seedbake::{Error, Result, ops};
 
 use super::output::Output;
-use super::{Cli, exit, open, profile};
+use super::{Cli, check_writes, exit, open, profile};
+use seedbake::ops::paths::Written;
 
 /// Draws the embedded schema, or the database `--database-url` names when
 /// it is given on the command line. `DATABASE_URL` alone does not count:
@@ -24,6 +25,12 @@ pub async fn run(cli: &Cli, out: &Output, format: Format, file: Option<&Path>) -
         ));
     }
     let model = if database_url_given() {
+        // A diagram file is replaced in place: never the database's.
+        let diagram = file
+            .iter()
+            .map(|p| Written::new("the diagram", p))
+            .collect();
+        check_writes(cli, None, diagram)?;
         let target = open(cli, false).await?;
         ops::diagram_of(target.as_ref()).await?
     } else {
