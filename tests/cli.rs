@@ -901,3 +901,40 @@ fn a_migrate_dry_run_on_a_read_only_database_plans_and_writes_nothing() {
         Some(0)
     );
 }
+
+/// Past the file size limit (`ulimit -f`) a write fails rather than the
+/// signal ending seedbake: the diagram file is not left half-written (exit
+/// 4, nothing beside it), a report to standard output is exit 7.
+#[test]
+fn a_file_size_limit_fails_the_write_and_leaves_nothing_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let limited = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -f 1; exec \"$0\" {args}"))
+            .arg(env!("CARGO_BIN_EXE_seedbake"))
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("TURSO_AUTH_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = limited("schema --format svg -o big.svg");
+    assert_eq!(o.status.code(), Some(4), "{:?}", text(&o));
+    assert!(text(&o).1.contains("big.svg"), "{:?}", text(&o));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("big.svg"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    let o = limited("schema --format svg > out.svg");
+    assert_eq!(o.status.code(), Some(7), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("cannot write to standard output"),
+        "{:?}",
+        text(&o)
+    );
+}

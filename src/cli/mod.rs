@@ -267,7 +267,10 @@ pub fn main(seed: &'static Seed) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(run(&cli, &out)),
+        Ok(runtime) => runtime.block_on(async {
+            signals::file_size_limit_fails_writes();
+            run(&cli, &out).await
+        }),
         Err(e) => Err(Error::Database {
             target: "this machine".into(),
             step: "starting".into(),
