@@ -977,7 +977,7 @@ fn clashes_on_partial_expression_and_nocase_unique_indexes_are_refused_beforehan
     for expected in [
         "the seed's verband row \"NEUV\" would have the same name COLLATE NOCASE, which the row \"EIGEN\" has, and it stays \
          (the seed does not have it, but 1 kind row refers to it): the UNIQUE index ix_verband_name_ci allows one such row",
-        "the seed's verband row \"NEUV\" would have the same lower (ort), which the row \"EIGDE\" has, and it stays \
+        "the seed's verband row \"NEUV\" would have the same lower(ort), which the row \"EIGDE\" has, and it stays \
          (the seed does not have it, but 1 kind row refers to it): the UNIQUE index ix_verband_ort_de allows one such row",
     ] {
         assert!(e.contains(expected), "{expected}\nnot in: {e}");

@@ -45,6 +45,25 @@ fn definition(index: &UniqueIndex) -> Option<(Vec<String>, Option<String>)> {
     }
 }
 
+/// An expression as people write it: the parser renders a call as
+/// `lower (ort)`.
+fn as_written(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let call = c == ' '
+            && chars.peek() == Some(&'(')
+            && out
+                .chars()
+                .last()
+                .is_some_and(|p: char| p.is_alphanumeric() || p == '_');
+        if !call {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Where rows meet on `index`, as the engine compares them. `None`: the
 /// engine cannot evaluate it over the rows the sync knows (an expression
 /// over a column the seed does not have): it is left to the engine at
@@ -138,6 +157,11 @@ fn empty(index: &UniqueIndex, keys: &[String]) -> Meetings {
         index: index.name.clone(),
         meetings: Vec::new(),
         columns: None,
-        shared: Shared::Keys(keys.join(", ")),
+        shared: Shared::Keys(
+            keys.iter()
+                .map(|k| as_written(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     }
 }
