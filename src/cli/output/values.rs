@@ -171,6 +171,8 @@ mod tests {
         assert_eq!(text(&Shown::Value(Value::Integer(34117))), "34117");
         assert_eq!(text(&Shown::Value(Value::Real(3.0))), "3.0");
         assert_eq!(text(&Shown::Hidden), "(hidden)");
+        assert_eq!(text(&Shown::Absent), "(no column yet)");
+        assert_eq!(t("(no column yet)"), "\"(no column yet)\"");
         assert_eq!(text(&Shown::Value(Value::Blob(vec![0, 255]))), "x'00ff'");
         assert_eq!(
             text(&Shown::Value(Value::Blob(vec![1; 2048]))),
