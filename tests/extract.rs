@@ -301,4 +301,15 @@ fn extract_never_replaces_the_folder_the_database_is_in() {
         names.iter().all(|n| n.starts_with("aquarius.db")),
         "{names:?}"
     );
+    // Where no folder can be made (/proc, under /dev/full): the write
+    // fails (exit 4), nothing is left anywhere.
+    for out_dir in ["/proc/seedbake-extract", "/dev/full/seed"] {
+        let out = seedbake(url, "", dir.path(), &["extract", "--out", out_dir]);
+        assert_eq!(out.status.code(), Some(4), "{out_dir}: {}", text(&out));
+        assert!(
+            text(&out).contains("cannot write"),
+            "{out_dir}: {}",
+            text(&out)
+        );
+    }
 }
