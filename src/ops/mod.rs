@@ -402,7 +402,7 @@ fn engine(message: String) -> DbError {
 }
 
 /// Fails the step when any foreign key dangles, naming the first ones.
-/// Every foreign key checked. `unsent`: the step whose statements may
+/// `unsent`: the step whose statements may
 /// still be on their way (on a server they travel with the next request,
 /// this check's): a constraint met then is theirs, as a read meets none.
 async fn check_foreign_keys(
