@@ -834,6 +834,33 @@ fn schema_draws_the_build_or_a_live_database() {
     assert!(!out.contains("notiz"));
 }
 
+/// `schema -o` replaces a diagram file in place, so it never writes onto
+/// the database it draws (or its journal files): a usage error, the
+/// database untouched.
+#[test]
+fn schema_never_writes_its_diagram_over_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let db = dir.path().join("aquarius.db");
+    let before = std::fs::read(&db).unwrap();
+    let url = db.display().to_string();
+    for target in ["aquarius.db", "./aquarius.db", "aquarius.db-wal"] {
+        let o = seedbake(
+            dir.path(),
+            &["schema", "--database-url", &url, "-o", target],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{target}: {:?}", text(&o));
+        assert!(
+            text(&o).1.contains("the database"),
+            "{target}: {:?}",
+            text(&o)
+        );
+        assert_eq!(std::fs::read(&db).unwrap(), before, "{target}");
+    }
+    assert!(!dir.path().join("aquarius.db-wal").exists());
+}
+
 /// A dry run never writes: migrate's plan (the whole migration, run and
 /// rolled back) is made on a scratch copy of a local file, so a read-only
 /// URL works and the file is not touched, not even its journal.
@@ -945,5 +972,42 @@ fn reports_of_written_files_name_the_file_in_text_and_json() {
     assert_eq!(
         text(&o).0,
         format!("wrote the mermaid diagram of {tables} tables to s.mmd ({written} bytes)\n")
+    );
+}
+
+/// Past the file size limit (`ulimit -f`) a write fails rather than the
+/// signal ending seedbake: the diagram file is not left half-written (exit
+/// 4, nothing beside it), a report to standard output is exit 7.
+#[test]
+fn a_file_size_limit_fails_the_write_and_leaves_nothing_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(seedbake(dir.path(), &["reset"], &[]).status.success());
+    let limited = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -f 1; exec \"$0\" {args}"))
+            .arg(env!("CARGO_BIN_EXE_seedbake"))
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("TURSO_AUTH_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = limited("schema --format svg -o big.svg");
+    assert_eq!(o.status.code(), Some(4), "{:?}", text(&o));
+    assert!(text(&o).1.contains("big.svg"), "{:?}", text(&o));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("big.svg"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    let o = limited("schema --format svg > out.svg");
+    assert_eq!(o.status.code(), Some(7), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("cannot write to standard output"),
+        "{:?}",
+        text(&o)
     );
 }

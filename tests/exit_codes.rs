@@ -530,10 +530,11 @@ fn reports_outside_the_matrix_survive_a_closed_or_full_stdout() {
     common::rt().block_on(common::reset(&db));
     let url = db.display().to_string();
     let static_dir = dir.path().join("static");
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 6] = [
         &["migrate"],
         &["migrate", "--dry-run"],
         &["status"],
+        &["status", "-v"],
         &["images", "--static-dir", static_dir.to_str().unwrap()],
         &["schema", "--format", "svg"],
     ];

@@ -246,3 +246,70 @@ fn a_folder_in_the_way_a_bad_place_or_a_value_no_seed_can_give_leave_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A folder `--replace` would remove is never one holding the database (or
+/// its journal files): refused as a usage error before anything is read or
+/// written, the database and the folder as they were.
+#[test]
+fn extract_never_replaces_the_folder_the_database_is_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed");
+    std::fs::create_dir(&seed).unwrap();
+    let db = seed.join("aquarius.db");
+    let url = db.to_str().unwrap();
+    reset(url, "", dir.path());
+    let before = std::fs::read(&db).unwrap();
+    for out_dir in ["seed", ".", "seed/.."] {
+        let out = seedbake(
+            url,
+            "",
+            dir.path(),
+            &["extract", "--out", out_dir, "--replace"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{out_dir}: {}", text(&out));
+        assert!(
+            text(&out).contains("the database"),
+            "{out_dir}: {}",
+            text(&out)
+        );
+        assert_eq!(std::fs::read(&db).unwrap(), before, "{out_dir}");
+    }
+    // Onto the database file itself: not a folder, refused.
+    let out = seedbake(
+        url,
+        "",
+        dir.path(),
+        &["extract", "--out", "seed/aquarius.db", "--replace"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // Through a symbolic link to a folder: not followed, refused.
+    std::os::unix::fs::symlink(&seed, dir.path().join("link")).unwrap();
+    let out = seedbake(
+        url,
+        "",
+        dir.path(),
+        &["extract", "--out", "link", "--replace"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let names: Vec<String> = std::fs::read_dir(&seed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.starts_with("aquarius.db")),
+        "{names:?}"
+    );
+    // Where no folder can be made (/proc, under /dev/full): the write
+    // fails (exit 4), nothing is left anywhere.
+    for out_dir in ["/proc/seedbake-extract", "/dev/full/seed"] {
+        let out = seedbake(url, "", dir.path(), &["extract", "--out", out_dir]);
+        assert_eq!(out.status.code(), Some(4), "{out_dir}: {}", text(&out));
+        assert!(
+            text(&out).contains("cannot write"),
+            "{out_dir}: {}",
+            text(&out)
+        );
+    }
+}

@@ -916,6 +916,176 @@ fn a_changed_natural_key_that_collides_with_a_kept_row_is_refused_by_status_and_
     assert!(e.contains(&status.refusals[0]), "{status:?}\n{e}");
 }
 
+/// Version 1 plus two UNIQUE indexes on verband that the sync cannot
+/// compare by itself: names under NOCASE, and towns by `lower(ort)` among
+/// German rows only (a partial index over an expression).
+fn with_engine_indexes(d: &Path) {
+    let sql = "CREATE UNIQUE INDEX ix_verband_name_ci ON verband (name COLLATE NOCASE);\n\
+               CREATE UNIQUE INDEX ix_verband_ort_de ON verband (lower(ort)) WHERE land = 'Deutschland';\n";
+    std::fs::write(d.join("migrations/0002_engine_indexes.sql"), sql).unwrap();
+    let path = d.join("schema.sql");
+    let mut schema = std::fs::read_to_string(&path).unwrap();
+    schema.push_str(sql);
+    std::fs::write(path, schema).unwrap();
+}
+
+/// A version 1 database with the app's work, migrated to
+/// [`with_engine_indexes`].
+fn with_engine_indexes_applied(dir: &Path) -> PathBuf {
+    let path = v1_with_app_work(dir);
+    let report = rt()
+        .block_on(migrate_local(&path, &compile(with_engine_indexes)))
+        .unwrap();
+    assert_eq!(report.to, Some(2), "{report:?}");
+    path
+}
+
+#[test]
+fn clashes_on_partial_expression_and_nocase_unique_indexes_are_refused_beforehand() {
+    // The seed's own rows are checked against its indexes when it is
+    // compiled; a row of the app's that stays is not: a new seed row
+    // named as it is in other letters' case, or in its German town, clashes
+    // only as the engine compares.
+    let joined = compile(|d| {
+        with_engine_indexes(d);
+        let path = d.join("verbaende.csv");
+        let mut v = std::fs::read_to_string(&path).unwrap();
+        v.push_str("Neuer Verband,NEUV,Deutschland,Leipzig\n");
+        std::fs::write(path, v).unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = with_engine_indexes_applied(dir.path());
+    let rt = rt();
+    rt.block_on(common::execute(
+        &path,
+        "INSERT INTO verband (name, abkuerzung, land, ort) VALUES ('NEUER VERBAND', 'EIGEN', 'Deutschland', 'Halle');
+         INSERT INTO verband (name, abkuerzung, land, ort) VALUES ('Eigener Kreis', 'EIGDE', 'Deutschland', 'LEIPZIG');
+         INSERT INTO verband (name, abkuerzung, land, ort) VALUES ('Zuger Kreis', 'EIGCH', 'Schweiz', 'ZUG');
+         UPDATE kind SET verband_id = (SELECT id FROM verband WHERE abkuerzung = 'EIGEN') WHERE id = (SELECT min(id) FROM kind);
+         UPDATE kind SET verband_id = (SELECT id FROM verband WHERE abkuerzung = 'EIGDE') WHERE id = (SELECT max(id) FROM kind);
+         UPDATE kind SET verband_id = (SELECT id FROM verband WHERE abkuerzung = 'EIGCH')
+             WHERE id = (SELECT min(id) FROM kind WHERE id > (SELECT min(id) FROM kind))",
+    ));
+    let before = rt.block_on(common::dump(&path));
+    let status = rt.block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &joined).await.unwrap()
+    });
+    let e = rt.block_on(migrate_local(&path, &joined)).unwrap_err();
+    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    let e = e.to_string();
+    for expected in [
+        "the seed's verband row \"NEUV\" would have the same name COLLATE NOCASE, which the row \"EIGEN\" has, and it stays \
+         (the seed does not have it, but 1 kind row refers to it): the UNIQUE index ix_verband_name_ci allows one such row",
+        "the seed's verband row \"NEUV\" would have the same lower(ort), which the row \"EIGDE\" has, and it stays \
+         (the seed does not have it, but 1 kind row refers to it): the UNIQUE index ix_verband_ort_de allows one such row",
+    ] {
+        assert!(e.contains(expected), "{expected}\nnot in: {e}");
+    }
+    // Zug in Switzerland is outside the partial index: no clash.
+    assert!(!e.contains("EIGCH"), "{e}");
+    assert_eq!(rt.block_on(common::dump(&path)), before);
+    assert!(!status.in_step, "{status:?}");
+    assert_eq!(status.refusals.len(), 1, "{status:?}");
+    assert!(e.contains(&status.refusals[0]), "{status:?}\n{e}");
+}
+
+#[test]
+fn a_swap_under_a_partial_expression_index_is_staged_not_refused() {
+    // BKFD and LKNW trade towns: each takes a value of ix_verband_ort_de
+    // the other gives up, which only a row moved aside first allows.
+    let swapped = compile(|d| {
+        with_engine_indexes(d);
+        replace(
+            d,
+            "verbaende.csv",
+            "BKFD,Deutschland,Kassel",
+            "BKFD,Deutschland,Dortmund",
+        );
+        replace(
+            d,
+            "verbaende.csv",
+            "LKNW,Deutschland,Dortmund",
+            "LKNW,Deutschland,kassel",
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = with_engine_indexes_applied(dir.path());
+    let rt = rt();
+    let status = rt.block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &swapped).await.unwrap()
+    });
+    assert!(status.refusals.is_empty(), "{status:?}");
+    let verband = status
+        .reference
+        .iter()
+        .find(|t| t.table == "verband")
+        .unwrap();
+    assert_eq!(verband.updated.len(), 2, "{verband:?}");
+    assert_eq!(verband.staged.len(), 2, "{verband:?}");
+    let report = rt.block_on(migrate_local(&path, &swapped)).unwrap();
+    assert!(report.changes, "{report:?}");
+    assert_eq!(
+        rt.block_on(rows(
+            &path,
+            "SELECT abkuerzung, ort FROM verband WHERE abkuerzung IN ('BKFD', 'LKNW') ORDER BY 1"
+        )),
+        [
+            "Text(\"BKFD\") | Text(\"Dortmund\")",
+            "Text(\"LKNW\") | Text(\"kassel\")"
+        ]
+    );
+}
+
+#[test]
+fn status_shows_the_values_of_columns_the_pending_migrations_add() {
+    // Version 2 adds figur.video, and gives F01 one: the sync sets it after
+    // the migrations, so status counts F01 as changed, with the value.
+    let dir = tempfile::tempdir().unwrap();
+    let path = v1_with_app_work(dir.path());
+    let v2 = v2();
+    let status = rt().block_on(async {
+        let target = common::open(&path).await;
+        ops::status(&*target, &v2).await.unwrap()
+    });
+    let figur = status
+        .reference
+        .iter()
+        .find(|t| t.table == "figur")
+        .unwrap();
+    // F01 is keyed by its name and category.
+    let f01 = figur
+        .updated
+        .iter()
+        .find(|u| u.key == "\"Ballettbein\" / \"Ballettbein\"")
+        .unwrap_or_else(|| panic!("F01 not among the changed rows: {figur:?}"));
+    let video = f01
+        .changes
+        .iter()
+        .find(|c| c.column == "video")
+        .unwrap_or_else(|| panic!("no video in {f01:?}"));
+    assert_eq!(video.database, Shown::Absent);
+    assert_eq!(
+        video.seed,
+        Shown::Value(Value::Text("https://example.org/f01.mp4".into()))
+    );
+    let f27 = figur
+        .inserted_rows
+        .iter()
+        .find(|r| r.key == "\"Delfin\" / \"Delfin\"")
+        .unwrap_or_else(|| panic!("F27 not inserted: {figur:?}"));
+    assert!(f27.values.iter().any(|v| v.column == "video"), "{f27:?}");
+    // As JSON: a value the database does not have yet says so.
+    let json = serde_json::to_value(&status).unwrap();
+    assert!(
+        json.to_string().contains(
+            r#"{"column":"video","database":{"absent":true},"seed":"https://example.org/f01.mp4"}"#
+        ),
+        "{json}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The story on the Hrana test server.
 
@@ -925,7 +1095,7 @@ async fn open_remote(server: &TestServer) -> Box<dyn Target> {
     database::open(
         location,
         Settings {
-            auth_token: Some(TOKEN.into()),
+            auth_token: Some(server.token.clone()),
             lock_timeout: Duration::from_secs(2),
             ..Settings::default()
         },
@@ -2064,5 +2234,130 @@ fn migration_new_reads_the_seed_folder_as_the_build_does() {
         std::fs::read_dir(dir.join("migrations")).unwrap().count(),
         2,
         "nothing was written"
+    );
+}
+
+/// A build whose version 2 is one migration, `sql`, declared in schema.sql
+/// by `declared`.
+fn with_migration(name: &str, sql: &'static str, declared: &'static str) -> Build {
+    let file = format!("migrations/0002_{name}.sql");
+    compile(move |d| {
+        std::fs::write(d.join(file), sql).unwrap();
+        let path = d.join("schema.sql");
+        let schema = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, schema + declared).unwrap();
+    })
+}
+
+/// On a server a migration's statements travel with the next request (a
+/// read of the schema); a UNIQUE clash they meet there is the migration's,
+/// named so, in the engine's words, on the test server and on sqld.
+#[test]
+fn a_migration_that_fails_on_a_servers_data_is_named_as_that_migration() {
+    let index = "CREATE UNIQUE INDEX ix_kind_nachname_unique ON kind (nachname);\n";
+    let broken = with_migration("nachname_unique", index, index);
+    for place in [Place::server(false), Place::server(true)]
+        .into_iter()
+        .flatten()
+    {
+        place.exec(&["UPDATE kind SET nachname = 'Gleich'"]);
+        let before = place.dump();
+        let server = place.server.as_ref().unwrap();
+        let e = rt()
+            .block_on(async {
+                let target = open_remote(server).await;
+                ops::migrate(&*target, &broken, &MigrateOptions::default()).await
+            })
+            .unwrap_err();
+        let said = e.to_string();
+        assert!(
+            matches!(e, seedbake::Error::RolledBack { .. }),
+            "{}: {said}",
+            place.name()
+        );
+        assert!(
+            said.contains("applying migration 0002_nachname_unique failed")
+                && said.contains("UNIQUE constraint failed: kind.nachname"),
+            "{}: {said}",
+            place.name()
+        );
+        for raw in ["Hrana", "api error", "SQLite error", "`"] {
+            assert!(!said.contains(raw), "{}: {raw:?} in {said}", place.name());
+        }
+        assert_eq!(place.dump(), before, "{}", place.name());
+    }
+}
+
+/// sqld takes the write lock from a transaction older than 5 s when another
+/// client asks for it (libsql-server `connection/mod.rs`, `TXN_TIMEOUT`):
+/// a migration that runs longer is rolled back, and seedbake names the
+/// migration and the cause in its own words; the other client's write
+/// goes through, the migration's does not.
+#[test]
+fn sqlds_transaction_timeout_is_told_under_the_migration_it_cut() {
+    let Some(place) = Place::server(true) else {
+        return;
+    };
+    // Some seconds of the engine's time, then nothing left behind.
+    let slow = with_migration(
+        "slow",
+        "CREATE TABLE slow_probe (n INTEGER);\n\
+         INSERT INTO slow_probe SELECT count(*) FROM (WITH RECURSIVE c(x) AS \
+         (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000000) SELECT x FROM c);\n\
+         DROP TABLE slow_probe;\n",
+        "",
+    );
+    let server = place.server.as_ref().unwrap();
+    let (url, token) = (server.url(), server.token.clone());
+    let other = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        rt().block_on(async {
+            let db = libsql::Builder::new_remote(url, token)
+                .connector(hyper014::client::HttpConnector::new())
+                .build()
+                .await
+                .unwrap();
+            let conn = db.connect().unwrap();
+            conn.execute(
+                "INSERT INTO verein (name, ort, register_id, contact) VALUES ('Anderer Schreiber', 'Bonn', 'VR 9', '')",
+                (),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+    });
+    let e = rt()
+        .block_on(async {
+            let target = open_remote(server).await;
+            ops::migrate(&*target, &slow, &MigrateOptions::default()).await
+        })
+        .unwrap_err();
+    let said = e.to_string();
+    assert!(matches!(e, seedbake::Error::RolledBack { .. }), "{said}");
+    assert!(
+        said.contains("applying migration 0002_slow failed")
+            && said.contains("the server rolled the transaction back")
+            && said.contains("5 s on sqld"),
+        "{said}"
+    );
+    for raw in ["Hrana", "api error", "`"] {
+        assert!(!said.contains(raw), "{raw:?} in {said}");
+    }
+    other.join().unwrap().unwrap();
+    let rt = rt();
+    assert_eq!(
+        rt.block_on(one(
+            &place.db,
+            "SELECT max(version) FROM _seedbake_migrations"
+        )),
+        1
+    );
+    assert_eq!(
+        rt.block_on(one(
+            &place.db,
+            "SELECT count(*) FROM verein WHERE name = 'Anderer Schreiber'"
+        )),
+        1
     );
 }

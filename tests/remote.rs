@@ -303,6 +303,18 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("rolled back"), "{}", text(&o));
+    // Told as what it is (the server's TRANSACTION_TIMEOUT), in seedbake's
+    // words, not the client's.
+    let said = text(&o);
+    assert!(
+        said.contains(
+            "the server rolled the transaction back: seedbake held the write lock longer"
+        ),
+        "{said}"
+    );
+    for raw in ["Hrana", "api error", "`"] {
+        assert!(!said.contains(raw), "{raw:?} in {said}");
+    }
     assert_no_token(&o, TOKEN);
     let after = dump_of(&server.db);
     let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();

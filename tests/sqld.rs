@@ -564,3 +564,84 @@ fn a_statement_the_servers_engine_refuses_is_named_in_the_engines_words(server: 
         assert!(!said.contains(raw), "{raw:?} in: {said}");
     }
 }
+
+/// A token that may only read: `status` reads as with any token; a dry run
+/// cannot take the write lock (sqld answers 403 to the PRAGMA and every
+/// write), so it plans on a local copy read from the server and says so,
+/// exit 0, the server untouched; `migrate` itself is refused as a token
+/// without write access (exit 3), nothing changed.
+#[test]
+fn a_read_only_token_on_sqld_gets_status_and_a_dry_run_and_no_migrate() {
+    let Some(server) =
+        Server::sqld("a_read_only_token_on_sqld_gets_status_and_a_dry_run_and_no_migrate")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = seedbake(&server, dir.path(), &["reset", "--yes", "--no-backup"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Reference data changed by hand, for migrate to put back.
+    server.exec(&["UPDATE verband SET ort = 'Fulda' WHERE abkuerzung = 'BKFD'"]);
+    let before = rt().block_on(common::dump(&server.db));
+    let ro = server.read_only_token();
+    let read_only = [("TURSO_AUTH_TOKEN", ro.as_str())];
+
+    let o = seedbake(&server, dir.path(), &["status", "--json"], &read_only);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let status: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(status["in_step"], false, "{status}");
+
+    let o = seedbake(
+        &server,
+        dir.path(),
+        &["migrate", "--dry-run", "-v"],
+        &read_only,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("planned on a copy: the token may only read"),
+        "{said}"
+    );
+    assert!(said.contains("Fulda") && said.contains("Kassel"), "{said}");
+    assert!(said.contains("dry run: nothing was changed"), "{said}");
+    let o = seedbake(
+        &server,
+        dir.path(),
+        &["migrate", "--dry-run", "--json"],
+        &read_only,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(plan["changes"], true, "{plan}");
+    assert!(plan["planned_on"].as_str().is_some(), "{plan}");
+    assert_eq!(rt().block_on(common::dump(&server.db)), before);
+
+    let o = seedbake(
+        &server,
+        dir.path(),
+        &["migrate", "--yes", "--no-backup"],
+        &read_only,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("(403)"), "{}", text(&o));
+    assert!(!text(&o).contains(&ro), "{}", text(&o));
+    assert_eq!(rt().block_on(common::dump(&server.db)), before);
+
+    // With the token that may write, the same plan is made on the server
+    // itself, in its own transaction rolled back.
+    let o = seedbake(
+        &server,
+        dir.path(),
+        &["migrate", "--dry-run", "--json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let own: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert!(own.get("planned_on").is_none(), "{own}");
+    assert_eq!(own["reference"], plan["reference"]);
+    assert_eq!(rt().block_on(common::dump(&server.db)), before);
+}

@@ -27,18 +27,9 @@ pub(super) async fn run(cx: &Context<'_>, guard: &Guard, baseline: Option<i64>) 
         backup: None,
     };
     let plan = if env.is_production() || guard.dry_run {
-        // The plan is the whole migration, run and rolled back: on a scratch
-        // copy of a local file, so a dry run writes nothing (a read-only
-        // file or `?mode=ro` works), on a server inside its transaction.
-        let scratch = tempfile::tempdir().map_err(|e| Error::Open {
-            target: target.location().to_string(),
-            reason: format!("cannot make a scratch folder for the plan: {e}"),
-        })?;
-        let copy = database::scratch_copy(target, scratch.path())
-            .await
-            .transpose()?;
-        let plan = ops::migrate(copy.as_deref().unwrap_or(target), &build, &opts).await?;
-        drop(copy);
+        // The plan is the whole migration, run and rolled back where it
+        // cannot change the database (see `ops::migrate_plan`).
+        let plan = ops::migrate_plan(target, &build, &opts).await?;
         let shown = output::MigratePlan {
             report: &plan,
             dry_run: guard.dry_run,

@@ -54,7 +54,10 @@ pub fn main(seed: &'static Seed) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(run(&Context::new(&cli, &out))),
+        Ok(runtime) => runtime.block_on(async {
+            signals::file_size_limit_fails_writes();
+            run(&Context::new(&cli, &out)).await
+        }),
         Err(e) => Err(Error::Database {
             target: "this machine".into(),
             step: "starting".into(),
@@ -281,6 +284,8 @@ async fn run(cx: &Context<'_>) -> Result<u8> {
             tables,
             replace,
         } => {
+            // With --replace the folder goes: never one holding the database.
+            cx.check_writes(None, vec![Written::new("the seed folder (--out)", dir)])?;
             let target = cx.open(false).await?;
             let opts = ops::ExtractOptions {
                 out: dir,

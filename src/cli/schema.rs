@@ -6,6 +6,7 @@ use std::path::Path;
 
 use seedbake::atomic_file::AtomicFile;
 use seedbake::diagram::{self, Format};
+use seedbake::ops::paths::Written;
 use seedbake::{Error, Result, ops};
 
 use super::output::DiagramWritten;
@@ -25,6 +26,12 @@ pub(super) async fn run(cx: &Context<'_>, format: Format, file: Option<&Path>) -
         ));
     }
     let model = if database_url_given() {
+        // A diagram file is replaced in place: never the database's.
+        let diagram = file
+            .iter()
+            .map(|p| Written::new("the diagram", p))
+            .collect();
+        cx.check_writes(None, diagram)?;
         let target = cx.open(false).await?;
         ops::diagram_of(target.as_ref()).await?
     } else {

@@ -14,6 +14,17 @@ use std::sync::Once;
 
 use seedbake::interrupt::{self, Signal};
 
+/// SIGXFSZ: a write past the file size limit (`ulimit -f`) would end
+/// seedbake at once (the signal's default), leaving a half-written file
+/// behind. Handled (and never acted on), the write fails instead (EFBIG),
+/// and the file is removed and the error told as any full disk's. Must
+/// run inside the runtime; the handler stays for the process's life.
+pub fn file_size_limit_fails_writes() {
+    // SIGXFSZ on Linux (x86, ARM): tokio names no constant for it.
+    const SIGXFSZ: i32 = 25;
+    let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ));
+}
+
 /// Installs the handler, once; returns when it is in place.
 pub fn arm() {
     static ARMED: Once = Once::new();

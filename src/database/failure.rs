@@ -199,6 +199,12 @@ pub fn client_report(e: &libsql::Error) -> ClientReport {
                 report.message = Some(body.trim().chars().take(300).collect());
             }
         }
+    } else if let Some(rest) = text.strip_prefix("api error: `") {
+        // A batch step's error: the client keeps the server's message and
+        // drops its code (libsql 0.10 `hrana/mod.rs`, `unwrap_err`).
+        let message = rest.strip_suffix('`').unwrap_or(rest).to_owned();
+        report.code = code_of_batch_error(&server_words(&message)).map(str::to_owned);
+        report.message = Some(message);
     } else if text.starts_with("http error:") {
         report.transport = true;
     } else if let Some((_, rest)) = text.split_once("(error code: ") {
@@ -218,6 +224,28 @@ pub fn client_report(e: &libsql::Error) -> ClientReport {
         report.message = debug_field(&text, "message");
     }
     report
+}
+
+/// The code of a batch step's error, whose code the client drops, from the
+/// server's message: texts the engine and sqld fix rather than word for
+/// people (SQLite's constraint and lock messages; libsql-server's
+/// `TRANSACTION_TIMEOUT` text, `hrana/stmt.rs`). `None`: any other.
+fn code_of_batch_error(words: &str) -> Option<&'static str> {
+    const CONSTRAINTS: [&str; 5] = ["UNIQUE", "NOT NULL", "CHECK", "FOREIGN KEY", "PRIMARY KEY"];
+    if CONSTRAINTS
+        .iter()
+        .any(|c| words.starts_with(&format!("{c} constraint failed")))
+    {
+        Some("SQLITE_CONSTRAINT")
+    } else if words == "Transaction timed out" {
+        Some("TRANSACTION_TIMEOUT")
+    } else if words.starts_with("database is locked")
+        || words.starts_with("database table is locked")
+    {
+        Some("SQLITE_BUSY")
+    } else {
+        None
+    }
 }
 
 /// The engine's own words in what the client or the server wrapped them
@@ -312,6 +340,29 @@ mod tests {
         assert!(r.malformed);
         let r = client_report(&hrana("cursor error: `cursor stream ended prematurely`"));
         assert!(r.malformed);
+    }
+
+    #[test]
+    fn a_batch_steps_error_is_read_by_the_engines_fixed_words() {
+        for (text, code) in [
+            (
+                "api error: `SQLite error: UNIQUE constraint failed: kind.nachname`",
+                Some("SQLITE_CONSTRAINT"),
+            ),
+            (
+                "api error: `CHECK constraint failed: seedbake_foreign_keys`",
+                Some("SQLITE_CONSTRAINT"),
+            ),
+            (
+                "api error: `Transaction timed out`",
+                Some("TRANSACTION_TIMEOUT"),
+            ),
+            ("api error: `SQLite error: no such table: x`", None),
+        ] {
+            let r = client_report(&hrana(text));
+            assert_eq!(r.code.as_deref(), code, "{text}");
+            assert!(r.status.is_none() && !r.malformed, "{text}");
+        }
     }
 
     #[test]

@@ -232,11 +232,18 @@ impl Remote {
             ),
             // The caller says what became of the work (a write transaction
             // is gone with the session: rolled back).
+            // sqld takes the write lock from a transaction older than 5 s
+            // when another client asks for it (libsql-server
+            // `connection/mod.rs`, `TXN_TIMEOUT`), and says so by this code.
+            Kind::Expired if report.code.as_deref() == Some("TRANSACTION_TIMEOUT") => format!(
+                "the server rolled the transaction back: seedbake held the write lock longer than the server \
+                 allows while another client wanted to write (5 s on sqld). Stop the app's writers while this \
+                 runs (a big database takes longer than 5 s), then run it again: {server_said}"
+            ),
             Kind::Expired => format!(
-                "the server ended the session: seedbake held the write lock longer than the server allows while \
-                 another client wanted to write (5 s on sqld), or no request reached the server within its stream \
-                 clock (10 s on sqld). Stop the app's writers while this runs (a big database takes longer than \
-                 5 s), then run it again: {server_said}"
+                "the server ended the session: no request reached it within its stream clock (10 s on sqld), or \
+                 it took the write lock away while another client wanted to write (after 5 s on sqld). Run it \
+                 again on a steadier link, with the app's writers stopped: {server_said}"
             ),
             Kind::ServerFailed => format!(
                 "the server failed (HTTP {})",

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::checks::{self, ReadFailure, SyncNow};
 use super::reference::{LiveTables, SyncPlan, TableSync};
 use super::standing::{Adoption, START_MIGRATIONS};
-use super::tx::{Failure, Tx, sql_text, step};
+use super::tx::{Failure, Tx, sql_text, step, step_of};
 use super::{TrafficReport, as_millis, check_foreign_keys, engine};
 use crate::database::{DbError, Target, TargetRows};
 use crate::error::Result;
@@ -65,6 +65,10 @@ pub struct MigrateReport {
     pub start_migrations: Option<&'static str>,
     /// The backup taken under the write lock before anything changed.
     pub backup: Option<super::BackupReport>,
+    /// Where the plan was made, when not on the database itself (a dry run
+    /// with a token that may only read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_on: Option<&'static str>,
     pub traffic: Option<TrafficReport>,
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
@@ -202,10 +206,26 @@ async fn run(
     if let (false, Some(latest)) = (pending.is_empty(), build.latest()) {
         // Proven at build time on an empty database; proven again here, on
         // this one, before anything depends on it.
+        let applying = match pending.as_slice() {
+            [one] => format!("applying migration {}", one.label()),
+            many => format!(
+                "applying migrations {} (sent to the server together)",
+                many.iter()
+                    .map(|m| m.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         let rows = TargetRows::new(target);
         let now = crate::fingerprint::canonical_schema(&rows)
             .await
-            .map_err(|e| Failure::Step("reading the migrated schema".into(), rows.error(e)))?;
+            .map_err(|e| {
+                let e = rows.error(e);
+                Failure::Step(
+                    step_of(&e, "reading the migrated schema", Some(&applying)),
+                    e,
+                )
+            })?;
         if let Some(d) = first_difference(
             &now,
             &latest.schema_objects(),
@@ -235,7 +255,9 @@ async fn run(
 
     if writes {
         if target.proves_in_transaction() {
-            check_foreign_keys(target).await?;
+            // The sync's statements may travel with this check's request.
+            let unsent = (!plan.statements.is_empty()).then_some("syncing the reference data");
+            check_foreign_keys(target, unsent).await?;
         }
         tx.exec(&format!(
             "UPDATE {MIGRATIONS_TABLE} SET fk_violations = (SELECT count(*) FROM pragma_foreign_key_check) \
@@ -268,6 +290,7 @@ async fn run(
         changes: writes,
         start_migrations: build.migrations.is_empty().then_some(START_MIGRATIONS),
         backup: None,
+        planned_on: None,
         traffic: target.traffic(),
         elapsed: started.elapsed(),
     };

@@ -7,6 +7,7 @@ mod checks;
 mod diagram;
 mod differences;
 mod draft;
+mod dry_run;
 mod dump;
 pub mod extract;
 pub mod images;
@@ -34,6 +35,7 @@ pub use diagram::{diagram_of, diagram_of_build};
 pub use differences::RowDifference;
 pub use draft::{DraftReport, migration_draft};
 pub use dump::split::MAX_STATEMENT_BYTES;
+pub use dry_run::{READ_ONLY_COPY, migrate_plan};
 pub use dump::{DumpReport, dump, dump_to_file};
 pub use extract::{ExtractOptions, ExtractReport, extract};
 pub use migrate::{Applied, MigrateOptions, MigrateReport, migrate};
@@ -357,7 +359,7 @@ async fn load_in_transaction(
         .await
         .map_err(step("checking foreign keys"))?
     {
-        check_foreign_keys(tx.target).await?;
+        check_foreign_keys(tx.target, None).await?;
     }
     phases.mark("check");
     tx.exec(&record("0"))
@@ -401,10 +403,16 @@ fn engine(message: String) -> DbError {
 }
 
 /// Fails the step when any foreign key dangles, naming the first ones.
-async fn check_foreign_keys(target: &dyn Target) -> std::result::Result<(), Failure> {
+/// `unsent`: the step whose statements may
+/// still be on their way (on a server they travel with the next request,
+/// this check's): a constraint met then is theirs, as a read meets none.
+async fn check_foreign_keys(
+    target: &dyn Target,
+    unsent: Option<&str>,
+) -> std::result::Result<(), Failure> {
     let violations = foreign_key_violations(target)
         .await
-        .map_err(step("checking foreign keys"))?;
+        .map_err(|e| Failure::Step(tx::step_of(&e, "checking foreign keys", unsent), e))?;
     if violations.is_empty() {
         return Ok(());
     }

@@ -133,6 +133,17 @@ pub(crate) enum Failure {
     Error(Error),
 }
 
+/// The step a failed read belongs to: its own, unless the statements of
+/// step `unsent` may still have been on their way (a server receives them
+/// with the next request) and it failed as they do: a constraint (a read
+/// meets none), or the server ending the transaction while they ran.
+pub(crate) fn step_of(e: &DbError, read: &str, unsent: Option<&str>) -> String {
+    match unsent {
+        Some(writes) if matches!(e.kind, Kind::Constraint | Kind::Expired) => writes.to_owned(),
+        _ => read.to_owned(),
+    }
+}
+
 pub(crate) fn step(name: &str) -> impl FnOnce(DbError) -> Failure + '_ {
     move |e| Failure::Step(name.to_owned(), e)
 }

@@ -220,6 +220,41 @@ impl Server {
         );
     }
 
+    /// A token this sqld accepts that may only read: the JWT claim
+    /// `"a": "ro"` (libsql-server `auth/permission.rs`), signed with the
+    /// key `mint-token` made, as it signs its own.
+    pub fn read_only_token(&self) -> String {
+        assert_eq!(
+            self.kind,
+            Kind::Sqld,
+            "only sqld knows tokens by their claims"
+        );
+        let key = sqld_auth().0.with_file_name("jwt.key");
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import base64, json, subprocess, sys, tempfile, time\n\
+                 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b'=').decode()\n\
+                 head = b64(json.dumps({'alg': 'EdDSA', 'typ': 'JWT'}).encode())\n\
+                 claims = b64(json.dumps({'a': 'ro', 'exp': int(time.time()) + 3600}).encode())\n\
+                 msg = head + '.' + claims\n\
+                 f = tempfile.NamedTemporaryFile()\n\
+                 f.write(msg.encode()); f.flush()\n\
+                 sig = subprocess.run(['openssl', 'pkeyutl', '-sign', '-inkey', sys.argv[1], '-rawin', '-in', f.name],\n\
+                                      capture_output=True, check=True).stdout\n\
+                 print(msg + '.' + b64(sig))\n",
+            )
+            .arg(&key)
+            .output()
+            .expect("python3 signs the token");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

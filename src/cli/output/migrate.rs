@@ -87,6 +87,9 @@ fn migrate_text(o: &mut Text, r: &MigrateReport, plan: bool) {
             r.target,
             version(r.to)
         );
+        if let Some(on) = r.planned_on {
+            say!(o, "  planned on a copy: {on}");
+        }
         if let Some(start) = r.start_migrations {
             say!(o, "  {start}");
         }
@@ -109,6 +112,9 @@ fn migrate_text(o: &mut Text, r: &MigrateReport, plan: bool) {
                 version(r.to)
             );
         }
+    }
+    if let Some(on) = r.planned_on {
+        say!(o, "  planned on a copy: {on}");
     }
     if let Some(a) = &r.adopted {
         let how = if a.by_baseline {

@@ -5,7 +5,8 @@
 //! One rule for every value: a string as it is, unless it could be read as
 //! something else (empty, leading or trailing blanks, control characters,
 //! a number, `NULL`…): then quoted, with escapes. NULL as `NULL`, a blob as
-//! `x'…'` (its first bytes), a credential as `(hidden)`. A cell wider than
+//! `x'…'` (its first bytes), a credential as `(hidden)`, a column the
+//! database does not have yet as `(no column yet)`. A cell wider than
 //! [`CELL_WIDTH`] is cut with `…`. A blank cell means there is no row:
 //! nothing in the database (an insert) or in the seed (a delete).
 
@@ -15,6 +16,8 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The widest a cell is shown, in terminal columns.
 const CELL_WIDTH: usize = 40;
+/// A column the database does not have yet (pending migrations add it).
+const ABSENT: &str = "(no column yet)";
 /// How many of a blob's bytes are shown.
 const BLOB_BYTES: usize = 8;
 
@@ -97,6 +100,7 @@ pub(super) fn changes_table(t: &TableSync) -> Vec<String> {
 fn text(v: &Shown) -> String {
     match v {
         Shown::Hidden => HIDDEN.to_owned(),
+        Shown::Absent => ABSENT.to_owned(),
         Shown::Value(Value::Null) => "NULL".to_owned(),
         Shown::Value(Value::Integer(i)) => i.to_string(),
         Shown::Value(Value::Real(r)) => format!("{r:?}"),
@@ -118,6 +122,7 @@ fn ambiguous(t: &str) -> bool {
         || t.starts_with("x'")
         || t == "NULL"
         || t == HIDDEN
+        || t == ABSENT
         || t.parse::<f64>().is_ok()
 }
 
@@ -166,6 +171,8 @@ mod tests {
         assert_eq!(text(&Shown::Value(Value::Integer(34117))), "34117");
         assert_eq!(text(&Shown::Value(Value::Real(3.0))), "3.0");
         assert_eq!(text(&Shown::Hidden), "(hidden)");
+        assert_eq!(text(&Shown::Absent), "(no column yet)");
+        assert_eq!(t("(no column yet)"), "\"(no column yet)\"");
         assert_eq!(text(&Shown::Value(Value::Blob(vec![0, 255]))), "x'00ff'");
         assert_eq!(
             text(&Shown::Value(Value::Blob(vec![1; 2048]))),
