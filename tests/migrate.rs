@@ -972,7 +972,7 @@ fn clashes_on_partial_expression_and_nocase_unique_indexes_are_refused_beforehan
         ops::status(&*target, &joined).await.unwrap()
     });
     let e = rt.block_on(migrate_local(&path, &joined)).unwrap_err();
-    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
+    assert!(matches!(e, seedbake::Error::Unmigratable { .. }), "{e}");
     let e = e.to_string();
     for expected in [
         "the seed's verband row \"NEUV\" would have the same name COLLATE NOCASE, which the row \"EIGEN\" has, and it stays \

@@ -1,10 +1,9 @@
 //! `migrate`: the plan shown (in production, or as a dry run), the
 //! operator asked, the migration run.
 
-use seedbake::database;
+use seedbake::Result;
 use seedbake::ops;
 use seedbake::seed::migrations::Build;
-use seedbake::{Error, Result};
 
 use super::output;
 use super::{Context, Guard, exit, guard};
