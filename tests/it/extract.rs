@@ -3,7 +3,7 @@
 //! is compiled here, and its build's fingerprint must be the one extract
 //! printed and the one `verify` computes from the database.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};

@@ -3,7 +3,7 @@
 //! the repository's Hrana test server, and, for every test that needs no
 //! injected fault, the real libSQL server (sqld) as well.
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 

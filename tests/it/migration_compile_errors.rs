@@ -3,7 +3,7 @@
 //! `tests/fixtures/migrations` (which end at `schema-v3.sql`), with one
 //! thing broken, calling the same compiler `build.rs` runs.
 
-mod common;
+use crate::common;
 use common::copy_dir;
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@
 //! a size cap), a signal mid-reset, and IPv6 addresses. The real binary
 //! against the repository's Hrana test server.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -2,7 +2,7 @@
 //! copy of `tests/fixtures/base` with one thing broken, calling the same
 //! compiler `build.rs` runs.
 
-mod common;
+use crate::common;
 use common::copy_dir;
 use std::path::{Path, PathBuf};
 

@@ -12,7 +12,7 @@
 //! Without it the test says why it did not run and passes, except under CI
 //! (`CI` set), where it fails. It needs root for chroot(2).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::UdpSocket;

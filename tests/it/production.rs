@@ -2,7 +2,7 @@
 //! pseudo-terminal, automatic backups, dump and restore (checked by the real
 //! sqlite3 shell), and init-admin (checked by Python's bcrypt and passlib).
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 

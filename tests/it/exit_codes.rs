@@ -7,7 +7,7 @@
 //! whose `ok` agrees with the code. The README's exit-code table and
 //! `--help` must name every code the matrix meets, and no other.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::Write;

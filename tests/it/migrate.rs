@@ -12,7 +12,7 @@
 //! The refusals, `status`, adoption and the production guard run the real
 //! binary against the seed it embeds.
 
-mod common;
+use crate::common;
 
 use common::copy_dir;
 use std::collections::BTreeMap;

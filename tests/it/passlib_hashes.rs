@@ -4,7 +4,7 @@
 //! `seed-data/users.csv`, and refuses a wrong one. (tests/production.rs
 //! checks the hashes `init-admin` writes; this covers the seeded rows.)
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

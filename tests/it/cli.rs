@@ -1,6 +1,6 @@
 //! The `seedbake` binary end to end: real processes, real files, exit codes.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -5,7 +5,7 @@
 //! `ignore`d source fields, and a table referring to its own rows (from
 //! `tests/fixtures/self_ref`).
 
-mod common;
+use crate::common;
 use common::copy_dir;
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 //! backup restores exactly. Real binary, real libSQL files, the Hrana test
 //! server as a real process.
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 

@@ -6,7 +6,7 @@
 //! What sqld cannot be made to do on demand (HTTP 500s, stalls, cut
 //! connections, short clocks) is checked on the test server alone.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! restores, that its memory stays flat, and that every backup seedbake
 //! writes restores exactly (also through the sqlite3 shell and a server).
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 

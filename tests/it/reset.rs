@@ -1,6 +1,6 @@
 //! Resets, seeds and verifies against real libSQL database files.
 
-mod common;
+use crate::common;
 
 use common::*;
 use seedbake::Error;

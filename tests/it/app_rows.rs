@@ -3,7 +3,7 @@
 //! account `init-admin` creates or updates, `created_at` in the app's
 //! spelling, and the admin role is the one today's app accepts, ADMIN.
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 

@@ -5,7 +5,7 @@
 //! `cargo test` stays quick); every kind of value through a remote dump;
 //! and what sqld does that the test server is not asked to model.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

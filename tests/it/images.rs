@@ -4,7 +4,7 @@
 //! changed, and every refusal and failure says what happened to the
 //! database.
 
-mod common;
+use crate::common;
 
 use common::output_text as text;
 
