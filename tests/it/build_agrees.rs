@@ -6,10 +6,11 @@ use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
+use crate::common::{assert_seed_error, edit_file, fixture};
 use seedbake::SEED;
 use seedbake::seed::Seed;
 use seedbake::value::{Decoder, Value};
-use seedbake_compiler::{Compiled, build_script, codegen, compile};
+use seedbake_compiler::{Compiled, ErrorKind, build_script, codegen, compile};
 
 /// The folder the build compiled: `SEEDBAKE_SEED_DIR` as cargo set it for
 /// this build, else `seed-data/`.
@@ -296,7 +297,7 @@ fn any_divergence_is_caught() {
         assert!(found.contains("defaults: "), "{found}");
     }
     // A different seed altogether differs everywhere.
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/base");
+    let base = fixture("base");
     let other = compile(&base).unwrap();
     assert!(differences(&SEED, &other).len() > 1);
 }
@@ -307,7 +308,7 @@ fn any_divergence_is_caught() {
 // source rows inserted once, in order, into the declared schema.
 
 fn shop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop")
+    fixture("shop")
 }
 
 /// The reference, written out by hand from the shop's CSV files: each cell
@@ -479,16 +480,8 @@ fn shop_variant(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
     (tmp, dir)
 }
 
-fn edit_file(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from:?}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
-
 #[test]
 fn a_clock_or_randomness_the_load_would_evaluate_is_refused_with_the_way_out() {
-    use seedbake_compiler::ErrorKind;
     // A DEFAULT CURRENT_TIMESTAMP on a column the seed gives a value (every
     // product row has added_at) never runs: it compiles.
     let (_t, dir) = shop_variant(|d| {
@@ -582,10 +575,7 @@ fn cells_the_column_cannot_take_are_refused_naming_the_cell() {
     ] {
         let (_t, dir) = shop_variant(|d| edit_file(d, "product.csv", from, to));
         let e = compile(&dir).unwrap_err();
-        assert!(
-            e.to_string().contains(expected),
-            "{expected:?} missing in: {e}"
-        );
+        assert_seed_error(&e, ErrorKind::Type, expected);
     }
 }
 
@@ -656,18 +646,11 @@ fn blob_files_and_base64_give_their_bytes_and_files_stay_beside_the_source() {
     for outside in ["../shop/kettle.png", "/etc/hostname"] {
         let (_t, dir) = with_mapping("picture = { blob = \"file\" }", outside);
         let e = compile(&dir).unwrap_err();
-        assert!(
-            e.to_string().contains("outside the source file's folder"),
-            "{e}"
-        );
+        assert_seed_error(&e, ErrorKind::Manifest, "outside the source file's folder");
     }
     let (_t, dir) = with_mapping("picture = { blob = \"gzip\" }", "x");
     let e = compile(&dir).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("give \"hex\", \"base64\" or \"file\""),
-        "{e}"
-    );
+    assert_seed_error(&e, ErrorKind::Manifest, "give \"hex\", \"base64\" or \"file\"");
 }
 
 #[test]
@@ -681,9 +664,8 @@ fn a_trigger_that_drops_a_seeded_row_is_refused_naming_the_row() {
         );
     });
     let e = compile(&dir).unwrap_err();
-    let said = e.to_string();
-    assert!(said.contains("shop/product.csv:4"), "{said}");
-    assert!(said.contains("dropped this row"), "{said}");
+    assert_seed_error(&e, ErrorKind::Check, "dropped this row");
+    assert!(e.to_string().contains("shop/product.csv:4"), "{e}");
 }
 
 #[test]
@@ -713,9 +695,6 @@ fn a_tab_separated_export_reads_with_its_delimiter() {
             )
         });
         let e = compile(&dir).unwrap_err();
-        assert!(
-            e.to_string().contains("give one ASCII character"),
-            "{bad}: {e}"
-        );
+        assert_seed_error(&e, ErrorKind::Manifest, "give one ASCII character");
     }
 }

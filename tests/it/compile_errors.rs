@@ -3,35 +3,14 @@
 //! compiler `build.rs` runs.
 
 use crate::common;
-use common::copy_dir;
+use common::{assert_seed_error as assert_error, edit_file as replace};
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, ErrorKind, SeedError};
 
-/// A copy of `tests/fixtures/<fixture>` named `seed-data`, broken by `edit`.
-fn broken_copy(fixture: &str, edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("seed-data");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(fixture),
-        &dir,
-    );
-    edit(&dir);
-    (tmp, dir)
-}
-
 /// A copy of the base fixture, broken by `edit`.
 fn broken(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
-    broken_copy("base", edit)
-}
-
-fn replace(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from:?}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    common::fixture_copy("base", edit)
 }
 
 fn append(dir: &Path, file: &str, line: &str) {
@@ -46,20 +25,11 @@ fn fails(edit: impl FnOnce(&Path)) -> SeedError {
 }
 
 fn fails_in(fixture: &str, edit: impl FnOnce(&Path)) -> SeedError {
-    let (_tmp, dir) = broken_copy(fixture, edit);
+    let (_tmp, dir) = common::fixture_copy(fixture, edit);
     match compiler::compile(&dir) {
         Ok(_) => panic!("the broken seed compiled"),
         Err(e) => e,
     }
-}
-
-#[track_caller]
-fn assert_error(e: &SeedError, kind: ErrorKind, message: &str) {
-    assert_eq!(e.kind, kind, "{e}");
-    assert!(
-        e.to_string().contains(message),
-        "expected {message:?} in: {e}"
-    );
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 use crate::common;
 
-use common::copy_dir;
+use common::{copy_dir, edit_file as replace};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -40,13 +40,6 @@ fn repo() -> PathBuf {
 }
 
 #[track_caller]
-fn replace(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from:?}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
-
 fn keep_lines(dir: &Path, file: &str, keep: impl Fn(&str) -> bool) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -764,6 +757,7 @@ fn a_database_that_changed_after_its_plan_was_confirmed_is_refused() {
             ops::migrate(&*target, &v2, &opts).await
         })
         .unwrap_err();
+    assert!(matches!(e, seedbake::Error::Refused { .. }), "{e}");
     assert!(
         e.to_string()
             .contains("the database changed after the plan was shown"),
@@ -794,6 +788,7 @@ fn a_migration_that_fails_on_live_data_leaves_the_database_as_it_was() {
     let rt = rt();
     let before = rt.block_on(common::dump(&path));
     let e = rt.block_on(migrate_local(&path, &broken)).unwrap_err();
+    assert!(matches!(e, seedbake::Error::RolledBack { .. }), "{e}");
     let said = e.to_string();
     assert!(
         said.contains("applying migration 0004_vertrag_unique failed")
@@ -801,7 +796,6 @@ fn a_migration_that_fails_on_live_data_leaves_the_database_as_it_was() {
             && said.contains("rolled back"),
         "{said}"
     );
-    assert!(matches!(e, seedbake::Error::RolledBack { .. }));
     assert_eq!(rt.block_on(common::dump(&path)), before);
 }
 
@@ -822,10 +816,9 @@ fn a_key_left_dangling_at_the_end_rolls_everything_back() {
     let path = v1_with_app_work(dir.path());
     let rt = rt();
     let before = rt.block_on(common::dump(&path));
-    let e = rt
-        .block_on(migrate_local(&path, &broken))
-        .unwrap_err()
-        .to_string();
+    let e = rt.block_on(migrate_local(&path, &broken)).unwrap_err();
+    assert!(matches!(e, seedbake::Error::RolledBack { .. }), "{e}");
+    let e = e.to_string();
     assert!(
         e.contains("checking foreign keys failed")
             && e.contains("\"kind\" row")
