@@ -7,9 +7,8 @@ use crate::common;
 
 use common::output_text as text;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use seedbake::SEED;

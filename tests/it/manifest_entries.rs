@@ -6,7 +6,7 @@
 //! `tests/fixtures/self_ref`).
 
 use crate::common;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use seedbake_compiler::{self as compiler, Compiled, DefaultValue};
 use seedbake_core::value::Value;
