@@ -30,6 +30,12 @@ use seedbake::seed::{ColumnInfo, TableData};
 use seedbake::value::Value;
 use seedbake_compiler::Compiled;
 
+mod embedded;
+mod local;
+mod migration_new;
+mod on_a_server;
+mod status;
+
 const TOKEN: &str = "tok_migrate_Hv7qL2xR";
 
 // ---------------------------------------------------------------------------
@@ -411,9 +417,3 @@ fn reset_db(dir: &Path) -> PathBuf {
     assert!(o.status.success(), "{}", text(&o));
     path
 }
-
-mod embedded;
-mod local;
-mod migration_new;
-mod on_a_server;
-mod status;

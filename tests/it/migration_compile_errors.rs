@@ -22,11 +22,7 @@ fn seed(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
         ] {
             std::fs::copy(fixture("migrations").join(file), migrations.join(file)).unwrap();
         }
-        std::fs::copy(
-            fixture("migrations/schema-v3.sql"),
-            dir.join("schema.sql"),
-        )
-        .unwrap();
+        std::fs::copy(fixture("migrations/schema-v3.sql"), dir.join("schema.sql")).unwrap();
         edit(dir);
     })
 }
