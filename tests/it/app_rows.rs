@@ -7,9 +7,8 @@ use crate::common;
 
 use common::output_text as text;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use seedbake::SEED;
@@ -62,33 +61,19 @@ fn init_admin(dir: &Path, username: &str) -> Output {
 }
 
 fn init_admin_with(dir: &Path, username: &str, extra: &[&str]) -> Output {
-    let mut child = common::seedbake_command(&[])
-        .current_dir(dir)
-        .args(["init-admin", "--username", username, "--password-stdin"])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    common::output_with_stdin(
+        common::seedbake_command(&[])
+            .current_dir(dir)
+            .args(["init-admin", "--username", username, "--password-stdin"])
+            .args(extra),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
 }
 
 /// Every column of the user's row, by name, as the engine returns it.
 fn user_row(db: &Path, username: &str) -> Vec<(String, libsql::Value)> {
     rt().block_on(async {
-        let conn = libsql::Builder::new_local(db)
-            .build()
-            .await
-            .unwrap()
-            .connect()
-            .unwrap();
+        let conn = common::connect(db).await;
         let mut rows = conn
             .query("SELECT * FROM users WHERE username = ?1", [username])
             .await

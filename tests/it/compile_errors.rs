@@ -3,35 +3,18 @@
 //! compiler `build.rs` runs.
 
 use crate::common;
-use common::copy_dir;
+use common::{assert_seed_error as assert_error, copy_dir, edit_file as replace};
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, ErrorKind, SeedError};
 
-/// A copy of `tests/fixtures/<fixture>` named `seed-data`, broken by `edit`.
-fn broken_copy(fixture: &str, edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("seed-data");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(fixture),
-        &dir,
-    );
-    edit(&dir);
-    (tmp, dir)
-}
+mod defaults;
+mod images;
+mod many_errors;
 
 /// A copy of the base fixture, broken by `edit`.
 fn broken(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
-    broken_copy("base", edit)
-}
-
-fn replace(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from:?}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    common::fixture_copy("base", edit)
 }
 
 fn append(dir: &Path, file: &str, line: &str) {
@@ -46,20 +29,11 @@ fn fails(edit: impl FnOnce(&Path)) -> SeedError {
 }
 
 fn fails_in(fixture: &str, edit: impl FnOnce(&Path)) -> SeedError {
-    let (_tmp, dir) = broken_copy(fixture, edit);
+    let (_tmp, dir) = common::fixture_copy(fixture, edit);
     match compiler::compile(&dir) {
         Ok(_) => panic!("the broken seed compiled"),
         Err(e) => e,
     }
-}
-
-#[track_caller]
-fn assert_error(e: &SeedError, kind: ErrorKind, message: &str) {
-    assert_eq!(e.kind, kind, "{e}");
-    assert!(
-        e.to_string().contains(message),
-        "expected {message:?} in: {e}"
-    );
 }
 
 #[test]
@@ -380,207 +354,6 @@ fn builds_are_reproducible() {
     }
 }
 
-#[test]
-fn default_for_a_column_that_does_not_exist() {
-    let e = fails(|d| {
-        replace(
-            d,
-            "seed.toml",
-            "erfasst_am = { now = true }",
-            "erfast_am = { now = true }",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:33: [defaults.kind] erfast_am: table kind has no such column (columns: id, vorname,",
-    );
-    assert!(e.message.ends_with("did you mean \"erfasst_am\"?"), "{e}");
-    assert_eq!(e.field.as_deref(), Some("kind.erfast_am"));
-}
-
-#[test]
-fn default_for_a_table_that_does_not_exist() {
-    let e = fails(|d| replace(d, "seed.toml", "[defaults.kind]", "[defaults.kinder]"));
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:32: [defaults.kinder]: the schema creates no such table (tables: verband, kind, figur); did you mean \"kind\"?",
-    );
-}
-
-#[test]
-fn default_that_does_not_fit_its_column() {
-    let e = fails(|d| append(d, "seed.toml", "groesse = \"zwölf\"\n"));
-    assert_error(
-        &e,
-        ErrorKind::Type,
-        "seed-data/seed.toml:35: [defaults.kind] groesse: \"zwölf\" is not an integer",
-    );
-}
-
-#[test]
-fn the_current_time_only_fits_a_datetime_column() {
-    let e = fails(|d| append(d, "seed.toml", "geburtsdatum = { now = true }\n"));
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:35: [defaults.kind] geburtsdatum: { now = true } (the current time) fits a DATETIME column, and kind.geburtsdatum is DATE",
-    );
-    let e = fails(|d| append(d, "seed.toml", "vorname = { today = true }\n"));
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "[defaults.kind] vorname: { today = true } (the current date) fits a DATE column, and kind.vorname is VARCHAR",
-    );
-}
-
-#[test]
-fn a_default_is_a_value_now_or_today() {
-    for bad in [
-        "{ jetzt = true }",
-        "{ now = false }",
-        "{ now = true, today = true }",
-        "[1, 2]",
-    ] {
-        let e = fails(|d| {
-            replace(
-                d,
-                "seed.toml",
-                "erfasst_am = { now = true }",
-                &format!("erfasst_am = {bad}"),
-            )
-        });
-        assert!(
-            e.kind == ErrorKind::Manifest || e.kind == ErrorKind::Type,
-            "{bad}: {e}"
-        );
-        assert!(
-            e.to_string()
-                .starts_with("seed-data/seed.toml:33: [defaults.kind] erfasst_am: "),
-            "{bad}: {e}"
-        );
-    }
-}
-
-#[test]
-fn the_current_time_needs_a_declared_seed_time() {
-    let e = fails(|d| {
-        replace(
-            d,
-            "seed.toml",
-            "seed_time = \"2025-09-01 08:00:00.000000\"\n",
-            "",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:32: [defaults.kind] erfasst_am: the current time needs seed_time at the top of seed.toml",
-    );
-    let e = fails(|d| {
-        replace(
-            d,
-            "seed.toml",
-            "seed_time = \"2025-09-01 08:00:00.000000\"",
-            "seed_time = \"gestern\"",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:3: seed_time \"gestern\" is not an ISO date-time",
-    );
-}
-
-#[test]
-fn bad_image_prefix() {
-    for (prefix, why) in [
-        ("../figuren/", "it contains '..'"),
-        ("/srv/static/figuren/", "it is absolute"),
-        ("figuren", "it must end with '/'"),
-        ("figuren//", "empty component"),
-        ("fig\\\\uren/", "backslash"),
-    ] {
-        let e = fails(|d| {
-            replace(
-                d,
-                "seed.toml",
-                "prefix = \"figuren/\"",
-                &format!("prefix = \"{prefix}\""),
-            )
-        });
-        assert_error(
-            &e,
-            ErrorKind::Manifest,
-            "seed-data/seed.toml:20: [table.columns] bild of table figur: prefix ",
-        );
-        assert!(e.message.contains(why), "{prefix}: {e}");
-        assert!(
-            e.message
-                .contains("cannot name a folder below the static folder"),
-            "{e}"
-        );
-    }
-}
-
-#[test]
-fn prefix_without_an_image() {
-    let e = fails(|d| {
-        replace(
-            d,
-            "seed.toml",
-            "id = { auto = true }",
-            "id = { auto = true, prefix = \"figuren/\" }",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "[table.columns] id of table figur: `prefix` is only meaningful with `image`",
-    );
-}
-
-#[test]
-fn an_image_path_that_leaves_the_static_folder() {
-    let e = fails(|d| {
-        replace(
-            d,
-            "figuren.json",
-            "\"images/f01.png\"",
-            "\"./images/f01.png\"",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::ImagePath,
-        "seed-data/figuren.json $.figuren[0].bild: figur.bild: the image path \"figuren/./images/f01.png\" cannot be delivered below the static folder: it contains '.'",
-    );
-}
-
-#[test]
-fn images_without_a_static_folder() {
-    let e = fails(|d| replace(d, "seed.toml", "[images]\nstatic_dir = \"static\"\n", ""));
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:20: figur.bild embeds images, but seed.toml has no [images] static_dir",
-    );
-    let e = fails(|d| {
-        replace(
-            d,
-            "seed.toml",
-            "static_dir = \"static\"",
-            "static_dir = \" \"",
-        )
-    });
-    assert_error(
-        &e,
-        ErrorKind::Manifest,
-        "seed-data/seed.toml:30: [images] static_dir \" \" names no folder",
-    );
-}
-
 /// The real seed, so that `[admin]` is there to check.
 fn real_seed_fails(edit: impl FnOnce(&Path)) -> SeedError {
     let tmp = tempfile::tempdir().unwrap();
@@ -621,89 +394,6 @@ fn all_errors(e: &SeedError) -> Vec<String> {
     e.errors()
         .map(|e| format!("{}: {}", e.origin, e.message))
         .collect()
-}
-
-#[test]
-fn every_bad_cell_is_reported_in_one_build_sorted_by_file_and_line() {
-    let e = fails(|d| {
-        append(d, "verband.csv", "Zu lang,ABCDEF\n");
-        replace(d, "kind.csv", "LKNW", "LKNV");
-        replace(d, "kind.csv", "W,140,", "W,groß,");
-    });
-    let kinds: Vec<ErrorKind> = e.errors().map(|e| e.kind).collect();
-    assert_eq!(
-        kinds,
-        [ErrorKind::Type, ErrorKind::Reference, ErrorKind::Type],
-        "{e}"
-    );
-    assert_eq!(
-        all_errors(&e),
-        [
-            "seed-data/kind.csv:2: kind.groesse: \"groß\" is not an integer",
-            "seed-data/kind.csv:3: kind.verband_id: no verband row has the key abkuerzung = \"LKNV\" \
-             (keys are in seed-data/verband.csv); did you mean \"LKNW\"?",
-            "seed-data/verband.csv:4: verband.abkuerzung: \"ABCDEF\" is 6 characters long, the column allows 5",
-        ]
-    );
-    // The first is the error itself, as a single error would be.
-    assert_eq!(e.origin.to_string(), "seed-data/kind.csv:2");
-    assert_eq!(e.field.as_deref(), Some("kind.groesse"));
-    assert_eq!(e.left_out(), 0);
-    assert_eq!(e.to_string(), all_errors(&e).join("\n"));
-}
-
-#[test]
-fn bad_cells_of_one_row_are_all_reported_by_field() {
-    let e = fails(|d| {
-        replace(
-            d,
-            "kind.csv",
-            "Mia,2012-03-04,W,140,",
-            "Mia,04.03.2012,W,groß,",
-        )
-    });
-    let fields: Vec<&str> = e.errors().map(|e| e.field.as_deref().unwrap()).collect();
-    assert_eq!(fields, ["kind.geburtsdatum", "kind.groesse"], "{e}");
-    assert!(
-        e.errors()
-            .all(|e| e.origin.to_string() == "seed-data/kind.csv:2")
-    );
-}
-
-#[test]
-fn a_reference_to_a_refused_row_is_not_a_second_error() {
-    // The row is refused for its own cell; the kind that names it finds it.
-    let e = fails(|d| {
-        append(d, "verband.csv", "Zu lang,ABCDEF\n");
-        replace(d, "kind.csv", "LKNW", "ABCDEF");
-    });
-    assert_eq!(e.errors().count(), 1, "{e}");
-    assert_error(
-        &e,
-        ErrorKind::Type,
-        "seed-data/verband.csv:4: verband.abkuerzung: \"ABCDEF\" is 6 characters long",
-    );
-}
-
-#[test]
-fn errors_beyond_the_cap_are_counted() {
-    let bad_rows = compiler::error::MAX_ERRORS + 12;
-    let e = fails(|d| {
-        let rows: String = (0..bad_rows)
-            .map(|i| format!("Verband {i},ZULANG{i}\n"))
-            .collect();
-        append(d, "verband.csv", &rows);
-    });
-    assert_eq!(e.errors().count(), compiler::error::MAX_ERRORS);
-    assert_eq!(e.left_out(), 12);
-    // The first lines of the file are the ones kept.
-    let lines: Vec<String> = e.errors().map(|e| e.origin.to_string()).collect();
-    assert_eq!(lines[0], "seed-data/verband.csv:4");
-    assert_eq!(
-        lines[compiler::error::MAX_ERRORS - 1],
-        format!("seed-data/verband.csv:{}", 3 + compiler::error::MAX_ERRORS)
-    );
-    assert!(e.to_string().ends_with("\nand 12 more"), "{e}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! the missing DNS configuration in one line.
 //!
 //! It builds nothing: `SEEDBAKE_STATIC_BIN` names the binary
-//! (`SEEDBAKE_STATIC_BIN=$(scripts/build-static) cargo test --test empty_root`).
+//! (`SEEDBAKE_STATIC_BIN=$(scripts/build-static) cargo test --test it empty_root::`).
 //! Without it the test says why it did not run and passes, except under CI
 //! (`CI` set), where it fails. It needs root for chroot(2).
 
@@ -41,7 +41,7 @@ fn static_binary() -> Option<PathBuf> {
     };
     let Some(bin) = std::env::var_os("SEEDBAKE_STATIC_BIN").filter(|v| !v.is_empty()) else {
         return skip(
-            "SEEDBAKE_STATIC_BIN is not set; run SEEDBAKE_STATIC_BIN=$(scripts/build-static) cargo test --test empty_root",
+            "SEEDBAKE_STATIC_BIN is not set; run SEEDBAKE_STATIC_BIN=$(scripts/build-static) cargo test --test it empty_root::",
         );
     };
     let bin = PathBuf::from(bin);

@@ -94,12 +94,7 @@ fn assert_catalogue_in(static_dir: &Path) {
 /// `figur.bild` of every figure that has a picture, by catalogue order.
 fn bild_values(db: &Path) -> Vec<String> {
     rt().block_on(async {
-        let conn = libsql::Builder::new_local(db)
-            .build()
-            .await
-            .unwrap()
-            .connect()
-            .unwrap();
+        let conn = common::connect(db).await;
         let mut rows = conn
             .query(
                 "SELECT bild FROM figur WHERE bild IS NOT NULL ORDER BY id",

@@ -6,8 +6,7 @@
 //! `tests/fixtures/self_ref`).
 
 use crate::common;
-use common::copy_dir;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use seedbake_compiler::{self as compiler, Compiled, DefaultValue};
 use seedbake_core::value::Value;
@@ -19,15 +18,7 @@ fn compile_with(edit: impl FnOnce(&Path)) -> Compiled {
 
 /// `tests/fixtures/<fixture>`, changed by `edit`, compiled.
 fn compile_fixture(fixture: &str, edit: impl FnOnce(&Path)) -> Compiled {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir: PathBuf = tmp.path().join("seed-data");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(fixture),
-        &dir,
-    );
-    edit(&dir);
+    let (_tmp, dir) = common::fixture_copy(fixture, edit);
     compiler::compile(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 

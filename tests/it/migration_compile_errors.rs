@@ -4,41 +4,27 @@
 //! thing broken, calling the same compiler `build.rs` runs.
 
 use crate::common;
-use common::copy_dir;
+use common::{assert_seed_error as assert_error, edit_file as replace, fixture};
 use std::path::{Path, PathBuf};
 
 use seedbake_compiler::{self as compiler, Compiled, ErrorKind, SeedError};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
 /// The base fixture (`seed-data`) with its three migrations and the schema
 /// they end at, then `edit`.
 fn seed(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("seed-data");
-    copy_dir(&fixtures().join("base"), &dir);
-    let migrations = dir.join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    for file in [
-        "0001_initial.sql",
-        "0002_kind_notiz.sql",
-        "0003_figur_grad_real.sql",
-    ] {
-        std::fs::copy(
-            fixtures().join("migrations").join(file),
-            migrations.join(file),
-        )
-        .unwrap();
-    }
-    std::fs::copy(
-        fixtures().join("migrations/schema-v3.sql"),
-        dir.join("schema.sql"),
-    )
-    .unwrap();
-    edit(&dir);
-    (tmp, dir)
+    common::fixture_copy("base", |dir| {
+        let migrations = dir.join("migrations");
+        std::fs::create_dir(&migrations).unwrap();
+        for file in [
+            "0001_initial.sql",
+            "0002_kind_notiz.sql",
+            "0003_figur_grad_real.sql",
+        ] {
+            std::fs::copy(fixture("migrations").join(file), migrations.join(file)).unwrap();
+        }
+        std::fs::copy(fixture("migrations/schema-v3.sql"), dir.join("schema.sql")).unwrap();
+        edit(dir);
+    })
 }
 
 fn compiles(edit: impl FnOnce(&Path)) -> Compiled {
@@ -58,22 +44,6 @@ fn write(dir: &Path, file: &str, text: &str) {
     std::fs::write(dir.join(file), text).unwrap();
 }
 
-fn replace(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no {from:?}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
-
-#[track_caller]
-fn assert_error(e: &SeedError, kind: ErrorKind, message: &str) {
-    assert_eq!(e.kind, kind, "{e}");
-    assert!(
-        e.to_string().contains(message),
-        "expected {message:?} in: {e}"
-    );
-}
-
 #[test]
 fn migrations_that_end_at_the_schema_compile_with_their_checksums() {
     let c = compiles(|_| {});
@@ -86,7 +56,7 @@ fn migrations_that_end_at_the_schema_compile_with_their_checksums() {
             "0003_figur_grad_real.sql"
         ]
     );
-    let bytes = std::fs::read(fixtures().join("migrations/0002_kind_notiz.sql")).unwrap();
+    let bytes = std::fs::read(fixture("migrations/0002_kind_notiz.sql")).unwrap();
     assert_eq!(
         c.migrations[1].checksum,
         compiler::migrations::checksum(&bytes)

@@ -412,24 +412,14 @@ fn init_admin_from_standard_input_creates_and_updates_admin_accounts() {
     let db = dir.path().join("aquarius.db");
     let password = "Rettungsring-2026!";
     let run = |user: &str, pw: &str| {
-        let mut child = seedbake_cmd(
-            dir.path(),
-            &["init-admin", "--username", user, "--password-stdin"],
-            FLY,
+        common::output_with_stdin(
+            &mut seedbake_cmd(
+                dir.path(),
+                &["init-admin", "--username", user, "--password-stdin"],
+                FLY,
+            ),
+            format!("{pw}\n").as_bytes(),
         )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{pw}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
     };
     let o = run("admin", password);
     assert!(o.status.success(), "{}", text(&o));

@@ -2,7 +2,12 @@
 //! folders, and a canonical dump of everything in a database.
 #![allow(dead_code)]
 
+mod fail;
+mod fixture;
 pub mod server;
+
+pub use fail::{assert_fails, assert_seed_error};
+pub use fixture::{copy_dir, edit_file, fixture, fixture_copy};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -100,6 +105,30 @@ pub fn output_text(o: &std::process::Output) -> String {
     )
 }
 
+/// A connection to a local database file, for a test's own reads and edits.
+pub async fn connect(path: &Path) -> libsql::Connection {
+    libsql::Builder::new_local(path)
+        .build()
+        .await
+        .unwrap()
+        .connect()
+        .unwrap()
+}
+
+/// Runs `cmd` with `input` on its standard input (a password, a script) and
+/// its output captured.
+pub fn output_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 pub async fn open(path: &Path) -> Box<dyn Target> {
     let settings = database::Settings {
         lock_timeout: Duration::from_millis(200),
@@ -192,18 +221,4 @@ pub async fn execute(path: &Path, sql: &str) {
     let db = libsql::Builder::new_local(path).build().await.unwrap();
     let conn = db.connect().unwrap();
     conn.execute_batch(sql).await.unwrap();
-}
-
-/// Copies a folder (a seed fixture) with everything in it.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
