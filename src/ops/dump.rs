@@ -186,10 +186,14 @@ async fn written_columns(
     let mut stored: std::collections::HashMap<String, (Vec<String>, bool)> = Default::default();
     target
         .query(
-            "SELECT m.name, x.name, x.hidden FROM sqlite_schema AS m, pragma_table_xinfo(m.name) AS x \
-             WHERE m.type = 'table' ORDER BY m.rowid, x.cid",
-            &mut |r| match r {
-                [ValueRef::Text(table), ValueRef::Text(name), ValueRef::Integer(hidden)] => {
+            // The query a server reads ahead with the transaction's start.
+            crate::database::SHAPES_SQL,
+            &mut |r| match (r.first(), r.get(1), r.get(5)) {
+                (
+                    Some(ValueRef::Text(table)),
+                    Some(ValueRef::Text(name)),
+                    Some(ValueRef::Integer(hidden)),
+                ) => {
                     let (columns, generated) = stored.entry((*table).to_owned()).or_default();
                     // 0: an ordinary column; 2 and 3: generated (virtual,
                     // stored); 1: hidden, which only virtual tables have.

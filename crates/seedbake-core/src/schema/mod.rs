@@ -16,7 +16,7 @@ mod rows;
 pub use canonical::{canonical_sql, canonical_type};
 pub use diff::first_difference;
 pub use draft::{Draft, draft_migration};
-pub use objects::{SchemaObject, objects};
+pub use objects::{OBJECTS_SQL, SchemaObject, objects};
 pub use rows::{Rows, TableScan, engine_message};
 
 use crate::value::ValueRef;
@@ -156,30 +156,31 @@ pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
 /// Every user table of the connection's main database with its columns
 /// alone (no keys or indexes), in one query: what the fingerprint needs,
 /// read in one round trip from a server.
+/// The query [`table_columns`] reads every table's columns with (a server
+/// may read it ahead).
+pub const TABLE_COLUMNS_SQL: &str = "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
+     FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
+     WHERE m.type = 'table' ORDER BY m.rowid, p.cid";
+
 pub async fn table_columns(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     let mut tables: Vec<Table> = Vec::new();
-    conn.each_row(
-        "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
-         FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
-         WHERE m.type = 'table' ORDER BY m.rowid, p.cid",
-        &mut |r| {
-            let table = text(&r[0]);
-            if is_internal(&table) {
-                return Ok(());
-            }
-            if tables.last().is_none_or(|t| t.name != table) {
-                tables.push(Table {
-                    name: table,
-                    columns: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    unique: Vec::new(),
-                });
-            }
-            let t = tables.last_mut().expect("just pushed");
-            t.columns.push(column(r));
-            Ok(())
-        },
-    )
+    conn.each_row(TABLE_COLUMNS_SQL, &mut |r| {
+        let table = text(&r[0]);
+        if is_internal(&table) {
+            return Ok(());
+        }
+        if tables.last().is_none_or(|t| t.name != table) {
+            tables.push(Table {
+                name: table,
+                columns: Vec::new(),
+                foreign_keys: Vec::new(),
+                unique: Vec::new(),
+            });
+        }
+        let t = tables.last_mut().expect("just pushed");
+        t.columns.push(column(r));
+        Ok(())
+    })
     .await?;
     Ok(tables)
 }
