@@ -799,7 +799,8 @@ impl Output {
     /// Text goes to stdout for a dry run; otherwise to stderr, before the
     /// confirmation, so that stdout keeps only the result.
     pub fn migrate_plan(&self, r: &seedbake::ops::MigrateReport, dry_run: bool) {
-        if self.json && dry_run {
+        // With nothing to do, the plan is all that happens.
+        if self.json && (dry_run || !r.changes) {
             return self.set(r);
         }
         let text = self.migrate_text(r, true);

@@ -182,6 +182,12 @@ pub trait Target {
     /// and answers them from there (until anything is written).
     fn expect(&self, _reads: &[String]) {}
 
+    /// Says that what is read from here on, until [`Target::end_snapshot`],
+    /// is the read snapshot's last: a server may then end the snapshot
+    /// with the request that reads its tables whole (see `remote`), and
+    /// anything read after that is a later state.
+    fn last_reads(&self) {}
+
     /// Runs statements now, returning no rows.
     async fn execute(&self, sql: &str) -> std::result::Result<(), DbError>;
 

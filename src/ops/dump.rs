@@ -31,9 +31,14 @@ pub async fn dump(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read transaction", e))?;
+    // Nothing but the dump is read in this snapshot.
+    target.last_reads();
     let result = dump_rows(target, out).await;
     target.end_snapshot().await;
-    result
+    result.map(|report| DumpReport {
+        traffic: target.traffic(),
+        ..report
+    })
 }
 
 /// The dump itself, read through whatever transaction is open: a read

@@ -52,6 +52,16 @@ struct LiveForeignKey {
     parent_column: Option<String>,
 }
 
+/// Every table's columns, foreign keys and unique indexes, in one query.
+pub(crate) const LIVE_TABLES_SQL: &str = "SELECT 0, m.name, p.name, NULL, NULL, p.cid FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
+     WHERE m.type = 'table' \
+     UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id FROM sqlite_schema AS m, \
+     pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+     UNION ALL SELECT 2, m.name, i.name, l.name, NULL, i.seqno FROM sqlite_schema AS m, \
+     pragma_index_list(m.name) AS l, pragma_index_info(l.name) AS i \
+     WHERE m.type = 'table' AND l.\"unique\" = 1 AND l.partial = 0 \
+     ORDER BY 1, 2, 6";
+
 impl LiveTables {
     /// One query (one round trip on a server): every table's columns, and
     /// every foreign key.
@@ -60,50 +70,61 @@ impl LiveTables {
         let mut foreign_keys = Vec::new();
         let mut unique: Vec<UniqueIndex> = Vec::new();
         target
-            .query(
-                "SELECT 0, m.name, p.name, NULL, NULL, p.cid FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
-                 WHERE m.type = 'table' \
-                 UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id FROM sqlite_schema AS m, \
-                 pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
-                 UNION ALL SELECT 2, m.name, i.name, l.name, NULL, i.seqno FROM sqlite_schema AS m, \
-                 pragma_index_list(m.name) AS l, pragma_index_info(l.name) AS i \
-                 WHERE m.type = 'table' AND l.\"unique\" = 1 AND l.partial = 0 \
-                 ORDER BY 1, 2, 6",
-                &mut |r| {
-                    match r {
-                        [ValueRef::Integer(0), ValueRef::Text(t), ValueRef::Text(c), ..] => {
-                            columns.entry((*t).to_owned()).or_default().push((*c).to_owned());
-                        }
-                        [ValueRef::Integer(1), ValueRef::Text(t), ValueRef::Text(c), ValueRef::Text(p), to, _] => {
-                            foreign_keys.push(LiveForeignKey {
-                                table: (*t).to_owned(),
-                                column: (*c).to_owned(),
-                                parent_table: (*p).to_owned(),
-                                parent_column: match to {
-                                    ValueRef::Text(pc) => Some((*pc).to_owned()),
-                                    _ => None,
-                                },
-                            });
-                        }
-                        [ValueRef::Integer(2), ValueRef::Text(t), c, ValueRef::Text(i), ..] => {
-                            let column = match c {
-                                ValueRef::Text(c) => Some((*c).to_owned()),
-                                _ => None,
-                            };
-                            match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
-                                Some(u) => u.columns.push(column),
-                                None => unique.push(UniqueIndex {
-                                    table: (*t).to_owned(),
-                                    name: (*i).to_owned(),
-                                    columns: vec![column],
-                                }),
-                            }
-                        }
-                        _ => {}
+            .query(LIVE_TABLES_SQL, &mut |r| {
+                match r {
+                    [
+                        ValueRef::Integer(0),
+                        ValueRef::Text(t),
+                        ValueRef::Text(c),
+                        ..,
+                    ] => {
+                        columns
+                            .entry((*t).to_owned())
+                            .or_default()
+                            .push((*c).to_owned());
                     }
-                    Ok(())
-                },
-            )
+                    [
+                        ValueRef::Integer(1),
+                        ValueRef::Text(t),
+                        ValueRef::Text(c),
+                        ValueRef::Text(p),
+                        to,
+                        _,
+                    ] => {
+                        foreign_keys.push(LiveForeignKey {
+                            table: (*t).to_owned(),
+                            column: (*c).to_owned(),
+                            parent_table: (*p).to_owned(),
+                            parent_column: match to {
+                                ValueRef::Text(pc) => Some((*pc).to_owned()),
+                                _ => None,
+                            },
+                        });
+                    }
+                    [
+                        ValueRef::Integer(2),
+                        ValueRef::Text(t),
+                        c,
+                        ValueRef::Text(i),
+                        ..,
+                    ] => {
+                        let column = match c {
+                            ValueRef::Text(c) => Some((*c).to_owned()),
+                            _ => None,
+                        };
+                        match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
+                            Some(u) => u.columns.push(column),
+                            None => unique.push(UniqueIndex {
+                                table: (*t).to_owned(),
+                                name: (*i).to_owned(),
+                                columns: vec![column],
+                            }),
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })
             .await?;
         Ok(LiveTables {
             columns,
@@ -362,6 +383,39 @@ fn encoded(values: &[&Value]) -> Vec<u8> {
 
 /// Plans the sync of every reference table of `build` against what the
 /// database holds now. Reads only.
+/// The seed's columns of `data` that the live table has too, with their
+/// positions in the seed's rows.
+fn live_columns_of(data: &TableData, live: &LiveTables) -> Vec<(String, usize)> {
+    let live_columns = live.columns.get(data.name);
+    data.columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| live_columns.is_some_and(|l| l.iter().any(|n| n == c.name)))
+        .map(|(i, c)| (c.name.to_owned(), i))
+        .collect()
+}
+
+fn live_rows_sql(table: &str, columns: &[(String, usize)]) -> String {
+    let select: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+    format!("SELECT {} FROM {}", select.join(", "), quote_ident(table))
+}
+
+/// The reads [`plan`] makes of the reference tables' rows, to be sent
+/// together: those of tables that have every column of their key.
+pub(crate) fn reads(build: &Build, live: &LiveTables) -> Vec<String> {
+    build
+        .reference
+        .iter()
+        .filter_map(|spec| {
+            let data = build.table(spec.table)?;
+            let columns = live_columns_of(data, live);
+            let keyed = live.columns.contains_key(spec.table)
+                && spec.key.iter().all(|k| columns.iter().any(|(c, _)| c == k));
+            keyed.then(|| live_rows_sql(spec.table, &columns))
+        })
+        .collect()
+}
+
 pub(crate) async fn plan(
     target: &dyn Target,
     build: &Build,
@@ -372,13 +426,8 @@ pub(crate) async fn plan(
         let data = build
             .table(spec.table)
             .expect("the compiler checks that every reference table is seeded");
-        let mut columns: Vec<(String, usize)> = Vec::new();
+        let columns = live_columns_of(data, live);
         let live_columns = live.columns.get(spec.table);
-        for (i, c) in data.columns.iter().enumerate() {
-            if live_columns.is_some_and(|l| l.iter().any(|n| n == c.name)) {
-                columns.push((c.name.to_owned(), i));
-            }
-        }
         let mut sync = TableSync::empty(spec);
         let missing_key: Vec<&str> = spec
             .key
@@ -407,20 +456,12 @@ pub(crate) async fn plan(
             continue;
         }
 
-        let select: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
         let mut live_rows: Vec<Vec<Value>> = Vec::new();
         target
-            .query(
-                &format!(
-                    "SELECT {} FROM {}",
-                    select.join(", "),
-                    quote_ident(spec.table)
-                ),
-                &mut |r| {
-                    live_rows.push(r.iter().map(|v| Value::from(*v)).collect());
-                    Ok(())
-                },
-            )
+            .query(&live_rows_sql(spec.table, &columns), &mut |r| {
+                live_rows.push(r.iter().map(|v| Value::from(*v)).collect());
+                Ok(())
+            })
             .await?;
         let mut next_id = next_free_id(target, live, spec, &columns, &live_rows).await?;
 

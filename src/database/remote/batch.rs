@@ -51,9 +51,9 @@ impl Remote {
     ) -> Result<Vec<Answer>, DbError> {
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
         if self.snapshot.get() && self.snapshot_done.replace(false) {
-            // The snapshot was committed with the read of its last tables,
-            // and something more is read: a new one, a later state (only a
-            // failed verify's differences are read so).
+            // The snapshot was committed with the read of its last tables
+            // (the caller said so, `Target::last_reads`) and something more
+            // is read: a new one, a later state.
             batch.insert_str(0, "BEGIN;\n");
         }
         let expected = std::mem::take(&mut *self.expected.borrow_mut());

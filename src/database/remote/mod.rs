@@ -94,6 +94,9 @@ pub struct Remote {
     /// Reads the caller said will follow ([`Target::expect`]), sent with
     /// the next request.
     expected: RefCell<Vec<String>>,
+    /// The caller's next reads are the read transaction's last
+    /// ([`Target::last_reads`]).
+    last_reads: Cell<bool>,
     /// The read transaction was committed with the request that read the
     /// last of its tables whole (see [`SMALL_DATABASE`]).
     snapshot_done: Cell<bool>,
@@ -139,6 +142,7 @@ impl Remote {
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
+            last_reads: Cell::new(false),
             snapshot_done: Cell::new(false),
             answered: Cell::new(false),
             _db: db,
@@ -208,6 +212,10 @@ impl Target for Remote {
         self.prefetch_pages(scans).await
     }
 
+    fn last_reads(&self) {
+        self.last_reads.set(self.snapshot.get());
+    }
+
     fn expect(&self, reads: &[String]) {
         self.expected.borrow_mut().extend(reads.iter().cloned());
     }
@@ -272,6 +280,7 @@ impl Target for Remote {
     async fn read_snapshot(&self) -> Result<(), DbError> {
         self.changing();
         self.snapshot_done.set(false);
+        self.last_reads.set(false);
         // The snapshot, and what every command reads first, in one request.
         *self.pending.borrow_mut() = "BEGIN;\n".into();
         self.exchange(&[], true, None).await?;
@@ -281,6 +290,7 @@ impl Target for Remote {
 
     async fn end_snapshot(&self) {
         self.snapshot.set(false);
+        self.last_reads.set(false);
         if self.snapshot_done.replace(false) {
             self.changing();
             return;

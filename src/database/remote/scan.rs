@@ -222,7 +222,7 @@ impl Remote {
         }
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
-        let ends = small && self.snapshot.get() && !self.has_pending();
+        let ends = small && self.last_reads.get() && !self.has_pending();
         let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
         let statements: Vec<String> = groups
             .iter()
