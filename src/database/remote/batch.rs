@@ -5,6 +5,14 @@
 //! all in one Hrana batch on the open stream. Their answers are kept until
 //! the next write, so the commands read them without asking again.
 //!
+//! The libsql client sends a batch's statements with `want_rows: false`,
+//! and the Hrana 3 specification says a server *should* then answer no
+//! rows; sqld (libsql-server 0.24.33, measured) answers them all the same,
+//! and that is what lets reads ride in a batch. A server that withholds
+//! them is told apart by a sentinel read (`SELECT 1`, which has a row) in
+//! every batch until one answers it: from then on a server that withheld
+//! it is read a query a request (a cursor), as before.
+//!
 //! The libsql client reports a batch's failed step by its message only, so
 //! a read that fails in a batch without writes is asked again on its own
 //! (a cursor, whose error keeps the server's code): the kind of a failure,
@@ -24,6 +32,10 @@ pub(super) type Answer = Rc<Vec<Vec<libsql::Value>>>;
 pub(super) const SIZE_SQL: &str =
     "SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s";
 
+/// A read with one row, whatever the database: its answer tells whether the
+/// server sends the rows of a batch.
+const SENTINEL: &str = "SELECT 1";
+
 /// What every command reads once a transaction starts or its writes are
 /// done: sent with that request, so none of them costs a round trip.
 const READ_AHEAD: [&str; 4] = [OBJECTS_SQL, TABLE_COLUMNS_SQL, SHAPES_SQL, SIZE_SQL];
@@ -39,16 +51,24 @@ impl Remote {
         !self.pending.borrow().is_empty()
     }
 
+    /// Whether reads may ride in batches: the server sends their rows, or
+    /// it is not known yet (the next batch tells).
+    pub(super) fn batch_reads(&self) -> bool {
+        self.rows_in_batches.get() != Some(false)
+    }
+
     /// Sends the pending statements, then `reads` (one statement each, in
     /// this order), then the read-ahead when asked to or when reads follow
     /// a change, then `last` (a statement that ends the transaction), in
-    /// one request; answers `reads`, and keeps every answer.
+    /// one request; answers `reads`, and keeps every answer. `None`: the
+    /// server withholds a batch's rows, so no read is answered (the
+    /// statements ran all the same).
     pub(super) async fn exchange(
         &self,
         reads: &[&str],
         ahead: bool,
         last: Option<&str>,
-    ) -> Result<Vec<Answer>, DbError> {
+    ) -> Result<Option<Vec<Answer>>, DbError> {
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
         if self.snapshot.get() && self.snapshot_done.replace(false) {
             // The snapshot was committed with the read of its last tables
@@ -71,6 +91,13 @@ impl Remote {
                 .collect();
             asked.extend(missing);
         }
+        if !self.batch_reads() {
+            asked.clear();
+        }
+        let probe = !asked.is_empty() && self.rows_in_batches.get().is_none();
+        if probe {
+            asked.push(SENTINEL);
+        }
         // A statement left unfinished (or ending in a comment) must not
         // swallow the first read.
         if !batch.is_empty() && !batch.trim_end().ends_with(';') {
@@ -84,7 +111,7 @@ impl Remote {
             batch.push_str(last);
         }
         if batch.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         let mut steps = Vec::new();
         let mut results = self.call(self.conn.execute_batch(&batch)).await?;
@@ -114,6 +141,17 @@ impl Remote {
             }
             answers.push(Rc::new(all));
         }
+        if probe {
+            let answered = answers.pop().is_some_and(|a| a.len() == 1);
+            self.rows_in_batches.set(Some(answered));
+            asked.pop();
+            if !answered {
+                return Ok(None);
+            }
+        }
+        if asked.len() < reads.len() {
+            return Ok(None);
+        }
         if asked.iter().any(|r| *r == OBJECTS_SQL) {
             self.stale.set(false);
         }
@@ -122,7 +160,7 @@ impl Remote {
             kept.insert((*sql).to_owned(), answer.clone());
         }
         answers.truncate(reads.len());
-        Ok(answers)
+        Ok(Some(answers))
     }
 
     /// The database file's size, as the read-ahead last read it.

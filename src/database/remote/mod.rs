@@ -84,6 +84,9 @@ pub struct Remote {
     answers: RefCell<HashMap<String, Answer>>,
     /// Something changed since the read-ahead was last read.
     stale: Cell<bool>,
+    /// Whether the server sends the rows of a batch's reads (see
+    /// `batch.rs`); `None` until a batch tells.
+    rows_in_batches: Cell<Option<bool>>,
     /// Every table's shape, for reading in pages; none after a write.
     shapes: RefCell<Option<HashMap<String, Shape>>>,
     /// First pages (of `FIRST_PAGE_ROWS`) fetched ahead, by the pager that
@@ -139,6 +142,7 @@ impl Remote {
             snapshot: Cell::new(false),
             answers: RefCell::new(HashMap::new()),
             stale: Cell::new(true),
+            rows_in_batches: Cell::new(None),
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
@@ -188,10 +192,14 @@ impl Target for Remote {
     async fn query(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
         let answer = match self.answered(sql) {
             Some(answer) => answer,
+            None if !self.batch_reads() => return self.query_by_cursor(sql, f).await,
             None => {
                 let wrote = self.has_pending();
                 match self.exchange(&[sql], false, None).await {
-                    Ok(mut answers) => answers.remove(0),
+                    Ok(Some(mut answers)) => answers.remove(0),
+                    // The server withholds a batch's rows: the writes went,
+                    // the read goes alone.
+                    Ok(None) => return self.query_by_cursor(sql, f).await,
                     Err(e) if !wrote && ask_alone(&e) => return self.query_by_cursor(sql, f).await,
                     Err(e) => return Err(e),
                 }

@@ -220,10 +220,18 @@ impl Remote {
                 pagers.push(pager);
             }
         }
+        let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
+        if !self.batch_reads() {
+            return self.prefetch_by_group(&groups).await;
+        }
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
-        let ends = small && self.last_reads.get() && !self.has_pending();
-        let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
+        // Only a server known to send a batch's rows may see the snapshot
+        // end with them.
+        let ends = small
+            && self.last_reads.get()
+            && !self.has_pending()
+            && self.rows_in_batches.get() == Some(true);
         let statements: Vec<String> = groups
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
@@ -232,7 +240,8 @@ impl Remote {
         let wrote = self.has_pending();
         let before = ends.then(|| self.read_ahead_answers());
         match self.exchange(&reads, false, ends.then_some("COMMIT")).await {
-            Ok(answers) => {
+            Ok(None) => self.prefetch_by_group(&groups).await,
+            Ok(Some(answers)) => {
                 for (group, answer) in groups.iter().zip(answers) {
                     let texts = answer.first().into_iter().flatten().map(|v| match v {
                         libsql::Value::Text(t) => Some(t.clone()),
