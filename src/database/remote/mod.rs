@@ -162,10 +162,12 @@ impl Remote {
     }
 }
 
-/// Whether a read that failed in a batch (which keeps only the message of
-/// a failed step) is asked again alone, to learn the failure's kind.
+/// Whether a read that failed in a batch is asked again alone: the client
+/// keeps only the message of a failed step, and a server that cannot write
+/// one of a batch's values answers the whole batch HTTP 500 (sqld, for
+/// TEXT that is not UTF-8), where a cursor of its own tells more.
 fn ask_alone(e: &DbError) -> bool {
-    matches!(e.kind, Kind::Engine | Kind::TooLarge)
+    matches!(e.kind, Kind::Engine | Kind::TooLarge | Kind::ServerFailed)
 }
 
 #[async_trait(?Send)]
