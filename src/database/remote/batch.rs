@@ -152,7 +152,7 @@ impl Remote {
         if asked.len() < reads.len() {
             return Ok(None);
         }
-        if asked.iter().any(|r| *r == OBJECTS_SQL) {
+        if asked.contains(&OBJECTS_SQL) {
             self.stale.set(false);
         }
         let mut kept = self.answers.borrow_mut();
