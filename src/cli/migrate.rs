@@ -33,7 +33,9 @@ pub(super) async fn run(cx: &Context<'_>, guard: &Guard, baseline: Option<i64>) 
             report: &plan,
             dry_run: guard.dry_run,
         };
-        if guard.dry_run {
+        // With nothing to do, the plan is all that happens: `--json` prints
+        // it as the result.
+        if guard.dry_run || (cx.cli.json && !plan.changes) {
             out.print(&shown);
         } else {
             // Before the question: standard output keeps only the result.

@@ -14,6 +14,7 @@ mod transport;
 mod url;
 
 pub use failure::{DbError, Kind};
+pub use pages::SHAPES_SQL;
 pub use transport::Traffic;
 pub use url::{DatabaseUrl, Location, display_url, parse_database_url, parse_url};
 
@@ -173,6 +174,17 @@ pub trait Target {
     async fn prefetch(&self, _scans: &[TableScan<'_>]) -> std::result::Result<(), DbError> {
         Ok(())
     }
+
+    /// Reads that follow (each one statement that cannot fail on any
+    /// database, in any order): a server sends them with its next request
+    /// and answers them from there (until anything is written).
+    fn expect(&self, _reads: &[String]) {}
+
+    /// Says that what is read from here on, until [`Target::end_snapshot`],
+    /// is the read snapshot's last: a server may then end the snapshot
+    /// with the request that reads its tables whole (see `remote`), and
+    /// anything read after that is a later state.
+    fn last_reads(&self) {}
 
     /// Runs statements now, returning no rows.
     async fn execute(&self, sql: &str) -> std::result::Result<(), DbError>;

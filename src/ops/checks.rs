@@ -40,12 +40,27 @@ pub(crate) enum SyncNow {
 
 /// Reads the database's standing, its dangling keys and (see [`SyncNow`])
 /// the reference sync, and gathers every refusal.
+/// The reads [`assess`] starts with, which every database answers: a
+/// server sends them with the request that opens the transaction.
+pub(crate) fn expect_first_reads(target: &dyn Target) {
+    target.expect(&[
+        super::FK_CHECK_SQL.to_owned(),
+        reference::LIVE_TABLES_SQL.to_owned(),
+    ]);
+}
+
 pub(crate) async fn assess(
     target: &dyn Target,
     build: &Build,
     baseline: Option<i64>,
     when: SyncNow,
 ) -> Result<Assessment, ReadFailure> {
+    // The tables as they are, then every read that follows sent together
+    // with the migrations' record (on a server, one request).
+    let live = LiveTables::read(target)
+        .await
+        .map_err(|e| ReadFailure("reading the tables", e))?;
+    target.expect(&reference::reads(build, &live));
     let standing = standing(target, build, baseline)
         .await
         .map_err(|e| ReadFailure("reading the database's migrations", e))?;
@@ -71,9 +86,6 @@ pub(crate) async fn assess(
     if assessment.standing.empty || (when == SyncNow::UnlessPending && pending) {
         return Ok(assessment);
     }
-    let live = LiveTables::read(target)
-        .await
-        .map_err(|e| ReadFailure("reading the tables", e))?;
     let synced = sync(target, build, &live)
         .await
         .map_err(|e| ReadFailure("reading the reference data", e))?;

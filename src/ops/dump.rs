@@ -34,9 +34,14 @@ pub async fn dump(target: &dyn Target, out: &mut dyn Write) -> Result<DumpReport
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read transaction", e))?;
+    // Nothing but the dump is read in this snapshot.
+    target.last_reads();
     let result = dump_rows(target, out).await;
     target.end_snapshot().await;
-    result
+    result.map(|report| DumpReport {
+        traffic: target.traffic(),
+        ..report
+    })
 }
 
 /// The dump itself, read through whatever transaction is open: a read
@@ -189,10 +194,14 @@ async fn written_columns(
     let mut stored: std::collections::HashMap<String, (Vec<String>, bool)> = Default::default();
     target
         .query(
-            "SELECT m.name, x.name, x.hidden FROM sqlite_schema AS m, pragma_table_xinfo(m.name) AS x \
-             WHERE m.type = 'table' ORDER BY m.rowid, x.cid",
-            &mut |r| match r {
-                [ValueRef::Text(table), ValueRef::Text(name), ValueRef::Integer(hidden)] => {
+            // The query a server reads ahead with the transaction's start.
+            crate::database::SHAPES_SQL,
+            &mut |r| match (r.first(), r.get(1), r.get(5)) {
+                (
+                    Some(ValueRef::Text(table)),
+                    Some(ValueRef::Text(name)),
+                    Some(ValueRef::Integer(hidden)),
+                ) => {
                     let (columns, generated) = stored.entry((*table).to_owned()).or_default();
                     // 0: an ordinary column; 2 and 3: generated (virtual,
                     // stored); 1: hidden, which only virtual tables have.

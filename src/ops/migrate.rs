@@ -147,6 +147,7 @@ pub async fn migrate(
 ) -> Result<MigrateReport> {
     let started = Instant::now();
     let backup_to = if opts.dry_run { None } else { opts.backup };
+    super::checks::expect_first_reads(target);
     let (mut tx, backup) = super::backup::begin_backed_up(target, backup_to).await?;
     let outcome = run(&mut tx, build, opts, started)
         .await
@@ -154,7 +155,10 @@ pub async fn migrate(
     match outcome {
         Ok(report) if opts.dry_run || !report.changes => {
             tx.roll_back().await;
-            Ok(report)
+            Ok(MigrateReport {
+                traffic: target.traffic(),
+                ..report
+            })
         }
         Ok(report) => {
             let mut report = tx.finish_checked_by(Ok(report), "status").await?;

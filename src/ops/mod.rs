@@ -172,6 +172,9 @@ pub struct VerifyReport {
     /// The static folder's images, when the caller checked them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<images::ImageCheck>,
+    /// What crossed the network, for servers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficReport>,
 }
 
 impl VerifyReport {
@@ -329,6 +332,11 @@ async fn load_in_transaction(
     // The proof: the fingerprint recomputed from every row the database now
     // holds (on a server, read back in pages on this transaction's stream)
     // equals the build's.
+    // The foreign-key question below goes with the proof's first request
+    // (with the writes), not in one of its own.
+    if let Some(sql) = credentials_in_foreign_keys_sql() {
+        tx.target.expect(&[sql]);
+    }
     let rows = TargetRows::new(tx.target);
     let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
         .await
@@ -371,30 +379,36 @@ async fn load_in_transaction(
 /// Whether a column the fingerprint leaves out takes part in a foreign key,
 /// as the child's column or the parent's.
 async fn credentials_in_foreign_keys(target: &dyn Target) -> std::result::Result<bool, DbError> {
+    let Some(sql) = credentials_in_foreign_keys_sql() else {
+        return Ok(false);
+    };
+    let mut found = false;
+    target
+        .query(&sql, &mut |r| {
+            found = !matches!(r.first(), Some(ValueRef::Integer(0)));
+            Ok(())
+        })
+        .await?;
+    Ok(found)
+}
+
+/// The query [`credentials_in_foreign_keys`] asks, if any column is left
+/// out of the fingerprint.
+fn credentials_in_foreign_keys_sql() -> Option<String> {
     let excluded = seed::get().unfingerprinted();
     if excluded.is_empty() {
-        return Ok(false);
+        return None;
     }
     let pairs: Vec<String> = excluded
         .iter()
         .map(|(t, c)| format!("({}, {})", sql_text(t), sql_text(c)))
         .collect();
     let pairs = pairs.join(", ");
-    let mut found = false;
-    target
-        .query(
-            &format!(
-                "SELECT count(*) FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
-                 WHERE m.type = 'table' AND ((m.name, f.\"from\") IN (VALUES {pairs}) \
-                 OR (f.\"table\", f.\"to\") IN (VALUES {pairs}))"
-            ),
-            &mut |r| {
-                found = !matches!(r.first(), Some(ValueRef::Integer(0)));
-                Ok(())
-            },
-        )
-        .await?;
-    Ok(found)
+    Some(format!(
+        "SELECT count(*) FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
+         WHERE m.type = 'table' AND ((m.name, f.\"from\") IN (VALUES {pairs}) \
+         OR (f.\"table\", f.\"to\") IN (VALUES {pairs}))"
+    ))
 }
 
 /// A failure with no kind of its own: the text says what.
@@ -422,30 +436,30 @@ async fn check_foreign_keys(
     ))
 }
 
+/// Every dangling foreign key, with the columns it goes through.
+pub(crate) const FK_CHECK_SQL: &str = "SELECT c.\"table\", c.rowid, c.parent, (SELECT group_concat(f.\"from\", ', ') \
+     FROM pragma_foreign_key_list(c.\"table\") AS f WHERE f.id = c.fkid) \
+     FROM pragma_foreign_key_check AS c";
+
 async fn foreign_key_violations(target: &dyn Target) -> std::result::Result<Vec<String>, DbError> {
     let mut out = Vec::new();
     let mut more = 0;
     target
-        .query(
-            "SELECT c.\"table\", c.rowid, c.parent, (SELECT group_concat(f.\"from\", ', ') \
-             FROM pragma_foreign_key_list(c.\"table\") AS f WHERE f.id = c.fkid) \
-             FROM pragma_foreign_key_check AS c",
-            &mut |r| {
-                if out.len() == 5 {
-                    more += 1;
-                    return Ok(());
-                }
-                let through = match r.get(3) {
-                    Some(ValueRef::Text(c)) => format!(" (its {c})"),
-                    _ => String::new(),
-                };
-                out.push(format!(
-                    "{} row {}{through} refers to a missing {} row",
-                    r[0], r[1], r[2]
-                ));
-                Ok(())
-            },
-        )
+        .query(FK_CHECK_SQL, &mut |r| {
+            if out.len() == 5 {
+                more += 1;
+                return Ok(());
+            }
+            let through = match r.get(3) {
+                Some(ValueRef::Text(c)) => format!(" (its {c})"),
+                _ => String::new(),
+            };
+            out.push(format!(
+                "{} row {}{through} refers to a missing {} row",
+                r[0], r[1], r[2]
+            ));
+            Ok(())
+        })
         .await?;
     if more > 0 {
         out.push(format!("and {more} more"));
@@ -465,7 +479,10 @@ pub async fn verify(
         .map_err(|e| read_failed(target, "starting a read transaction", e))?;
     let report = verify_snapshot(target, profile).await;
     target.end_snapshot().await;
-    report
+    report.map(|report| VerifyReport {
+        traffic: target.traffic(),
+        ..report
+    })
 }
 
 /// `verify` inside one read transaction: one consistent state is read,
@@ -475,6 +492,23 @@ async fn verify_snapshot(
     profile: Option<&'static Profile>,
 ) -> Result<VerifyReport> {
     let shown = target.location().to_string();
+    // The record is read with the tables (one request on a server), and
+    // the fingerprint needs no profile to be computed.
+    if read_schema(target)
+        .await
+        .map_err(|e| read_failed(target, "reading the schema", e))?
+        .iter()
+        .any(|o| o.name == META_TABLE)
+    {
+        target.expect(&[recorded_sql()]);
+    }
+    // The verdict needs nothing more than the fingerprint and the record;
+    // the differences named after a mismatch are a help read later.
+    target.last_reads();
+    let rows = TargetRows::new(target);
+    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
+        .await
+        .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
     let recorded = recorded(target)
         .await
         .map_err(|e| read_failed(target, "reading seedbake's record", e))?;
@@ -485,10 +519,6 @@ async fn verify_snapshot(
             .unwrap_or_else(|| seed::get().default_profile()),
         (None, None) => seed::get().default_profile(),
     };
-    let rows = TargetRows::new(target);
-    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
-        .await
-        .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
     let mut differing: Vec<String> = profile
         .digests
         .iter()
@@ -523,7 +553,15 @@ async fn verify_snapshot(
         recorded,
         differing,
         images: None,
+        traffic: None,
     })
+}
+
+/// The row the last load recorded.
+fn recorded_sql() -> String {
+    format!(
+        "SELECT fingerprint, profile, seedbake_version, applied_at FROM {META_TABLE} WHERE id = 1"
+    )
 }
 
 async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, DbError> {
@@ -536,19 +574,16 @@ async fn recorded(target: &dyn Target) -> std::result::Result<Option<Recorded>, 
     }
     let mut found = None;
     target
-        .query(
-            &format!("SELECT fingerprint, profile, seedbake_version, applied_at FROM {META_TABLE} WHERE id = 1"),
-            &mut |r| {
-                let text = |i| text_cell(r, i, META_TABLE);
-                found = Some(Recorded {
-                    fingerprint: text(0)?,
-                    profile: text(1)?,
-                    seedbake_version: text(2)?,
-                    applied_at: text(3)?,
-                });
-                Ok(())
-            },
-        )
+        .query(&recorded_sql(), &mut |r| {
+            let text = |i| text_cell(r, i, META_TABLE);
+            found = Some(Recorded {
+                fingerprint: text(0)?,
+                profile: text(1)?,
+                seedbake_version: text(2)?,
+                applied_at: text(3)?,
+            });
+            Ok(())
+        })
         .await?;
     Ok(found)
 }

@@ -54,6 +54,9 @@ pub struct StatusReport {
     /// A seed without migrations: how to start using them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_migrations: Option<&'static str>,
+    /// What crossed the network, for servers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<super::TrafficReport>,
 }
 
 impl StatusReport {
@@ -73,13 +76,17 @@ pub struct Pending {
 
 /// Compares the database with the build in one read transaction.
 pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> {
+    checks::expect_first_reads(target);
     target
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read", e))?;
     let report = status_in_snapshot(target, build).await;
     target.end_snapshot().await;
-    report
+    report.map(|report| StatusReport {
+        traffic: target.traffic(),
+        ..report
+    })
 }
 
 async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<StatusReport> {
@@ -142,5 +149,6 @@ async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<Status
             .migrations
             .is_empty()
             .then_some(super::standing::START_MIGRATIONS),
+        traffic: None,
     })
 }

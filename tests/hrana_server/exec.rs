@@ -69,6 +69,10 @@ impl StmtErr {
 pub struct Ctx {
     pub v3: bool,
     pub max_response: u64,
+    /// A batch's rows are sent even for statements that asked for none
+    /// (`want_rows: false`), as sqld does (libsql-server 0.24.33,
+    /// measured); the specification says a server should send none.
+    pub rows_like_sqld: bool,
 }
 
 fn resolve_sql<'a>(
@@ -323,7 +327,11 @@ fn batch_json(
             errors.push(Json::Null);
             continue;
         }
-        match execute_json(conn, slot, &step.stmt, sqls, &mut budget)? {
+        let mut stmt = std::borrow::Cow::Borrowed(&step.stmt);
+        if ctx.rows_like_sqld {
+            stmt.to_mut().want_rows = Some(true);
+        }
+        match execute_json(conn, slot, &stmt, sqls, &mut budget)? {
             Ok(r) => {
                 outcomes.push(Some(true));
                 results.push(r);

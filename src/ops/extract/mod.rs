@@ -277,6 +277,8 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
     let objects = super::read_schema(target)
         .await
         .map_err(|e| read_failed(target, "reading the schema", e))?;
+    // Every table's description read in one request, not four a table.
+    target.expect(&crate::schema::table_reads(&objects));
     let reader = TargetRows::new(target);
     let mut schemas = crate::schema::tables(&reader)
         .await
@@ -311,6 +313,7 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
         .zip(all_rows)
         .map(|(schema, rows)| DbTable { schema, rows })
         .collect();
+    target.last_reads();
     let fp = fingerprint::compute(&reader, &seed::get().unfingerprinted())
         .await
         .map_err(|e| read_failed(target, "fingerprinting the database", reader.error(e)))?;

@@ -48,6 +48,18 @@ pub(super) struct LiveForeignKey {
     pub(super) parent_column: Option<String>,
 }
 
+/// Every table's columns, foreign keys and UNIQUE indexes, in one query
+/// (sent ahead with other reads on a server: the text is the key).
+pub(crate) const LIVE_TABLES_SQL: &str = "SELECT 0, m.name, p.name, NULL, NULL, p.cid, NULL FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
+    WHERE m.type = 'table' \
+    UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id, NULL FROM sqlite_schema AS m, \
+    pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
+    UNION ALL SELECT 2 + l.partial, m.name, i.name, l.name, i.coll, i.seqno, \
+    (SELECT s.sql FROM sqlite_schema AS s WHERE s.type = 'index' AND s.name = l.name) \
+    FROM sqlite_schema AS m, pragma_index_list(m.name) AS l, pragma_index_xinfo(l.name) AS i \
+    WHERE m.type = 'table' AND l.\"unique\" = 1 AND i.key = 1 \
+    ORDER BY 1, 2, 6";
+
 impl LiveTables {
     /// One query (one round trip on a server): every table's columns, and
     /// every foreign key.
@@ -56,60 +68,72 @@ impl LiveTables {
         let mut foreign_keys = Vec::new();
         let mut unique: Vec<UniqueIndex> = Vec::new();
         target
-            .query(
-                "SELECT 0, m.name, p.name, NULL, NULL, p.cid, NULL FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
-                 WHERE m.type = 'table' \
-                 UNION ALL SELECT 1, m.name, f.\"from\", f.\"table\", f.\"to\", f.id, NULL FROM sqlite_schema AS m, \
-                 pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' \
-                 UNION ALL SELECT 2 + l.partial, m.name, i.name, l.name, i.coll, i.seqno, \
-                 (SELECT s.sql FROM sqlite_schema AS s WHERE s.type = 'index' AND s.name = l.name) \
-                 FROM sqlite_schema AS m, pragma_index_list(m.name) AS l, pragma_index_xinfo(l.name) AS i \
-                 WHERE m.type = 'table' AND l.\"unique\" = 1 AND i.key = 1 \
-                 ORDER BY 1, 2, 6",
-                &mut |r| {
-                    match r {
-                        [ValueRef::Integer(0), ValueRef::Text(t), ValueRef::Text(c), ..] => {
-                            columns.entry((*t).to_owned()).or_default().push((*c).to_owned());
-                        }
-                        [ValueRef::Integer(1), ValueRef::Text(t), ValueRef::Text(c), ValueRef::Text(p), to, ..] => {
-                            foreign_keys.push(LiveForeignKey {
+            .query(LIVE_TABLES_SQL, &mut |r| {
+                match r {
+                    [
+                        ValueRef::Integer(0),
+                        ValueRef::Text(t),
+                        ValueRef::Text(c),
+                        ..,
+                    ] => {
+                        columns
+                            .entry((*t).to_owned())
+                            .or_default()
+                            .push((*c).to_owned());
+                    }
+                    [
+                        ValueRef::Integer(1),
+                        ValueRef::Text(t),
+                        ValueRef::Text(c),
+                        ValueRef::Text(p),
+                        to,
+                        ..,
+                    ] => {
+                        foreign_keys.push(LiveForeignKey {
+                            table: (*t).to_owned(),
+                            column: (*c).to_owned(),
+                            parent_table: (*p).to_owned(),
+                            parent_column: match to {
+                                ValueRef::Text(pc) => Some((*pc).to_owned()),
+                                _ => None,
+                            },
+                        });
+                    }
+                    [
+                        ValueRef::Integer(kind @ (2 | 3)),
+                        ValueRef::Text(t),
+                        c,
+                        ValueRef::Text(i),
+                        coll,
+                        _,
+                        sql,
+                    ] => {
+                        let column = match c {
+                            ValueRef::Text(c) => Some((*c).to_owned()),
+                            _ => None,
+                        };
+                        let coll = match coll {
+                            ValueRef::Text(coll) => (*coll).to_owned(),
+                            _ => "BINARY".to_owned(),
+                        };
+                        match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
+                            Some(u) => u.columns.push((column, coll)),
+                            None => unique.push(UniqueIndex {
                                 table: (*t).to_owned(),
-                                column: (*c).to_owned(),
-                                parent_table: (*p).to_owned(),
-                                parent_column: match to {
-                                    ValueRef::Text(pc) => Some((*pc).to_owned()),
+                                name: (*i).to_owned(),
+                                columns: vec![(column, coll)],
+                                partial: *kind == 3,
+                                sql: match sql {
+                                    ValueRef::Text(s) => Some((*s).to_owned()),
                                     _ => None,
                                 },
-                            });
+                            }),
                         }
-                        [ValueRef::Integer(kind @ (2 | 3)), ValueRef::Text(t), c, ValueRef::Text(i), coll, _, sql] => {
-                            let column = match c {
-                                ValueRef::Text(c) => Some((*c).to_owned()),
-                                _ => None,
-                            };
-                            let coll = match coll {
-                                ValueRef::Text(coll) => (*coll).to_owned(),
-                                _ => "BINARY".to_owned(),
-                            };
-                            match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
-                                Some(u) => u.columns.push((column, coll)),
-                                None => unique.push(UniqueIndex {
-                                    table: (*t).to_owned(),
-                                    name: (*i).to_owned(),
-                                    columns: vec![(column, coll)],
-                                    partial: *kind == 3,
-                                    sql: match sql {
-                                        ValueRef::Text(s) => Some((*s).to_owned()),
-                                        _ => None,
-                                    },
-                                }),
-                            }
-                        }
-                        _ => {}
                     }
-                    Ok(())
-                },
-            )
+                    _ => {}
+                }
+                Ok(())
+            })
             .await?;
         Ok(LiveTables {
             columns,

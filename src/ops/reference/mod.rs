@@ -21,7 +21,8 @@ mod report;
 mod statements;
 mod unique;
 
-pub(crate) use live::LiveTables;
+pub(crate) use live::{LIVE_TABLES_SQL, LiveTables};
+pub(crate) use planned::reads;
 pub use report::{
     ChangedValue, ColumnValue, HIDDEN, KeptRow, RowValues, Shown, TableSync, UpdatedRow,
 };

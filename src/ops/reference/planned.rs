@@ -113,6 +113,39 @@ pub(super) fn encoded(values: &[&Value]) -> Vec<u8> {
     out
 }
 
+/// The seed's columns of `data` that the live table has too, with their
+/// positions in the seed's rows.
+fn live_columns_of(data: &TableData, live: &LiveTables) -> Vec<(String, usize)> {
+    let live_columns = live.columns.get(data.name);
+    data.columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| live_columns.is_some_and(|l| l.iter().any(|n| n == c.name)))
+        .map(|(i, c)| (c.name.to_owned(), i))
+        .collect()
+}
+
+fn live_rows_sql(table: &str, columns: &[(String, usize)]) -> String {
+    let select: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
+    format!("SELECT {} FROM {}", select.join(", "), quote_ident(table))
+}
+
+/// The reads [`plan_table`] makes of the reference tables' rows, to be
+/// sent together: those of tables that have every column of their key.
+pub(crate) fn reads(build: &Build, live: &LiveTables) -> Vec<String> {
+    build
+        .reference
+        .iter()
+        .filter_map(|spec| {
+            let data = build.table(spec.table)?;
+            let columns = live_columns_of(data, live);
+            let keyed = live.columns.contains_key(spec.table)
+                && spec.key.iter().all(|k| columns.iter().any(|(c, _)| c == k));
+            keyed.then(|| live_rows_sql(spec.table, &columns))
+        })
+        .collect()
+}
+
 /// Reads reference table `spec` and matches the seed's rows to its rows;
 /// `planned` holds the tables before it (parents first), whose ids the
 /// seed's foreign keys are translated to.
@@ -126,13 +159,8 @@ pub(super) async fn plan_table(
     let data = build
         .table(spec.table)
         .expect("the compiler checks that every reference table is seeded");
-    let mut columns: Vec<(String, usize)> = Vec::new();
+    let columns = live_columns_of(data, live);
     let live_columns = live.columns.get(spec.table);
-    for (i, c) in data.columns.iter().enumerate() {
-        if live_columns.is_some_and(|l| l.iter().any(|n| n == c.name)) {
-            columns.push((c.name.to_owned(), i));
-        }
-    }
     let mut sync = TableSync::empty(spec);
     let missing_key: Vec<&str> = spec
         .key
@@ -160,20 +188,12 @@ pub(super) async fn plan_table(
         }));
     }
 
-    let select: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c)).collect();
     let mut live_rows: Vec<Vec<Value>> = Vec::new();
     target
-        .query(
-            &format!(
-                "SELECT {} FROM {}",
-                select.join(", "),
-                quote_ident(spec.table)
-            ),
-            &mut |r| {
-                live_rows.push(r.iter().map(|v| Value::from(*v)).collect());
-                Ok(())
-            },
-        )
+        .query(&live_rows_sql(spec.table, &columns), &mut |r| {
+            live_rows.push(r.iter().map(|v| Value::from(*v)).collect());
+            Ok(())
+        })
         .await?;
     let mut next_id = next_free_id(target, live, spec, &columns, &live_rows).await?;
 

@@ -16,7 +16,7 @@ mod rows;
 pub use canonical::{canonical_sql, canonical_type};
 pub use diff::first_difference;
 pub use draft::{Draft, draft_migration};
-pub use objects::{SchemaObject, objects};
+pub use objects::{OBJECTS_SQL, SchemaObject, objects};
 pub use rows::{Rows, TableScan, engine_message};
 
 use crate::value::ValueRef;
@@ -153,33 +153,34 @@ pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     Ok(tables)
 }
 
+/// The query [`table_columns`] reads every table's columns with (a server
+/// may read it ahead).
+pub const TABLE_COLUMNS_SQL: &str = "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
+     FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
+     WHERE m.type = 'table' ORDER BY m.rowid, p.cid";
+
 /// Every user table of the connection's main database with its columns
 /// alone (no keys or indexes), in one query: what the fingerprint needs,
 /// read in one round trip from a server.
 pub async fn table_columns(conn: &dyn Rows) -> Result<Vec<Table>, String> {
     let mut tables: Vec<Table> = Vec::new();
-    conn.each_row(
-        "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
-         FROM sqlite_schema AS m, pragma_table_info(m.name) AS p \
-         WHERE m.type = 'table' ORDER BY m.rowid, p.cid",
-        &mut |r| {
-            let table = text(&r[0]);
-            if is_internal(&table) {
-                return Ok(());
-            }
-            if tables.last().is_none_or(|t| t.name != table) {
-                tables.push(Table {
-                    name: table,
-                    columns: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    unique: Vec::new(),
-                });
-            }
-            let t = tables.last_mut().expect("just pushed");
-            t.columns.push(column(r));
-            Ok(())
-        },
-    )
+    conn.each_row(TABLE_COLUMNS_SQL, &mut |r| {
+        let table = text(&r[0]);
+        if is_internal(&table) {
+            return Ok(());
+        }
+        if tables.last().is_none_or(|t| t.name != table) {
+            tables.push(Table {
+                name: table,
+                columns: Vec::new(),
+                foreign_keys: Vec::new(),
+                unique: Vec::new(),
+            });
+        }
+        let t = tables.last_mut().expect("just pushed");
+        t.columns.push(column(r));
+        Ok(())
+    })
     .await?;
     Ok(tables)
 }
@@ -198,17 +199,40 @@ fn column(r: &[ValueRef<'_>]) -> Column {
     }
 }
 
+/// A pragma statement about the table or index `name`.
+fn pragma_sql(pragma: &str, name: &str) -> String {
+    format!("PRAGMA {pragma}({})", quote_ident(name))
+}
+
+/// The statements [`tables`] reads the tables of `objects` with (every
+/// index's too, though it reads only the unique ones'): none fails, so a
+/// server may send them all in one request.
+pub fn table_reads(objects: &[SchemaObject]) -> Vec<String> {
+    let mut reads = Vec::new();
+    for o in objects {
+        match o.kind.as_str() {
+            "table" if !is_internal(&o.name) => {
+                for pragma in ["table_info", "foreign_key_list", "index_list"] {
+                    reads.push(pragma_sql(pragma, &o.name));
+                }
+            }
+            "index" => reads.push(pragma_sql("index_info", &o.name)),
+            _ => {}
+        }
+    }
+    reads
+}
+
 pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
-    let q = quote_ident(name);
     let mut columns = Vec::new();
-    conn.each_row(&format!("PRAGMA table_info({q})"), &mut |r| {
+    conn.each_row(&pragma_sql("table_info", name), &mut |r| {
         columns.push(column(r));
         Ok(())
     })
     .await?;
 
     let mut foreign_keys = Vec::new();
-    conn.each_row(&format!("PRAGMA foreign_key_list({q})"), &mut |r| {
+    conn.each_row(&pragma_sql("foreign_key_list", name), &mut |r| {
         foreign_keys.push(ForeignKey {
             id: int(&r[0]),
             parent_table: text(&r[2]),
@@ -223,7 +247,7 @@ pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
     .await?;
 
     let mut index_names = Vec::new();
-    conn.each_row(&format!("PRAGMA index_list({q})"), &mut |r| {
+    conn.each_row(&pragma_sql("index_list", name), &mut |r| {
         if int(&r[2]) != 0 && text(&r[3]) != "pk" {
             index_names.push(text(&r[1]));
         }
@@ -234,15 +258,12 @@ pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
     let mut unique = Vec::new();
     for index in index_names {
         let mut cols = Vec::new();
-        conn.each_row(
-            &format!("PRAGMA index_info({})", quote_ident(&index)),
-            &mut |r| {
-                if r[2] != ValueRef::Null {
-                    cols.push(text(&r[2]));
-                }
-                Ok(())
-            },
-        )
+        conn.each_row(&pragma_sql("index_info", &index), &mut |r| {
+            if r[2] != ValueRef::Null {
+                cols.push(text(&r[2]));
+            }
+            Ok(())
+        })
         .await?;
         unique.push((index, cols));
     }

@@ -21,20 +21,21 @@ pub struct SchemaObject {
 
 /// Every object of the connection's main database, the engine's own
 /// included, in creation order.
+/// The query [`objects`] reads the schema with (a server may read it ahead).
+pub const OBJECTS_SQL: &str =
+    "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid";
+
 pub async fn objects(conn: &dyn Rows) -> Result<Vec<SchemaObject>, String> {
     let mut out = Vec::new();
-    conn.each_row(
-        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid",
-        &mut |r| {
-            out.push(SchemaObject {
-                kind: text(&r[0]),
-                name: text(&r[1]),
-                table: text(&r[2]),
-                sql: text(&r[3]),
-            });
-            Ok(())
-        },
-    )
+    conn.each_row(OBJECTS_SQL, &mut |r| {
+        out.push(SchemaObject {
+            kind: text(&r[0]),
+            name: text(&r[1]),
+            table: text(&r[2]),
+            sql: text(&r[3]),
+        });
+        Ok(())
+    })
     .await?;
     Ok(out)
 }

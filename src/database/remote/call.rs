@@ -1,0 +1,195 @@
+//! One call of the libsql client: bounded by `--timeout`, stopped by a
+//! signal (but for the COMMIT), and its failure classified into a [`Kind`]
+//! with words an operator can act on.
+
+use super::Remote;
+use crate::database::failure::{
+    DbError, Kind, Unreachable, client_report, hrana_kind, http_kind, server_words, sqlite_kind,
+};
+use crate::database::transport::Refused;
+
+impl Remote {
+    /// Runs one client call, bounded by the request timeout, its failure
+    /// classified. A signal stops it (see [`Remote::call_to_the_end`]).
+    pub(super) async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = libsql::Result<T>>,
+    ) -> Result<T, DbError> {
+        crate::database::not_interrupted()?;
+        tokio::select! {
+            result = self.call_to_the_end(call) => result,
+            // Abandoning a request that carries no COMMIT abandons the
+            // transaction: the server rolls it back.
+            signal = crate::interrupt::requested_wait() => Err(DbError::interrupted(signal)),
+        }
+    }
+
+    /// Runs one client call, bounded by the request timeout, without giving
+    /// up for a signal: for the COMMIT, whose answer is the only way to
+    /// know whether the server applied it.
+    pub(super) async fn call_to_the_end<T>(
+        &self,
+        call: impl std::future::Future<Output = libsql::Result<T>>,
+    ) -> Result<T, DbError> {
+        self.traffic.forget();
+        let sent_before = self.traffic.bytes_sent();
+        let outcome = tokio::time::timeout(self.settings.request_timeout, call).await;
+        let sent = self.traffic.bytes_sent() > sent_before;
+        match outcome {
+            Ok(Ok(value)) => {
+                self.answered.set(true);
+                Ok(value)
+            }
+            Ok(Err(e)) => Err(self.classify(&e, sent)),
+            Err(_) => {
+                let seconds = self.settings.request_timeout.as_secs_f64();
+                let (kind, message) = if sent {
+                    (
+                        Kind::NoAnswer,
+                        format!("the server did not answer within {seconds} s (--timeout)"),
+                    )
+                } else {
+                    (
+                        Kind::Unreachable(Unreachable::ConnectTimeout),
+                        format!(
+                            "could not reach {} within {seconds} s (--timeout)",
+                            self.host
+                        ),
+                    )
+                };
+                Err(DbError {
+                    kind,
+                    message,
+                    sent,
+                })
+            }
+        }
+    }
+
+    pub(super) fn classify(&self, e: &libsql::Error, sent: bool) -> DbError {
+        let seen = self.traffic.seen();
+        let report = client_report(e);
+        let kind = if seen.sent_elsewhere.is_some() {
+            Kind::BadAnswer
+        } else if let Some(why) = seen.unreachable {
+            Kind::Unreachable(why)
+        } else if seen.tls_answer {
+            Kind::Unreachable(Unreachable::Tls)
+        } else if seen.refused.is_some() || report.malformed {
+            Kind::BadAnswer
+        } else if let Some(code) = &report.code {
+            match (hrana_kind(code), report.status) {
+                (Kind::Engine, Some(status)) => http_kind(status),
+                (kind, _) => kind,
+            }
+        } else if let Some(status) = report.status {
+            match http_kind(status) {
+                // A status without the protocol's error: not a Hrana server.
+                Kind::Engine => Kind::BadAnswer,
+                kind => kind,
+            }
+        } else if report.transport {
+            Kind::Broken
+        } else {
+            match e {
+                libsql::Error::SqliteFailure(code, _) => sqlite_kind(*code),
+                libsql::Error::ConnectionFailed(_) => Kind::Unreachable(Unreachable::Other),
+                _ => Kind::Engine,
+            }
+        };
+        let server_said = server_words(&report.message.clone().unwrap_or_else(|| message_of(e)));
+        let host = &self.host;
+        let message = match &kind {
+            Kind::Unreachable(Unreachable::Dns(Some(own))) => own.clone(),
+            Kind::Unreachable(Unreachable::Dns(None)) => {
+                format!("cannot resolve the host name {host}: check the URL and the machine's DNS")
+            }
+            Kind::Unreachable(Unreachable::Refused) => {
+                format!("{host} refused the connection: is the server running, and is the port right?")
+            }
+            Kind::Unreachable(Unreachable::ConnectTimeout) => format!(
+                "could not connect to {host} within {} s (--timeout)",
+                self.settings.request_timeout.as_secs_f64()
+            ),
+            Kind::Unreachable(Unreachable::Tls) => format!(
+                "the TLS handshake with {host} failed: use https:// (or libsql://) for TLS servers and http:// for plain ones"
+            ),
+            Kind::Unreachable(Unreachable::Other) => format!("cannot connect to {host}"),
+            Kind::Unauthorized => "the server rejected the auth token (401): check TURSO_AUTH_TOKEN or --auth-token; it may have expired".into(),
+            Kind::Forbidden => "the token is not allowed to do this (403): use a token with write access to this database".into(),
+            Kind::TooLarge => format!(
+                "a server limit was exceeded (request or response too large; lower --request-bytes): {server_said}"
+            ),
+            Kind::Expired if self.snapshot.get() => format!(
+                "the server ended the read transaction: no request reached it for longer than its stream clock \
+                 (10 s on sqld; a page of rows took too long or the link stalled), so what was read is not one \
+                 consistent state and is not used; nothing was changed: run the command again on a steadier link: \
+                 {server_said}"
+            ),
+            // The caller says what became of the work (a write transaction
+            // is gone with the session: rolled back).
+            // sqld takes the write lock from a transaction older than 5 s
+            // when another client asks for it (libsql-server
+            // `connection/mod.rs`, `TXN_TIMEOUT`), and says so by this code.
+            Kind::Expired if report.code.as_deref() == Some("TRANSACTION_TIMEOUT") => format!(
+                "the server rolled the transaction back: seedbake held the write lock longer than the server \
+                 allows while another client wanted to write (5 s on sqld). Stop the app's writers while this \
+                 runs (a big database takes longer than 5 s), then run it again: {server_said}"
+            ),
+            Kind::Expired => format!(
+                "the server ended the session: no request reached it within its stream clock (10 s on sqld), or \
+                 it took the write lock away while another client wanted to write (after 5 s on sqld). Run it \
+                 again on a steadier link, with the app's writers stopped: {server_said}"
+            ),
+            Kind::ServerFailed => format!(
+                "the server failed (HTTP {})",
+                report.status.unwrap_or(500)
+            ),
+            Kind::Broken => format!("the connection to {host} broke mid-request"),
+            Kind::NoAnswer => "the server did not answer".into(),
+            Kind::BadAnswer if seen.sent_elsewhere.is_some() => format!(
+                "the server told the client to go on at {}, not at {host} where the database URL points; \
+                 seedbake sends the auth token nowhere else, so it stopped there and sent nothing to it. \
+                 Is {host} the database's own server, and is nothing in between rewriting its answers?",
+                seen.sent_elsewhere.as_deref().unwrap_or_default()
+            ),
+            Kind::BadAnswer => match seen.refused {
+                Some(refused @ Refused::TooLarge { .. }) => format!(
+                    "{refused}, far more than a libSQL server sends (sqld: at most 10 MB); seedbake refused it. \
+                     Is {host} a libSQL server, and is nothing in between rewriting its answers?"
+                ),
+                Some(refused) => format!(
+                    "{refused}; is {host} a libSQL server (sqld, Turso), and is nothing in between rewriting its answers?"
+                ),
+                None if self.answered.get() => "the server's answer broke off or could not be read, \
+                    though its earlier answers could: sqld answers so when a value it must send is TEXT that \
+                    is not valid UTF-8, which it cannot write as JSON (HTTP 500 \"invalid utf-8 sequence\", \
+                    or a cursor that ends early). Such values can be read only where the database file is \
+                    (the sqlite3 shell, or seedbake on the file); they must be mended before a server can \
+                    send them"
+                    .to_owned(),
+                None => match report.status {
+                    Some(status) => format!(
+                        "the server answered HTTP {status}; is {host} a libSQL server (sqld, Turso), and the URL's path right?"
+                    ),
+                    None => format!(
+                        "the server's answer is not a libSQL (Hrana) answer; is {host} a libSQL server (sqld, Turso)?"
+                    ),
+                },
+            },
+            Kind::Interrupted => "interrupted".into(),
+            Kind::Busy => format!("the database is locked by another client: {server_said}"),
+            Kind::Constraint | Kind::CannotOpen | Kind::Engine => server_said,
+        };
+        DbError {
+            kind,
+            message,
+            sent,
+        }
+    }
+}
+
+/// The client's error as text, for the rare errors that have no kind.
+pub(super) fn message_of(e: &libsql::Error) -> String {
+    crate::schema::engine_message(e)
+}

@@ -1,0 +1,357 @@
+//! A libSQL server (Turso, sqld) through the libsql remote client: every
+//! call bounded by `--timeout`, its failures classified (`call.rs`), a
+//! write transaction's statements packed into few large requests with the
+//! reads that follow them (`batch.rs`), the last of which carries the
+//! COMMIT, so the server applies all or nothing; tables read in pages
+//! (`scan.rs`).
+
+mod batch;
+mod call;
+mod scan;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::failure::{DbError, Kind, Unreachable};
+use super::pages::{Pager, Shape};
+use super::statements::Statements;
+use super::transport::{self, Traffic};
+use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
+use crate::schema::TableScan;
+use crate::seed::TableData;
+use crate::value::from_libsql;
+use batch::Answer;
+use call::message_of;
+
+/// The most SQL text one statement carries. sqld reads a request body whole
+/// and caps an answer at 10 MB; Turso's edge has its own body limits.
+/// 512 KiB per statement within 2 MiB per request (`--request-bytes`) keeps
+/// far inside every limit we know while needing one request per ~2 MiB.
+pub const STATEMENT_BYTES: usize = 512 << 10;
+pub const REQUEST_BYTES: usize = 2 << 20;
+
+/// How often to ask again for a write lock another client holds: a server
+/// answers busy at once rather than waiting.
+const LOCK_RETRY: Duration = Duration::from_millis(250);
+
+/// A table is read in pages (`pages.rs`) of about this much JSON and at
+/// most this long each: far inside sqld's 10 s idle clock, even over a
+/// slow link, and a bounded amount of memory. The first page is small; the
+/// next ones are sized from what the last one cost.
+const PAGE_BYTES: usize = 4 << 20;
+const PAGE_TIME: Duration = Duration::from_secs(1);
+const FIRST_PAGE_ROWS: usize = 512;
+
+/// Rows of less JSON than this travel as a literal, packed with other
+/// statements (the Aquarius seed takes 4 requests); more, bound to a
+/// statement of their own.
+const BIND_FROM: usize = 256 << 10;
+const MAX_PAGE_ROWS: usize = 1 << 20;
+
+/// First pages fetched together ([`Target::prefetch`]): this many tables a
+/// statement, so that one answer's row stays far inside what the transport
+/// takes in one line (each page is at most sqld's 5,000,000-byte string,
+/// at most twice that as JSON text: 60 MB against `MAX_LINE_BYTES`' 64
+/// MiB); and no more groups once this much is held, the rest being read
+/// by their own scans.
+const PREFETCH_TABLES: usize = 6;
+const PREFETCH_BYTES: usize = 16 << 20;
+
+/// A database file at most this large has its tables fetched ahead whole,
+/// in the one request that reads them: a page's JSON is a few times its
+/// rows' size on disk (hex blobs, exact reals), far inside sqld's 10 MB
+/// answer, and a read snapshot is committed in that same request. A server
+/// that refuses the request all the same is read in pages.
+const SMALL_DATABASE: i64 = 2 << 20;
+
+/// The limit of a page that is the whole table.
+const WHOLE_TABLE: usize = i64::MAX as usize;
+
+pub struct Remote {
+    location: Location,
+    host: String,
+    settings: Settings,
+    traffic: Traffic,
+    conn: libsql::Connection,
+    /// Statements of the open write transaction not yet sent.
+    pending: RefCell<String>,
+    /// Whether a read transaction (`read_snapshot`) is open.
+    snapshot: Cell<bool>,
+    /// The answers of reads made since the last change, by their SQL.
+    answers: RefCell<HashMap<String, Answer>>,
+    /// Something changed since the read-ahead was last read.
+    stale: Cell<bool>,
+    /// Whether the server sends the rows of a batch's reads (see
+    /// `batch.rs`); `None` until a batch tells.
+    rows_in_batches: Cell<Option<bool>>,
+    /// Every table's shape, for reading in pages; none after a write.
+    shapes: RefCell<Option<HashMap<String, Shape>>>,
+    /// First pages (of `FIRST_PAGE_ROWS`) fetched ahead, by the pager that
+    /// reads each table: its row count and its rows. Emptied by a write.
+    /// The limit asked for is kept too: a page of fewer rows is the table's
+    /// last.
+    first_pages: RefCell<HashMap<Pager, (i64, String, usize)>>,
+    /// Reads the caller said will follow ([`Target::expect`]), sent with
+    /// the next request.
+    expected: RefCell<Vec<String>>,
+    /// The caller's next reads are the read transaction's last
+    /// ([`Target::last_reads`]).
+    last_reads: Cell<bool>,
+    /// The read transaction was committed with the request that read the
+    /// last of its tables whole (see [`SMALL_DATABASE`]).
+    snapshot_done: Cell<bool>,
+    /// The server has answered a call: an answer that cannot be read
+    /// after that is not a stranger's.
+    answered: Cell<bool>,
+    // Keeps the client's database handle alive as long as the connection.
+    _db: libsql::Database,
+}
+
+impl Remote {
+    /// Opens the client; nothing is sent until the first call.
+    pub async fn open(
+        location: Location,
+        token: &str,
+        settings: Settings,
+    ) -> Result<Remote, DbError> {
+        let (url, host) = match &location {
+            Location::Remote { url, host } => (url.clone(), host.clone()),
+            Location::Local(_) => unreachable!("a server location"),
+        };
+        let traffic = Traffic::default();
+        let failed = |e: libsql::Error| {
+            DbError::new(
+                Kind::Unreachable(Unreachable::Other),
+                format!("the client could not be set up: {}", message_of(&e)),
+            )
+        };
+        let db = transport::open(&url, token, settings.request_timeout, &traffic)
+            .await
+            .map_err(failed)?;
+        let conn = db.connect().map_err(failed)?;
+        Ok(Remote {
+            location,
+            host,
+            settings,
+            traffic,
+            conn,
+            pending: RefCell::new(String::new()),
+            snapshot: Cell::new(false),
+            answers: RefCell::new(HashMap::new()),
+            stale: Cell::new(true),
+            rows_in_batches: Cell::new(None),
+            shapes: RefCell::new(None),
+            first_pages: RefCell::new(HashMap::new()),
+            expected: RefCell::new(Vec::new()),
+            last_reads: Cell::new(false),
+            snapshot_done: Cell::new(false),
+            answered: Cell::new(false),
+            _db: db,
+        })
+    }
+
+    /// Forgets what was read: something may change it.
+    fn changing(&self) {
+        self.shapes.borrow_mut().take();
+        self.first_pages.borrow_mut().clear();
+        self.answers.borrow_mut().clear();
+        self.stale.set(true);
+    }
+}
+
+/// Whether a read that failed in a batch is asked again alone: the client
+/// keeps only the message of a failed step, and a server that cannot write
+/// one of a batch's values answers the whole batch HTTP 500 (sqld, for
+/// TEXT that is not UTF-8), where a cursor of its own tells more.
+fn ask_alone(e: &DbError) -> bool {
+    matches!(e.kind, Kind::Engine | Kind::TooLarge | Kind::ServerFailed)
+}
+
+#[async_trait(?Send)]
+impl Target for Remote {
+    fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn traffic(&self) -> Option<TrafficReport> {
+        Some(TrafficReport::from(&self.traffic))
+    }
+
+    /// A server's rows are re-read in packed pages (`pages.rs`) on the
+    /// transaction's own stream: for the 1M-row bench seed a fraction of
+    /// the load's time, and nothing is committed that is not the build's.
+    fn proves_in_transaction(&self) -> bool {
+        self.settings.prove
+    }
+
+    async fn query(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
+        let answer = match self.answered(sql) {
+            Some(answer) => answer,
+            None if !self.batch_reads() => return self.query_by_cursor(sql, f).await,
+            None => {
+                let wrote = self.has_pending();
+                match self.exchange(&[sql], false, None).await {
+                    Ok(Some(mut answers)) => answers.remove(0),
+                    // The server withholds a batch's rows: the writes went,
+                    // the read goes alone.
+                    Ok(None) => return self.query_by_cursor(sql, f).await,
+                    Err(e) if !wrote && ask_alone(&e) => return self.query_by_cursor(sql, f).await,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        for row in answer.iter() {
+            let values: Vec<_> = row.iter().map(from_libsql).collect();
+            f(&values).map_err(|stopped| DbError::new(Kind::Engine, stopped))?;
+        }
+        Ok(())
+    }
+
+    async fn scan(&self, scan: &TableScan<'_>, f: RowFn<'_>) -> Result<(), DbError> {
+        self.scan_table(scan, f).await
+    }
+
+    async fn prefetch(&self, scans: &[TableScan<'_>]) -> Result<(), DbError> {
+        self.prefetch_pages(scans).await
+    }
+
+    fn last_reads(&self) {
+        self.last_reads.set(self.snapshot.get());
+    }
+
+    fn expect(&self, reads: &[String]) {
+        self.expected.borrow_mut().extend(reads.iter().cloned());
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), DbError> {
+        self.changing();
+        self.pending.borrow_mut().push_str(sql);
+        self.flush().await
+    }
+
+    async fn write(&self, sql: &str) -> Result<(), DbError> {
+        self.changing();
+        let full = {
+            let pending = self.pending.borrow();
+            !pending.is_empty() && pending.len() + sql.len() > self.settings.request_bytes
+        };
+        if full {
+            self.flush().await?;
+        }
+        let mut pending = self.pending.borrow_mut();
+        pending.push_str(sql);
+        pending.push_str(";\n");
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> Result<(), DbError> {
+        self.changing();
+        let started = Instant::now();
+        loop {
+            // The lock, and what every command reads first, in one request.
+            *self.pending.borrow_mut() = "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;\n".into();
+            match self.exchange(&[], true, None).await {
+                Err(e) if e.is_busy() && started.elapsed() < self.settings.lock_timeout => {
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    async fn commit(&self) -> Result<(), DbError> {
+        self.changing();
+        super::not_interrupted()?;
+        let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
+        batch.push_str("COMMIT");
+        // Once the COMMIT leaves, its answer is awaited even after a signal.
+        self.call_to_the_end(self.conn.execute_batch(&batch))
+            .await
+            .map(|_| ())
+    }
+
+    async fn rollback(&self) {
+        self.pending.borrow_mut().clear();
+        self.changing();
+        if self.conn.is_autocommit() {
+            // The server already dropped the stream, and the transaction with it.
+            return;
+        }
+        let _ = self.call(self.conn.execute("ROLLBACK", ())).await;
+    }
+
+    async fn read_snapshot(&self) -> Result<(), DbError> {
+        self.changing();
+        self.snapshot_done.set(false);
+        self.last_reads.set(false);
+        // The snapshot, and what every command reads first, in one request.
+        *self.pending.borrow_mut() = "BEGIN;\n".into();
+        self.exchange(&[], true, None).await?;
+        self.snapshot.set(true);
+        Ok(())
+    }
+
+    async fn end_snapshot(&self) {
+        self.snapshot.set(false);
+        self.last_reads.set(false);
+        if self.snapshot_done.replace(false) {
+            self.changing();
+            return;
+        }
+        let _ = self.execute("COMMIT").await;
+    }
+
+    async fn load_table(
+        &self,
+        table: &'static TableData,
+        observer: &mut dyn Observer,
+    ) -> Result<(), DbError> {
+        self.changing();
+        observer.table_started(table.name, table.row_count);
+        // Rows bound as JSON go one statement per request, as large as a
+        // request may be; literal rows are packed several to a request.
+        let max_statement = STATEMENT_BYTES.min(self.settings.request_bytes);
+        let max_bound = self.settings.request_bytes;
+        // The next statement is made on a thread of its own while the
+        // server works on this one.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let maker = std::thread::spawn(move || {
+            for statement in Statements::new(table, max_statement, max_bound) {
+                if tx.blocking_send(statement).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut outcome = Ok(());
+        while let Some(statement) = rx.recv().await {
+            let sent = match &statement.rows_json {
+                // Small tables' rows ride along with the other statements
+                // of a request, as a literal; bound JSON needs a request
+                // of its own.
+                Some(json) if json.len() < BIND_FROM => self.write(&statement.inlined()).await,
+                Some(json) => match self.flush().await {
+                    Ok(()) => self
+                        .call(self.conn.execute(&statement.sql, [json.as_str()]))
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                },
+                None => self.write(&statement.sql).await,
+            };
+            outcome = sent.and_then(|()| super::rows_loaded(observer, table.name, statement.rows));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(rx);
+        let _ = maker.join();
+        outcome
+    }
+}

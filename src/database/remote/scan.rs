@@ -1,0 +1,372 @@
+//! A whole table read in pages (`pages.rs`) on the stream of the open
+//! snapshot or transaction, and the first pages of many tables fetched
+//! ahead in one request.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::{
+    FIRST_PAGE_ROWS, MAX_PAGE_ROWS, PAGE_BYTES, PAGE_TIME, PREFETCH_BYTES, PREFETCH_TABLES, Remote,
+    SMALL_DATABASE, WHOLE_TABLE,
+};
+use crate::database::failure::{DbError, Kind};
+use crate::database::pages::SHAPES_SQL;
+use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
+use crate::database::{RowFn, Target};
+use crate::schema::TableScan;
+use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
+use crate::value::{ValueRef, from_libsql, to_libsql};
+
+impl Remote {
+    /// A table's columns and whether it has a rowid. Every table's shape is
+    /// read at once, in one query, and kept until the next write.
+    async fn shape(&self, table: &str) -> Result<Shape, DbError> {
+        if self.shapes.borrow().is_none() {
+            let mut shapes: HashMap<String, Shape> = HashMap::new();
+            use crate::schema::{int, text};
+            self.query(pages::SHAPES_SQL, &mut |r| {
+                let shape = shapes.entry(text(&r[0])).or_insert_with(|| Shape {
+                    columns: Vec::new(),
+                    has_rowid: true,
+                });
+                shape.columns.push(ColumnInfo {
+                    name: text(&r[1]),
+                    declared_type: text(&r[2]),
+                    not_null: int(&r[3]) != 0,
+                    pk: int(&r[4]),
+                    hidden: int(&r[5]),
+                });
+                shape.has_rowid = int(&r[6]) == 0;
+                Ok(())
+            })
+            .await?;
+            *self.shapes.borrow_mut() = Some(shapes);
+        }
+        self.shapes
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.get(table).cloned())
+            .ok_or_else(|| DbError::new(Kind::Engine, format!("there is no table {table} to read")))
+    }
+
+    /// The time a page should take: a second, or less under a short
+    /// `--timeout` (a page must never be what runs into it).
+    fn page_aim(&self) -> Duration {
+        PAGE_TIME.min(self.settings.request_timeout / 4)
+    }
+
+    /// One page: its rows handed to `f`; the last row's values, the number
+    /// of rows and of bytes, and the limit it was fetched ahead with.
+    async fn page(
+        &self,
+        pager: &Pager,
+        after: Option<&[libsql::Value]>,
+        limit: usize,
+        f: RowFn<'_>,
+    ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize, Option<usize>), DbError> {
+        let fetched = match after {
+            None if limit == FIRST_PAGE_ROWS => self.first_pages.borrow_mut().remove(pager),
+            _ => None,
+        };
+        let prefetched = fetched.as_ref().map(|(_, _, limit)| *limit);
+        let (counted, text) = match fetched {
+            Some((counted, text, _)) => (counted, text),
+            None => {
+                self.fetch_page(&pager.page_sql(after.is_some(), limit), after)
+                    .await?
+            }
+        };
+        let (last, n) = pages::each_row(&text, pager.width(), &mut |cells| {
+            let values: Vec<ValueRef<'_>> = cells.iter().map(Cell::as_ref).collect();
+            f(&values)
+        })
+        .map_err(|e| match e {
+            PageError::Stopped(why) | PageError::Unreadable(why) => DbError::new(Kind::Engine, why),
+        })?;
+        if counted != n as i64 {
+            return Err(DbError::new(
+                Kind::Engine,
+                format!("the server counted {counted} rows in a page of {n}"),
+            ));
+        }
+        Ok((last, n, text.len(), prefetched))
+    }
+
+    /// A page from the server: its row count and its rows.
+    async fn fetch_page(
+        &self,
+        sql: &str,
+        after: Option<&[libsql::Value]>,
+    ) -> Result<(i64, String), DbError> {
+        self.flush().await?;
+        let params = after.map(<[_]>::to_vec).unwrap_or_default();
+        let mut rows = self.call(self.conn.query(sql, params)).await?;
+        let Some(row) = self.call(rows.next()).await? else {
+            return Err(DbError::new(
+                Kind::Engine,
+                "the server answered a page with nothing",
+            ));
+        };
+        let counted = match row.get_value(0) {
+            Ok(libsql::Value::Integer(n)) => n,
+            _ => -1,
+        };
+        let text = match row.get_value(1) {
+            Ok(libsql::Value::Text(t)) => t,
+            _ => String::new(),
+        };
+        drop(row);
+        // The rest of the answer (the step's end), so the connection is
+        // free for the next request.
+        while self.call(rows.next()).await?.is_some() {}
+        Ok((counted, text))
+    }
+
+    /// The next row alone, through a plain query (no page to make): its
+    /// values go to `f`; its keys come back, or nothing at the table's end.
+    async fn one_row(
+        &self,
+        pager: &Pager,
+        after: Option<&[libsql::Value]>,
+        f: RowFn<'_>,
+    ) -> Result<Option<Vec<libsql::Value>>, DbError> {
+        self.flush().await?;
+        let sql = pager.row_sql(after.is_some());
+        let params = after.map(<[_]>::to_vec).unwrap_or_default();
+        let mut rows = self.call(self.conn.query(&sql, params)).await?;
+        let Some(row) = self.call(rows.next()).await? else {
+            return Ok(None);
+        };
+        let width = rows.column_count().max(0);
+        let mut owned = Vec::with_capacity(width as usize);
+        for i in 0..width {
+            owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
+        }
+        drop(row);
+        while self.call(rows.next()).await?.is_some() {}
+        let values: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
+        f(&values[..pager.width()]).map_err(|why| DbError::new(Kind::Engine, why))?;
+        Ok(Some(
+            pager.key_positions().map(|i| owned[i].clone()).collect(),
+        ))
+    }
+
+    /// Reads a whole table in pages, each sized from what the last cost.
+    pub(super) async fn scan_table(
+        &self,
+        scan: &TableScan<'_>,
+        f: RowFn<'_>,
+    ) -> Result<(), DbError> {
+        let shape = self.shape(scan.table).await?;
+        let pager = Pager::new(scan, &shape).map_err(|m| DbError::new(Kind::Engine, m))?;
+        let mut after: Option<Vec<libsql::Value>> = None;
+        let mut limit = FIRST_PAGE_ROWS;
+        loop {
+            let started = Instant::now();
+            let (last, n, bytes, prefetched) =
+                match self.page(&pager, after.as_deref(), limit, f).await {
+                    // Rows far larger than the last ones (or the first page of
+                    // a table of big rows): the server refused to make the page
+                    // (sqld's engine makes no string over 5,000,000 bytes, and
+                    // answers no more than 10 MB) before sending any row, and
+                    // the stream goes on. Smaller pages, down to one row; a row
+                    // whose page alone is too big is read as it is.
+                    Err(e) if e.kind == Kind::TooLarge && limit > 1 => {
+                        limit = (limit / 8).max(1);
+                        continue;
+                    }
+                    Err(e) if e.kind == Kind::TooLarge => {
+                        match self.one_row(&pager, after.as_deref(), f).await? {
+                            Some(keys) => after = Some(keys),
+                            None => return Ok(()),
+                        }
+                        continue;
+                    }
+                    page => page?,
+                };
+            let Some(last) = last.filter(|_| n == prefetched.unwrap_or(limit)) else {
+                return Ok(());
+            };
+            after = Some(
+                pager
+                    .key_positions()
+                    .map(|i| to_libsql(last[i].as_ref()))
+                    .collect(),
+            );
+            let by_bytes = PAGE_BYTES * n / bytes.max(1);
+            let took = started.elapsed().as_secs_f64().max(1e-3);
+            // A page fetched ahead says nothing of what a page costs.
+            let by_time = if prefetched.is_some() {
+                n * 8
+            } else {
+                (self.page_aim().as_secs_f64() / took * n as f64) as usize
+            };
+            limit = by_bytes.min(by_time).clamp(1, MAX_PAGE_ROWS);
+        }
+    }
+
+    /// Fetches the first pages of `scans`' tables, several tables a
+    /// statement and every statement in one request: in a small database
+    /// each table whole, and a read snapshot committed with them (nothing
+    /// is left to read in it). When the server refuses that request (one
+    /// answer over its cap), a statement a request, as long as they are
+    /// cheap.
+    pub(super) async fn prefetch_pages(&self, scans: &[TableScan<'_>]) -> Result<(), DbError> {
+        self.first_pages.borrow_mut().clear();
+        let mut pagers = Vec::with_capacity(scans.len());
+        for scan in scans {
+            // A table that cannot be paged is refused by its own scan.
+            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?) {
+                pagers.push(pager);
+            }
+        }
+        let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
+        if !self.batch_reads() {
+            return self.prefetch_by_group(&groups).await;
+        }
+        let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
+        let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
+        // Only a server known to send a batch's rows may see the snapshot
+        // end with them.
+        let ends = small
+            && self.last_reads.get()
+            && !self.has_pending()
+            && self.rows_in_batches.get() == Some(true);
+        let statements: Vec<String> = groups
+            .iter()
+            .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
+            .collect();
+        let reads: Vec<&str> = statements.iter().map(String::as_str).collect();
+        let wrote = self.has_pending();
+        let before = ends.then(|| self.read_ahead_answers());
+        match self.exchange(&reads, false, ends.then_some("COMMIT")).await {
+            Ok(None) => self.prefetch_by_group(&groups).await,
+            Ok(Some(answers)) => {
+                for (group, answer) in groups.iter().zip(answers) {
+                    let texts = answer.first().into_iter().flatten().map(|v| match v {
+                        libsql::Value::Text(t) => Some(t.clone()),
+                        _ => None,
+                    });
+                    self.keep_first_pages(group, texts, limit);
+                }
+                self.snapshot_done.set(ends);
+                Ok(())
+            }
+            Err(e) if !wrote && super::ask_alone(&e) => {
+                if let Some(before) = before {
+                    self.reopen_snapshot(before).await?;
+                }
+                self.prefetch_by_group(&groups).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What the read-ahead answered, to tell whether a snapshot opened again
+    /// sees the same schema.
+    fn read_ahead_answers(&self) -> Vec<Option<super::Answer>> {
+        [OBJECTS_SQL, TABLE_COLUMNS_SQL, SHAPES_SQL]
+            .iter()
+            .map(|r| self.answered(r))
+            .collect()
+    }
+
+    /// Begins a read snapshot again after a request that should have ended
+    /// it failed (its COMMIT ran regardless): what was read before is
+    /// still this snapshot's only if the schema is the same.
+    async fn reopen_snapshot(&self, before: Vec<Option<super::Answer>>) -> Result<(), DbError> {
+        self.answers.borrow_mut().clear();
+        self.shapes.borrow_mut().take();
+        *self.pending.borrow_mut() = "BEGIN;\n".into();
+        self.exchange(&[], true, None).await?;
+        if self.read_ahead_answers() != before {
+            return Err(DbError::new(
+                Kind::Engine,
+                "the database's schema changed while it was read, so what was read is not one \
+                 consistent state: run the command again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The first pages a statement a request, the older way, whose failure
+    /// keeps the server's code: a group too large is left to its scans.
+    async fn prefetch_by_group(&self, groups: &[&[Pager]]) -> Result<(), DbError> {
+        let mut held = 0;
+        for group in groups {
+            if held >= PREFETCH_BYTES {
+                break;
+            }
+            let started = Instant::now();
+            let refs: Vec<&Pager> = group.iter().collect();
+            let mut texts: Vec<Option<String>> = Vec::with_capacity(group.len());
+            let read = self
+                .query_by_cursor(
+                    &pages::first_pages_sql(&refs, FIRST_PAGE_ROWS),
+                    &mut |row| {
+                        texts.extend(row.iter().map(|v| match v {
+                            ValueRef::Text(t) => Some((*t).to_owned()),
+                            _ => None,
+                        }));
+                        Ok(())
+                    },
+                )
+                .await;
+            match read {
+                // A page longer than the server's longest string: these
+                // tables' scans read them in smaller pages.
+                Err(e) if e.kind == Kind::TooLarge => continue,
+                read => read?,
+            }
+            held += self.keep_first_pages(group, texts.into_iter(), FIRST_PAGE_ROWS);
+            // First pages that cost more than a page should (a table
+            // without a key is sorted whole to find its first rows): the
+            // rest are read a table a request, each inside the aim.
+            if started.elapsed() > self.page_aim() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps each pager's first page from its text (count, space, rows);
+    /// answers how many bytes are now held.
+    fn keep_first_pages(
+        &self,
+        group: &[Pager],
+        texts: impl Iterator<Item = Option<String>>,
+        limit: usize,
+    ) -> usize {
+        let mut held = 0;
+        let mut cache = self.first_pages.borrow_mut();
+        for (pager, text) in group.iter().zip(texts) {
+            let Some(mut text) = text else { continue };
+            let Some((count, rows)) = pages::split_first_page(&text) else {
+                continue;
+            };
+            let count_len = text.len() - rows.len();
+            text.drain(..count_len);
+            held += text.len();
+            cache.insert(pager.clone(), (count, text, limit));
+        }
+        held
+    }
+
+    /// Runs a query on a cursor of its own (two requests: the client
+    /// describes it first) and hands every row to `f`.
+    pub(super) async fn query_by_cursor(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
+        self.flush().await?;
+        let mut rows = self.call(self.conn.query(sql, ())).await?;
+        let width = rows.column_count().max(0);
+        let mut owned = Vec::with_capacity(width as usize);
+        while let Some(row) = self.call(rows.next()).await? {
+            owned.clear();
+            for i in 0..width {
+                owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
+            }
+            let values: Vec<_> = owned.iter().map(from_libsql).collect();
+            f(&values).map_err(|stopped| DbError::new(Kind::Engine, stopped))?;
+        }
+        Ok(())
+    }
+}
