@@ -29,7 +29,11 @@ fn the_story_on_a_server_equals_the_story_on_a_file_and_a_failure_at_any_request
     let local = v1_with_app_work(&local_dir);
     let served = dir.path().join("server.db");
     std::fs::copy(&local, &served).unwrap();
-    let server = TestServer::start(&served, TOKEN, &["--stream-expiry-ms", "500"]);
+    let server = TestServer::start(
+        &served,
+        TOKEN,
+        &["--stream-expiry-ms", "500", "--rows-like-sqld"],
+    );
 
     let before = rt.block_on(common::dump(&served));
     // Fail every request from the k-th on, for growing k: each attempt must
@@ -70,11 +74,13 @@ fn the_story_on_a_server_equals_the_story_on_a_file_and_a_failure_at_any_request
         k > 3,
         "the failures must have hit the migration itself (k = {k})"
     );
-    // A request per read (each costs two: describe and rows), whatever the
-    // number of rows, the foreign-key check among them (it names what
-    // dangles before the commit); every write travels with the commit.
+    // The server answers a batch's reads as sqld does (`--rows-like-sqld`),
+    // so reads ride with the writes before them, whatever the number of
+    // rows; every write travels with the commit at the latest. 11 as
+    // measured (issue 19 asks for 4: the plan's reads still go one step a
+    // request).
     let traffic = report.traffic.clone().unwrap();
-    assert!(traffic.requests <= 26, "{} requests", traffic.requests);
+    assert!(traffic.requests <= 11, "{} requests", traffic.requests);
 
     let local_report = rt.block_on(migrate_local(&local, &v2)).unwrap();
     assert_eq!(local_report.reference, report.reference);
