@@ -9,7 +9,9 @@
 //!
 //! Run: `SEEDBAKE_TEST_SQLD=$(../shared/tools/sqld/unpack) cargo bench
 //! --bench round_trips` (`SEEDBAKE_BENCH_RUNS`, default 5, runs of each
-//! command at each latency). Without sqld it says so and measures nothing.
+//! command at each latency; `SEEDBAKE_BENCH_ONLY=verify` runs only the
+//! commands whose label holds that text; `SEEDBAKE_BENCH_BIN` measures
+//! another binary of the same seed instead of this build's). Without sqld it says so and measures nothing.
 //! Figures go into docs/benchmarks.md.
 
 mod common;
@@ -133,7 +135,7 @@ impl Place {
     /// The release binary against this place, whole process, timed.
     fn run(&self, args: &[&str], production: bool, work: &Path) -> Run {
         let (requests, connections) = (self.proxy.requests(), self.proxy.connections());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedbake"));
+        let mut cmd = Command::new(binary());
         cmd.args(args)
             .args(["--database-url", &format!("http://{}", self.proxy.addr())])
             .current_dir(work)
@@ -165,6 +167,14 @@ impl Place {
     }
 }
 
+/// The binary measured: this build's, or `SEEDBAKE_BENCH_BIN` (another
+/// build of the same seed, to compare two versions of the code).
+fn binary() -> PathBuf {
+    std::env::var_os("SEEDBAKE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_seedbake")))
+}
+
 /// `n`, or `n–m` when runs differed.
 fn span(v: impl Iterator<Item = u64> + Clone) -> String {
     let (lo, hi) = (v.clone().min().unwrap(), v.max().unwrap());
@@ -194,9 +204,11 @@ fn main() {
     // The app's static folder, where reset delivers the figure images.
     std::fs::create_dir(work.path().join("static")).unwrap();
 
+    // A part of a label picks the commands to run (all by default).
+    let only = std::env::var("SEEDBAKE_BENCH_ONLY").unwrap_or_default();
     let seeded = Place::new(&sqld_bin, &auth, Start::Seeded, work.path());
     let mut rows = Vec::new();
-    for case in CASES {
+    for case in CASES.iter().filter(|c| c.label.contains(&only)) {
         let mut at = [Vec::new(), Vec::new()];
         for i in 0..runs {
             eprintln!("{}: run {}/{runs}", case.label, i + 1);
@@ -217,7 +229,15 @@ fn main() {
                     args.push(path.to_str().unwrap());
                 }
                 place.proxy.set_latency(added);
-                at[slot].push(place.run(&args, case.production, work.path()));
+                let run = place.run(&args, case.production, work.path());
+                eprintln!(
+                    "  +{} ms: {:.0} ms, {} requests, {} connections",
+                    added.as_millis(),
+                    run.wall_ms,
+                    run.requests,
+                    run.connections
+                );
+                at[slot].push(run);
                 place.proxy.set_latency(Duration::ZERO);
             }
         }
