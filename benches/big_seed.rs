@@ -2,20 +2,25 @@
 //! locally beside the engine's floor and the sqlite3 shell, and what every
 //! remote operation costs beside the server's own floor (one cursor
 //! streaming the table), against the Hrana test server and against the real
-//! libSQL server (sqld) when `SEEDBAKE_TEST_SQLD` names it, all in one run.
+//! libSQL server (sqld) when there is one (see `common::sqld_binary`), all
+//! in one run.
 //!
 //! Run: `cargo bench --bench big_seed` (takes a few minutes: it builds a
 //! second release binary with the generated seed in `<target>/bench-big`).
 //! Needs the sqlite3 shell and GNU time (`/usr/bin/time`) for the references
 //! and peak-memory figures; sqld's tokens are minted with
-//! `../shared/tools/sqld/mint-token` (openssl, python3). Figures go into the
-//! README.
+//! `../shared/tools/sqld/mint-token` (openssl, python3). Figures go into
+//! docs/benchmarks.md.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{Server, median, mint_token, sqld, sqld_binary, test_server};
 
 const ROWS: u64 = 1_000_000;
 
@@ -144,11 +149,6 @@ fn timed(cmd: &mut Command) -> (Duration, Option<f64>) {
     (elapsed, rss)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn cargo_build(target_dir: &Path, seed_dir: Option<&Path>) -> (Duration, Option<f64>, u64) {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args([
@@ -215,21 +215,6 @@ fn libsql_floor(path: &Path) -> f64 {
     })
 }
 
-/// A server process on 127.0.0.1 over a fresh database.
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Test,
@@ -245,98 +230,12 @@ impl Kind {
     }
 }
 
-fn test_server(bin: &Path) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin)
-        .arg("--db")
-        .arg(dir.path().join("server.db"))
-        .args(["--token", "bench", "--max-request-bytes", "67108864"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = format!("http://{}", line.trim().trim_start_matches("listening on "));
-    Server {
-        child,
-        url,
-        token: "bench".into(),
-        _dir: dir,
-    }
-}
-
-/// sqld with JWT auth, as `../shared/tools/sqld/README.md` starts it.
-fn sqld(bin: &Path, auth: &(PathBuf, String)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .arg("-d")
-        .arg(dir.path().join("data"))
-        .args(["--http-listen-addr", &format!("127.0.0.1:{port}")])
-        .arg("--auth-jwt-key-file")
-        .arg(&auth.0)
-        .arg("--no-welcome")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = write!(
-                s,
-                "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            );
-            let mut out = String::new();
-            let _ = s.read_to_string(&mut out);
-            if out.starts_with("HTTP/1.1 200") {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "sqld did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        token: auth.1.clone(),
-        _dir: dir,
-    }
-}
-
-fn mint_token() -> (PathBuf, String) {
-    let dir = std::env::temp_dir().join(format!("seedbake-bench-auth-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/sqld/mint-token");
-    let out = Command::new(&script).arg(&dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        dir.join("jwt.pub"),
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
-}
-
 /// The server's own floor: one `/v3/cursor` request streaming every row of
 /// the table, read to its end and thrown away (what `curl` measures).
 fn cursor_floor(server: &Server) -> (f64, u64) {
-    let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
     let body = r#"{"baton":null,"batch":{"steps":[{"stmt":{"sql":"SELECT * FROM person"}}]}}"#;
     let started = Instant::now();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut s = TcpStream::connect(server.addr.as_str()).unwrap();
     write!(
         s,
         "POST /v3/cursor HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
@@ -558,18 +457,12 @@ fn main() {
         Kind::Test,
         remote_runs(Kind::Test, &bin_copy, &|| test_server(&server_bin), runs),
     )];
-    match std::env::var_os("SEEDBAKE_TEST_SQLD") {
-        Some(sqld_bin) => {
-            let auth = mint_token();
-            let sqld_bin = PathBuf::from(sqld_bin);
-            remotes.push((
-                Kind::Sqld,
-                remote_runs(Kind::Sqld, &bin_copy, &|| sqld(&sqld_bin, &auth), runs),
-            ));
-        }
-        None => eprintln!(
-            "SKIPPED sqld: SEEDBAKE_TEST_SQLD is not set (../shared/tools/sqld/unpack prints the path)"
-        ),
+    if let Some(sqld_bin) = sqld_binary() {
+        let auth = mint_token();
+        remotes.push((
+            Kind::Sqld,
+            remote_runs(Kind::Sqld, &bin_copy, &|| sqld(&sqld_bin, &auth), runs),
+        ));
     }
 
     let (st, imp, sf, fl) = (

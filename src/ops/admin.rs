@@ -2,9 +2,11 @@
 //! bootstrap for a real one.
 
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::tx::{Failure, Tx, sql_text, step};
 use super::{AdminPassword, LoadOptions, TrafficReport};
+use crate::credentials::Salted;
 pub use crate::credentials::hash_password;
 use crate::database::Target;
 use crate::error::{Error, Result};
@@ -76,14 +78,42 @@ pub(crate) struct SeededCredentials {
     pub locked: Vec<LockedAccount>,
 }
 
-/// The hashes a load writes, computed before its transaction begins: bcrypt
-/// at cost 12 takes about a quarter second, which is no time to hold the
-/// write lock for (nor to spend of a server's transaction clock).
+/// The hashes a load writes. They start on threads of their own before the
+/// load's first request and are waited for only when its transaction
+/// writes them, so the requests in between hide them (bcrypt at cost 12 is
+/// a fixed stretch of one core per hash). A local load gets there before
+/// the hash is done and waits out the rest holding the write lock: the
+/// reset ends sooner, but holds the lock up to one hash longer than when
+/// the hashing came first.
 pub(crate) struct CredentialHashes {
     /// For every seeded credential (production).
-    locked: Option<String>,
+    locked: Option<Hashing>,
     /// For the admin (`INITIAL_ADMIN_PASSWORD`).
-    admin: Option<String>,
+    admin: Option<Hashing>,
+}
+
+/// One bcrypt hash being computed on a thread of its own.
+struct Hashing(watch::Receiver<Option<String>>);
+
+impl Hashing {
+    fn start(password: Salted) -> Hashing {
+        let (done, hash) = watch::channel(None);
+        std::thread::spawn(move || {
+            // Nobody waits any more when the load failed before it needed
+            // the hash.
+            let _ = done.send(Some(password.hash()));
+        });
+        Hashing(hash)
+    }
+
+    async fn wait(&self) -> String {
+        let mut hash = self.0.clone();
+        let done = hash
+            .wait_for(Option::is_some)
+            .await
+            .expect("hashing does not panic");
+        done.clone().expect("waited until it was there")
+    }
 }
 
 /// In production no seeded account keeps a password published in the seed:
@@ -91,21 +121,17 @@ pub(crate) struct CredentialHashes {
 /// and the admin's password column) gets the hash of one random secret
 /// nobody knows, except the admin's when `INITIAL_ADMIN_PASSWORD` is given.
 /// In development only `INITIAL_ADMIN_PASSWORD` changes anything. Both
-/// hashes are computed side by side.
+/// hashes start here, side by side; what can be refused is refused here.
 pub(crate) fn hash_credentials(opts: &LoadOptions<'_>) -> Result<CredentialHashes> {
     let admin = seed::get().admin.filter(|a| opts.profile.includes(a.table));
     let provided = opts.admin_password.filter(|_| admin.is_some());
     let lock = opts.production && credential_tables(opts).next().is_some();
-    std::thread::scope(|s| {
-        let locked = lock.then(|| s.spawn(|| hash_password(&random_secret())));
-        let admin = provided.map(hash_password).transpose();
-        let locked = locked
-            .map(|h| h.join().expect("hashing does not panic"))
-            .transpose();
-        Ok(CredentialHashes {
-            locked: locked.map_err(Error::Password)?,
-            admin: admin.map_err(Error::Password)?,
-        })
+    let salted = |password: &str| Salted::new(password).map_err(Error::Password);
+    let admin = provided.map(salted).transpose()?;
+    let locked = lock.then(|| salted(&random_secret())).transpose()?;
+    Ok(CredentialHashes {
+        locked: locked.map(Hashing::start),
+        admin: admin.map(Hashing::start),
     })
 }
 
@@ -124,8 +150,16 @@ pub(crate) async fn set_seeded_credentials(
     hashes: &CredentialHashes,
 ) -> std::result::Result<SeededCredentials, Failure> {
     let admin = seed::get().admin.filter(|a| opts.profile.includes(a.table));
+    let locked_hash = match &hashes.locked {
+        Some(hashing) => Some(hashing.wait().await),
+        None => None,
+    };
+    let admin_hash = match &hashes.admin {
+        Some(hashing) => Some(hashing.wait().await),
+        None => None,
+    };
     let mut locked = Vec::new();
-    if let Some(hash) = &hashes.locked {
+    if let Some(hash) = &locked_hash {
         for table in credential_tables(opts) {
             for column in table.unfingerprinted {
                 let column = quote_ident(column);
@@ -141,7 +175,7 @@ pub(crate) async fn set_seeded_credentials(
             // The admin given INITIAL_ADMIN_PASSWORD is not locked (its
             // password is set below).
             let skip = admin
-                .filter(|a| a.table == table.name && hashes.admin.is_some())
+                .filter(|a| a.table == table.name && admin_hash.is_some())
                 .and_then(|a| table.find_key(&[a.key]));
             locked.extend(
                 accounts_with_credentials(table, skip)
@@ -159,7 +193,7 @@ pub(crate) async fn set_seeded_credentials(
             locked,
         });
     };
-    let outcome = match &hashes.admin {
+    let outcome = match &admin_hash {
         Some(hash) => {
             // The row exists: the compiler resolved the admin's key to this id.
             let sql = format!(
@@ -175,7 +209,7 @@ pub(crate) async fn set_seeded_credentials(
                 .map_err(step("setting the admin password"))?;
             AdminPassword::Provided
         }
-        None if hashes.locked.is_some() => AdminPassword::Locked,
+        None if locked_hash.is_some() => AdminPassword::Locked,
         None => AdminPassword::SeedDefault,
     };
     Ok(SeededCredentials {

@@ -639,3 +639,70 @@ fn a_server_that_sends_the_client_elsewhere_gets_nothing_sent_there() {
         "a connection reached the other origin"
     );
 }
+
+#[path = "support/latency_proxy.rs"]
+mod latency_proxy;
+
+/// The round-trip bench's proxy counts HTTP/1.1 requests as the protocol
+/// frames them: pipelined on one keep-alive connection, with bodies of a
+/// Content-Length and in chunks (with an extension and a trailer), each
+/// arrives whole at the server and is counted once; its answer comes back.
+#[test]
+fn the_latency_proxy_counts_every_request_on_a_keep_alive_connection() {
+    let server = TestServer::start_fresh(TOKEN, &[]);
+    let proxy = latency_proxy::LatencyProxy::start(&server.addr, Duration::from_millis(5));
+    let before = server.requests();
+    const N: usize = 9;
+    let mut wire = Vec::new();
+    for i in 0..N {
+        let close = ["", "Connection: close\r\n"][usize::from(i == N - 1)];
+        let head = format!(
+            "POST /v3/pipeline HTTP/1.1\r\nHost: x\r\n{close}Authorization: Bearer {TOKEN}\r\n"
+        );
+        let b = format!(
+            r#"{{"baton":null,"requests":[{{"type":"execute","stmt":{{"sql":"SELECT {i}"}}}},{{"type":"close"}}]}}"#
+        );
+        let (one, two) = b.split_at(b.len() / 2);
+        let (n1, n2) = (one.len(), two.len());
+        let framed = match i % 2 {
+            0 => format!("Content-Length: {}\r\n\r\n{b}", b.len()),
+            _ => format!(
+                "Transfer-Encoding: chunked\r\n\r\n{n1:x};ext=1\r\n{one}\r\n{n2:x}\r\n{two}\r\n0\r\nX-Trailer: t\r\n\r\n"
+            ),
+        };
+        wire.extend_from_slice((head + &framed).as_bytes());
+    }
+    let mut conn = std::net::TcpStream::connect(proxy.addr()).unwrap();
+    std::io::Write::write_all(&mut conn, &wire).unwrap();
+    let mut answers = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answers).unwrap();
+    assert_eq!(proxy.requests(), N as u64);
+    assert_eq!(proxy.connections(), 1);
+    assert_eq!(server.requests() - before, N as u64);
+    assert_eq!(
+        answers.matches("HTTP/1.1 200 OK\r\n").count(),
+        N,
+        "{answers}"
+    );
+    for i in 0..N {
+        assert!(
+            answers.contains(&format!(r#""value":"{i}""#)),
+            "{i}: {answers}"
+        );
+    }
+}
+
+/// What the proxy counts for the real client is what seedbake and the
+/// server count.
+#[test]
+fn the_latency_proxy_counts_what_the_client_sends() {
+    let server = TestServer::start_fresh(TOKEN, &[]);
+    let proxy = latency_proxy::LatencyProxy::start(&server.addr, Duration::ZERO);
+    let before = server.requests();
+    let url = &format!("http://{}", proxy.addr());
+    let o = seedbake(&["reset", "--json", "--database-url", url], &server, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let counted = json(&o)["traffic"]["requests"].as_u64().unwrap();
+    assert_eq!(proxy.requests(), counted);
+    assert_eq!(server.requests() - before, counted);
+}

@@ -479,3 +479,25 @@ async fn initial_admin_password_is_hashed_for_passlib_and_keeps_the_fingerprint(
     let target = open(&db).await;
     assert!(ops::verify(&*target, None).await.unwrap().matches);
 }
+
+/// The hashes run beside the load, but what can be refused about them is
+/// refused before the load starts: a password longer than bcrypt reads is a
+/// password error, and the database stays as it was.
+#[tokio::test]
+async fn a_password_bcrypt_would_cut_is_refused_before_anything_changes() {
+    let (_dir, db) = temp_db();
+    reset(&db).await;
+    execute(&db, "UPDATE verband SET ort = 'Kassel'").await;
+    let before = dump(&db).await;
+    let long = "x".repeat(73);
+    let opts = LoadOptions {
+        profile: SEED.default_profile(),
+        admin_password: Some(&long),
+        production: true,
+        backup: None,
+    };
+    let err = reset_with(&db, &opts, &mut ops::Quiet).await.unwrap_err();
+    assert!(matches!(err, Error::Password(_)), "{err:?}");
+    assert!(err.to_string().contains("72 bytes"), "{err}");
+    assert_eq!(dump(&db).await, before);
+}

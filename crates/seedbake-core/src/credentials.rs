@@ -10,12 +10,38 @@ pub const BCRYPT_COST: u32 = 12;
 /// A bcrypt hash of a real password, with a random salt. Refuses a password
 /// longer than bcrypt reads (72 bytes) rather than cut it silently.
 pub fn hash_password(password: &str) -> Result<String, String> {
-    if password.len() > 72 {
-        return Err("bcrypt uses at most 72 bytes of a password; choose a shorter one".into());
+    Ok(Salted::new(password)?.hash())
+}
+
+/// A real password checked and given its random salt: what can fail about
+/// hashing it has failed or not, so the hashing itself (the slow part) can
+/// run on a thread of its own and be waited for when the hash is needed.
+pub struct Salted {
+    password: String,
+    salt: [u8; 16],
+}
+
+impl Salted {
+    /// Refuses a password longer than bcrypt reads (72 bytes) rather than
+    /// cut it silently, and a system that gives no randomness.
+    pub fn new(password: &str) -> Result<Salted, String> {
+        if password.len() > 72 {
+            return Err("bcrypt uses at most 72 bytes of a password; choose a shorter one".into());
+        }
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| format!("no randomness for the salt: {e}"))?;
+        Ok(Salted {
+            password: password.to_owned(),
+            salt,
+        })
     }
-    bcrypt::hash_with_result(password, BCRYPT_COST)
-        .map(|h| h.format_for_version(bcrypt::Version::TwoB))
-        .map_err(|e| e.to_string())
+
+    /// The `$2b$` hash (about 70–250 ms of one core at cost 12).
+    pub fn hash(&self) -> String {
+        bcrypt::hash_with_salt(&self.password, BCRYPT_COST, self.salt)
+            .expect("the cost is valid and the length was checked")
+            .format_for_version(bcrypt::Version::TwoB)
+    }
 }
 
 /// A deterministic bcrypt hash: the salt is derived from where the password
