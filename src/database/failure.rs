@@ -4,7 +4,9 @@
 //! a message, so a dependency that rewords one cannot change an exit code;
 //! the wording is kept only to show people.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a server could not be reached. In every case nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,9 @@ pub struct DbError {
     /// Some bytes of the failing request reached the network. Always false
     /// for local files.
     pub sent: bool,
+    /// The caller's own error that stopped a read from its row function
+    /// (see [`DbError::stopped`]); shared, so the error stays `Clone`.
+    pub(super) cause: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl DbError {
@@ -73,6 +78,37 @@ impl DbError {
             kind,
             message: message.into(),
             sent: false,
+            cause: None,
+        }
+    }
+
+    /// A row function's way to stop a read with an error of its caller's
+    /// (a failed write, say): the read fails with it, worded as `cause`
+    /// says, and [`DbError::stopped_by`] gives it back.
+    pub fn stopped<E: fmt::Display + Send + Sync + 'static>(cause: E) -> DbError {
+        DbError {
+            message: cause.to_string(),
+            cause: Some(Arc::new(cause)),
+            ..DbError::new(Kind::Engine, String::new())
+        }
+    }
+
+    /// The caller's error this read was stopped with, when it was one of
+    /// type `E`; otherwise the database's error, unchanged.
+    pub fn stopped_by<E: Send + Sync + 'static>(mut self) -> Result<E, DbError> {
+        let Some(cause) = self.cause.take() else {
+            return Err(self);
+        };
+        match cause.downcast::<E>() {
+            // A clone of this error may share it; then it stays shared.
+            Ok(typed) => Arc::try_unwrap(typed).map_err(|shared| DbError {
+                cause: Some(shared),
+                ..self
+            }),
+            Err(other) => Err(DbError {
+                cause: Some(other),
+                ..self
+            }),
         }
     }
 
@@ -297,6 +333,36 @@ fn debug_field(text: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_stopped_by_its_caller_gives_the_callers_error_back() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let stopped = DbError::stopped(full);
+        assert_eq!(stopped.kind, Kind::Engine);
+        let same = stopped.clone().stopped_by::<std::io::Error>();
+        // A clone shares the cause: it stays a database error, worded alike.
+        let shared = same.expect_err("a clone still holds the cause");
+        assert_eq!(shared.message, stopped.message);
+        drop(shared);
+        let back = stopped
+            .stopped_by::<std::io::Error>()
+            .expect("the write's error");
+        assert_eq!(back.kind(), std::io::ErrorKind::StorageFull);
+
+        let other = DbError::stopped(std::io::Error::other("no"));
+        let kept = other.stopped_by::<String>().expect_err("not a String");
+        assert_eq!(kept.message, "no");
+        assert!(
+            kept.stopped_by::<std::io::Error>().is_ok(),
+            "the cause is still there"
+        );
+
+        let engine = DbError::new(Kind::Busy, "locked");
+        assert_eq!(
+            engine.stopped_by::<std::io::Error>().unwrap_err().kind,
+            Kind::Busy
+        );
+    }
 
     fn hrana(text: &str) -> libsql::Error {
         libsql::Error::Hrana(text.to_owned().into())

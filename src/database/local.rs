@@ -108,21 +108,14 @@ impl Target for Local {
         not_interrupted()?;
         // Checked between rows: a long read (a dump, a backup) stops soon
         // after a signal, and its caller cleans up.
-        let mut interrupted = None;
-        let result = self.conn.for_each_row(sql, &mut |row| {
-            if let Some(signal) = crate::interrupt::requested() {
-                interrupted = Some(signal);
-                return Err("interrupted".to_owned());
-            }
-            f(row)
-        });
-        if let Some(signal) = interrupted {
-            return Err(DbError::interrupted(signal));
-        }
-        result.map_err(|e| match e {
-            Ok(stopped) => DbError::new(Kind::Engine, stopped),
-            Err(engine) => engine,
-        })
+        self.conn
+            .for_each_row(sql, &mut |row| {
+                if let Some(signal) = crate::interrupt::requested() {
+                    return Err(DbError::interrupted(signal));
+                }
+                f(row)
+            })
+            .map_err(|stopped_or_engine| stopped_or_engine.unwrap_or_else(|engine| engine))
     }
 
     async fn execute(&self, sql: &str) -> Result<(), DbError> {

@@ -19,9 +19,7 @@ pub use transport::Traffic;
 pub use url::{DatabaseUrl, Location, display_url, parse_database_url, parse_url};
 
 use std::fmt;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,7 +28,6 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::schema::{Rows, TableScan};
 use crate::seed::TableData;
-use crate::value::ValueRef;
 
 /// Told what happens while rows load; may stop the load by returning an
 /// error (the transaction then rolls back).
@@ -65,8 +62,10 @@ fn not_interrupted() -> std::result::Result<(), DbError> {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// What a query hands each row to; an `Err` stops the query.
-pub type RowFn<'f> = &'f mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>;
+/// What a query hands each row to; an `Err` stops the query and comes back
+/// from it as it is (see [`DbError::stopped`] for an error of the caller's
+/// own).
+pub type RowFn<'f> = crate::schema::RowFn<'f, DbError>;
 
 /// How to reach and wait for a database.
 #[derive(Clone)]
@@ -310,63 +309,27 @@ pub async fn open(location: Location, settings: Settings) -> Result<Box<dyn Targ
 }
 
 /// A target read through [`Rows`] (the schema and the fingerprint, shared
-/// with the build), which carries failures as text only: the database
-/// error behind the last failed read is kept, so that its kind (an
-/// unreachable server, a lock, a lost answer) still decides what is said
-/// and the exit code.
-pub struct TargetRows<'t> {
-    target: &'t dyn Target,
-    failure: std::cell::RefCell<Option<DbError>>,
-}
+/// with the build): its own reads, failing with its own errors, so their
+/// kind (an unreachable server, a lock, a lost answer) still decides what
+/// is said and the exit code.
+impl Rows for dyn Target + '_ {
+    type Error = DbError;
 
-impl<'t> TargetRows<'t> {
-    pub fn new(target: &'t dyn Target) -> TargetRows<'t> {
-        TargetRows {
-            target,
-            failure: std::cell::RefCell::new(None),
-        }
-    }
-
-    /// The database error behind a read's failure `message`: the one kept,
-    /// or, when the failure was not the database's, the message itself.
-    pub fn error(&self, message: String) -> DbError {
-        self.failure
-            .take()
-            .unwrap_or_else(|| DbError::new(Kind::Engine, message))
-    }
-
-    fn kept(&self, read: std::result::Result<(), DbError>) -> std::result::Result<(), String> {
-        read.map_err(|e| {
-            let message = e.message.clone();
-            *self.failure.borrow_mut() = Some(e);
-            message
-        })
-    }
-}
-
-impl Rows for TargetRows<'_> {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { self.kept(self.target.query(sql, f).await) })
+    async fn each_row(&self, sql: &str, f: RowFn<'_>) -> std::result::Result<(), DbError> {
+        self.query(sql, f).await
     }
 
     // A whole table goes through the target's scan: a server's in pages
     // inside the snapshot's clock, not one cursor that outlives it.
-    fn each_table_row<'a>(
-        &'a self,
-        scan: &'a TableScan<'a>,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> std::result::Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { self.kept(self.target.scan(scan, f).await) })
+    async fn each_table_row(
+        &self,
+        scan: &TableScan<'_>,
+        f: RowFn<'_>,
+    ) -> std::result::Result<(), DbError> {
+        self.scan(scan, f).await
     }
 
-    fn prefetch<'a>(
-        &'a self,
-        scans: &'a [TableScan<'a>],
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + 'a>> {
-        Box::pin(async move { self.kept(self.target.prefetch(scans).await) })
+    async fn prefetch(&self, scans: &[TableScan<'_>]) -> std::result::Result<(), DbError> {
+        Target::prefetch(self, scans).await
     }
 }

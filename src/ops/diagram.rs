@@ -2,11 +2,11 @@
 //! from, read from the build or from a live database, changing nothing.
 
 use super::tx::read_failed;
-use crate::database::{Target, TargetRows};
+use crate::database::Target;
 use crate::diagram::{Drift, Entity, Model};
 use crate::error::{Error, Result};
 use crate::fingerprint::is_seedbake_table;
-use crate::schema::{self, Rows, quote_ident};
+use crate::schema::{self, quote_ident};
 use crate::seed::{self, Profile};
 use crate::value::ValueRef;
 
@@ -71,33 +71,27 @@ pub async fn diagram_of(target: &dyn Target) -> Result<Model> {
 }
 
 async fn read(target: &dyn Target, build: &[schema::Table]) -> Result<Model> {
-    let rows = TargetRows::new(target);
-    let tables = schema::tables(&rows)
+    let tables = schema::tables(target)
         .await
-        .map_err(|e| read_failed(target, "reading the schema", rows.error(e)))?;
+        .map_err(|e| read_failed(target, "reading the schema", e))?;
     let mut entities = Vec::new();
     for table in tables {
         if is_seedbake_table(&table.name) {
             continue;
         }
         let mut count = 0;
-        rows.each_row(
-            &format!("SELECT count(*) FROM {}", quote_ident(&table.name)),
-            &mut |r| {
-                if let Some(ValueRef::Integer(n)) = r.first() {
-                    count = (*n).max(0) as u64;
-                }
-                Ok(())
-            },
-        )
-        .await
-        .map_err(|e| {
-            read_failed(
-                target,
-                &format!("counting the rows of {}", table.name),
-                rows.error(e),
+        target
+            .query(
+                &format!("SELECT count(*) FROM {}", quote_ident(&table.name)),
+                &mut |r| {
+                    if let Some(ValueRef::Integer(n)) = r.first() {
+                        count = (*n).max(0) as u64;
+                    }
+                    Ok(())
+                },
             )
-        })?;
+            .await
+            .map_err(|e| read_failed(target, &format!("counting the rows of {}", table.name), e))?;
         let built = build
             .iter()
             .find(|b| b.name.eq_ignore_ascii_case(&table.name));

@@ -136,9 +136,7 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
             let quoted: Vec<String> = scan.columns.iter().map(|c| quote_ident(c)).collect();
             format!("INSERT INTO {table}({}) VALUES(", quoted.join(","))
         };
-        // A failed write stops the query; its error is kept here, because
-        // the query can only carry text.
-        let mut write_error = None;
+        // A failed write stops the query, and comes back from it.
         let read = target
             .scan(scan, &mut |row| {
                 line.clear();
@@ -150,19 +148,17 @@ pub(crate) async fn dump_rows(target: &dyn Target, out: &mut dyn Write) -> Resul
                     write_sql_literal(&mut line, *v);
                 }
                 line.push_str(");\n");
-                if let Err(e) = written.write_all(line.as_bytes()) {
-                    let stop = e.to_string();
-                    write_error = Some(e);
-                    return Err(stop);
-                }
+                written
+                    .write_all(line.as_bytes())
+                    .map_err(DbError::stopped)?;
                 count += 1;
                 Ok(())
             })
             .await;
-        if let Some(e) = write_error {
-            return Err(io(e));
-        }
-        read.map_err(|e| read_failed(target, &format!("reading {}", o.name), e))?;
+        read.map_err(|e| match e.stopped_by::<std::io::Error>() {
+            Ok(written) => io(written),
+            Err(e) => read_failed(target, &format!("reading {}", o.name), e),
+        })?;
         total += count;
         tables.push((o.name.clone(), count));
     }
@@ -212,7 +208,10 @@ async fn written_columns(
                     }
                     Ok(())
                 }
-                _ => Err("pragma_table_xinfo answered in an unknown shape".to_owned()),
+                _ => Err(DbError::new(
+                    Kind::Engine,
+                    "pragma_table_xinfo answered in an unknown shape",
+                )),
             },
         )
         .await?;

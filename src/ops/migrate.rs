@@ -21,7 +21,7 @@ use super::reference::{LiveTables, SyncPlan, TableSync};
 use super::standing::{Adoption, START_MIGRATIONS};
 use super::tx::{Failure, Tx, sql_text, step, step_of};
 use super::{TrafficReport, as_millis, check_foreign_keys, engine};
-use crate::database::{DbError, Target, TargetRows};
+use crate::database::{DbError, Target};
 use crate::error::Result;
 use crate::fingerprint::MIGRATIONS_TABLE;
 use crate::schema::first_difference;
@@ -220,11 +220,9 @@ async fn run(
                     .join(", ")
             ),
         };
-        let rows = TargetRows::new(target);
-        let now = crate::fingerprint::canonical_schema(&rows)
+        let now = crate::fingerprint::canonical_schema(target)
             .await
             .map_err(|e| {
-                let e = rows.error(e);
                 Failure::Step(
                     step_of(&e, "reading the migrated schema", Some(&applying)),
                     e,

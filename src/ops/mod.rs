@@ -51,7 +51,7 @@ pub use verify::{Recorded, VerifyReport, verify};
 
 use tx::{Failure, Tx, sql_text, step};
 
-use crate::database::{DbError, Target, TargetRows};
+use crate::database::{DbError, Target};
 use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
 use crate::schema::is_internal;
@@ -300,10 +300,9 @@ async fn load_in_transaction(
     if let Some(sql) = credentials_in_foreign_keys_sql() {
         tx.target.expect(&[sql]);
     }
-    let rows = TargetRows::new(tx.target);
-    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
+    let fp = fingerprint::compute(tx.target, &seed::get().unfingerprinted())
         .await
-        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), rows.error(e)))?;
+        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), e))?;
     if fp.total != expected {
         let differing: Vec<String> = fp
             .entries
@@ -436,10 +435,13 @@ pub(crate) fn text_cell(
     row: &[ValueRef<'_>],
     i: usize,
     table: &str,
-) -> std::result::Result<String, String> {
+) -> std::result::Result<String, DbError> {
     match row.get(i) {
         Some(ValueRef::Text(t)) => Ok((*t).to_owned()),
-        _ => Err(format!("{table} holds a value that is not text")),
+        _ => Err(DbError::new(
+            crate::database::Kind::Engine,
+            format!("{table} holds a value that is not text"),
+        )),
     }
 }
 
@@ -449,10 +451,7 @@ pub(crate) fn text_cell(
 pub(crate) async fn read_schema(
     target: &dyn Target,
 ) -> std::result::Result<Vec<SchemaObject>, DbError> {
-    let rows = TargetRows::new(target);
-    crate::schema::objects(&rows)
-        .await
-        .map_err(|e| rows.error(e))
+    crate::schema::objects(target).await
 }
 
 /// Every application table, view and trigger, in creation order (indexes

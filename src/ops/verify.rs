@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::images;
 use super::tx::read_failed;
 use super::{RowDifference, TrafficReport, differences, read_schema, text_cell};
-use crate::database::{DbError, Target, TargetRows};
+use crate::database::{DbError, Target};
 use crate::error::Result;
 use crate::fingerprint::{self, META_TABLE};
 use crate::seed::{self, Profile};
@@ -91,10 +91,9 @@ async fn verify_snapshot(
     // The verdict needs nothing more than the fingerprint and the record;
     // the differences named after a mismatch are a help read later.
     target.last_reads();
-    let rows = TargetRows::new(target);
-    let fp = fingerprint::compute(&rows, &seed::get().unfingerprinted())
+    let fp = fingerprint::compute(target, &seed::get().unfingerprinted())
         .await
-        .map_err(|e| read_failed(target, "fingerprinting the database", rows.error(e)))?;
+        .map_err(|e| read_failed(target, "fingerprinting the database", e))?;
     let recorded = recorded(target)
         .await
         .map_err(|e| read_failed(target, "reading seedbake's record", e))?;

@@ -69,7 +69,10 @@ fn put_str(h: &mut Sha256, s: &str) {
 /// Fingerprints every application table of `conn` (all but the engine's own
 /// and seedbake's metadata table). `excluded` lists `(table, column)` pairs
 /// left out: credentials, which operators rotate after a reset.
-pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Fingerprint, String> {
+pub async fn compute<R: Rows + ?Sized>(
+    conn: &R,
+    excluded: &[(&str, &str)],
+) -> Result<Fingerprint, R::Error> {
     let mut entries = vec![(SCHEMA_ENTRY.to_owned(), schema_digest(conn).await?)];
     let mut tables = schema::table_columns(conn).await?;
     tables.retain(|t| !is_seedbake_table(&t.name));
@@ -109,7 +112,9 @@ pub async fn compute(conn: &dyn Rows, excluded: &[(&str, &str)]) -> Result<Finge
 /// databases have the same schema exactly when these lists are equal (the
 /// migrations are proven against `schema.sql` with it, and drift is found
 /// with it; [`schema::first_difference`] names what differs).
-pub async fn canonical_schema(conn: &dyn Rows) -> Result<Vec<schema::SchemaObject>, String> {
+pub async fn canonical_schema<R: Rows + ?Sized>(
+    conn: &R,
+) -> Result<Vec<schema::SchemaObject>, R::Error> {
     Ok(canonical_objects(schema::objects(conn).await?))
 }
 
@@ -124,7 +129,7 @@ pub fn canonical_objects(mut objects: Vec<schema::SchemaObject>) -> Vec<schema::
 }
 
 /// The digest of [`canonical_schema`].
-async fn schema_digest(conn: &dyn Rows) -> Result<String, String> {
+async fn schema_digest<R: Rows + ?Sized>(conn: &R) -> Result<String, R::Error> {
     Ok(schema_objects_digest(&canonical_schema(conn).await?))
 }
 
@@ -150,11 +155,11 @@ fn kept<'t>(table: &'t schema::Table, excluded: &[(&str, &str)]) -> Vec<&'t sche
 
 /// A table's digest: its covered `columns` (names and types), then the
 /// rows `scan` reads, in key order (`None`: no column to read).
-async fn table_digest(
-    conn: &dyn Rows,
+async fn table_digest<R: Rows + ?Sized>(
+    conn: &R,
     columns: &[&schema::Column],
     scan: Option<&TableScan<'_>>,
-) -> Result<String, String> {
+) -> Result<String, R::Error> {
     let mut h = Sha256::new();
     for c in columns {
         put_str(&mut h, &c.name);

@@ -140,32 +140,32 @@ pub type PageEnd = (Option<Vec<Cell<'static>>>, usize);
 
 /// Why a page was not read to its end.
 #[derive(Debug, PartialEq)]
-pub enum PageError {
-    /// The caller's function stopped it, for this reason.
-    Stopped(String),
+pub enum PageError<E> {
+    /// The caller's function stopped it with this error.
+    Stopped(E),
     /// The page is not what was asked for.
     Unreadable(String),
 }
 
 /// Hands every row of a page's JSON (`[[v, …], …]`) to `f`, without holding
 /// the page's rows.
-pub fn each_row(
+pub fn each_row<E>(
     page: &str,
     width: usize,
-    f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), String>,
-) -> Result<PageEnd, PageError> {
-    struct Rows<'f> {
+    f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), E>,
+) -> Result<PageEnd, PageError<E>> {
+    struct Rows<'f, E> {
         width: usize,
-        f: &'f mut dyn FnMut(&[Cell<'_>]) -> Result<(), String>,
-        stopped: Option<String>,
+        f: &'f mut dyn FnMut(&[Cell<'_>]) -> Result<(), E>,
+        stopped: Option<E>,
     }
-    impl<'de> DeserializeSeed<'de> for &mut Rows<'_> {
+    impl<'de, E> DeserializeSeed<'de> for &mut Rows<'_, E> {
         type Value = PageEnd;
         fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_seq(self)
         }
     }
-    impl<'de> Visitor<'de> for &mut Rows<'_> {
+    impl<'de, E> Visitor<'de> for &mut Rows<'_, E> {
         type Value = PageEnd;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an array of rows")
@@ -229,7 +229,7 @@ mod tests {
         let mut seen = Vec::new();
         let (last, n) = each_row(page, 5, &mut |r| {
             seen.push(r.iter().map(|c| c.clone().into_owned()).collect::<Vec<_>>());
-            Ok(())
+            Ok::<(), String>(())
         })
         .unwrap();
         assert_eq!(n, 2);
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(last.unwrap()[0], Cell::Integer(i64::MIN));
         let unreadable = |page: &str, width| {
             matches!(
-                each_row(page, width, &mut |_| Ok(())),
+                each_row(page, width, &mut |_| Ok::<(), String>(())),
                 Err(PageError::Unreadable(_))
             )
         };
@@ -249,7 +249,7 @@ mod tests {
         assert!(unreadable(r#"[[["f",99,1,0]]]"#, 1));
         assert!(unreadable("[[1]]", 2));
         assert_eq!(
-            each_row("[[1],[2]]", 1, &mut |_| Err("full disk".into())),
+            each_row("[[1],[2]]", 1, &mut |_| Err("full disk".to_owned())),
             Err(PageError::Stopped("full disk".into()))
         );
     }

@@ -58,9 +58,8 @@ impl Remote {
                     )
                 };
                 Err(DbError {
-                    kind,
-                    message,
                     sent,
+                    ..DbError::new(kind, message)
                 })
             }
         }
@@ -182,9 +181,8 @@ impl Remote {
             Kind::Constraint | Kind::CannotOpen | Kind::Engine => server_said,
         };
         DbError {
-            kind,
-            message,
             sent,
+            ..DbError::new(kind, message)
         }
     }
 }

@@ -209,7 +209,7 @@ impl Target for Remote {
         };
         for row in answer.iter() {
             let values: Vec<_> = row.iter().map(from_libsql).collect();
-            f(&values).map_err(|stopped| DbError::new(Kind::Engine, stopped))?;
+            f(&values)?;
         }
         Ok(())
     }

@@ -81,7 +81,8 @@ impl Remote {
             f(&values)
         })
         .map_err(|e| match e {
-            PageError::Stopped(why) | PageError::Unreadable(why) => DbError::new(Kind::Engine, why),
+            PageError::Stopped(stopped) => stopped,
+            PageError::Unreadable(why) => DbError::new(Kind::Engine, why),
         })?;
         if counted != n as i64 {
             return Err(DbError::new(
@@ -145,7 +146,7 @@ impl Remote {
         drop(row);
         while self.call(rows.next()).await?.is_some() {}
         let values: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
-        f(&values[..pager.width()]).map_err(|why| DbError::new(Kind::Engine, why))?;
+        f(&values[..pager.width()])?;
         Ok(Some(
             pager.key_positions().map(|i| owned[i].clone()).collect(),
         ))
@@ -365,7 +366,7 @@ impl Remote {
                 owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
             }
             let values: Vec<_> = owned.iter().map(from_libsql).collect();
-            f(&values).map_err(|stopped| DbError::new(Kind::Engine, stopped))?;
+            f(&values)?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use self::tables::{DbTable, Gathered, Keyed, SourceRows};
 use super::TrafficReport;
 use super::tx::read_failed;
-use crate::database::{Target, TargetRows};
+use crate::database::Target;
 use crate::error::{Error, Result};
 use crate::fingerprint::{self, Fingerprint, SCHEMA_ENTRY};
 use crate::schema::{SchemaObject, TableScan, is_internal};
@@ -279,10 +279,9 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
         .map_err(|e| read_failed(target, "reading the schema", e))?;
     // Every table's description read in one request, not four a table.
     target.expect(&crate::schema::table_reads(&objects));
-    let reader = TargetRows::new(target);
-    let mut schemas = crate::schema::tables(&reader)
+    let mut schemas = crate::schema::tables(target)
         .await
-        .map_err(|e| read_failed(target, "reading the tables", reader.error(e)))?;
+        .map_err(|e| read_failed(target, "reading the tables", e))?;
     schemas.retain(|t| !is_internal(&t.name) && !fingerprint::is_seedbake_table(&t.name));
     let scans: Vec<TableScan<'_>> = schemas
         .iter()
@@ -314,9 +313,9 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
         .map(|(schema, rows)| DbTable { schema, rows })
         .collect();
     target.last_reads();
-    let fp = fingerprint::compute(&reader, &seed::get().unfingerprinted())
+    let fp = fingerprint::compute(target, &seed::get().unfingerprinted())
         .await
-        .map_err(|e| read_failed(target, "fingerprinting the database", reader.error(e)))?;
+        .map_err(|e| read_failed(target, "fingerprinting the database", e))?;
     Ok((objects, tables, fp))
 }
 

@@ -17,7 +17,7 @@ pub use canonical::{canonical_sql, canonical_type};
 pub use diff::first_difference;
 pub use draft::{Draft, draft_migration};
 pub use objects::{OBJECTS_SQL, SchemaObject, objects};
-pub use rows::{Rows, TableScan, engine_message};
+pub use rows::{RowFn, Rows, TableScan, engine_message};
 
 use crate::value::ValueRef;
 
@@ -143,7 +143,7 @@ pub fn int(v: &ValueRef<'_>) -> i64 {
 }
 
 /// Every user table of the connection's main database, in creation order.
-pub async fn tables(conn: &dyn Rows) -> Result<Vec<Table>, String> {
+pub async fn tables<R: Rows + ?Sized>(conn: &R) -> Result<Vec<Table>, R::Error> {
     let mut tables = Vec::new();
     for object in objects(conn).await? {
         if object.kind == "table" && !is_internal(&object.name) {
@@ -162,7 +162,7 @@ pub const TABLE_COLUMNS_SQL: &str = "SELECT m.name, p.name, p.type, p.\"notnull\
 /// Every user table of the connection's main database with its columns
 /// alone (no keys or indexes), in one query: what the fingerprint needs,
 /// read in one round trip from a server.
-pub async fn table_columns(conn: &dyn Rows) -> Result<Vec<Table>, String> {
+pub async fn table_columns<R: Rows + ?Sized>(conn: &R) -> Result<Vec<Table>, R::Error> {
     let mut tables: Vec<Table> = Vec::new();
     conn.each_row(TABLE_COLUMNS_SQL, &mut |r| {
         let table = text(&r[0]);
@@ -223,7 +223,7 @@ pub fn table_reads(objects: &[SchemaObject]) -> Vec<String> {
     reads
 }
 
-pub async fn table(conn: &dyn Rows, name: &str) -> Result<Table, String> {
+pub async fn table<R: Rows + ?Sized>(conn: &R, name: &str) -> Result<Table, R::Error> {
     let mut columns = Vec::new();
     conn.each_row(&pragma_sql("table_info", name), &mut |r| {
         columns.push(column(r));

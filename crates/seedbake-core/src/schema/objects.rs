@@ -25,7 +25,7 @@ pub struct SchemaObject {
 pub const OBJECTS_SQL: &str =
     "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY rowid";
 
-pub async fn objects(conn: &dyn Rows) -> Result<Vec<SchemaObject>, String> {
+pub async fn objects<R: Rows + ?Sized>(conn: &R) -> Result<Vec<SchemaObject>, R::Error> {
     let mut out = Vec::new();
     conn.each_row(OBJECTS_SQL, &mut |r| {
         out.push(SchemaObject {

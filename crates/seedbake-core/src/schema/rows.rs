@@ -2,44 +2,46 @@
 //! libsql connection, local or remote, or the raw local writer), and the
 //! engine's message without libsql's wrapping.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use libsql::Connection;
 
 use crate::value::{ValueRef, from_libsql};
 
+/// What a read hands each row to; an `Err` stops the read and comes back
+/// from it as it is.
+pub type RowFn<'f, E> = &'f mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), E>;
+
 /// Something that runs a query and hands over its rows: a `libsql`
-/// connection (local or remote), or seedbake's raw local writer. The schema
-/// and the fingerprint read through it, so the build, a reset's proof and
-/// `verify` share one implementation.
+/// connection (local or remote), or a runtime target. The schema and the
+/// fingerprint read through it, so the build, a reset's proof and `verify`
+/// share one implementation. A read fails with the reader's own error, so
+/// its caller gets back what the reader said (a target's kind of failure
+/// decides the exit code) with nothing kept on the side.
+// Nothing reads through `Rows` from another thread, so the futures need
+// not promise `Send` (a runtime target's are not).
+#[allow(async_fn_in_trait)]
 pub trait Rows {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+    /// How a read fails; a row function stops a read with one too.
+    type Error;
+
+    async fn each_row(&self, sql: &str, f: RowFn<'_, Self::Error>) -> Result<(), Self::Error>;
 
     /// Every row of a whole table, in the scan's order. A reader may read
     /// it in pieces (a server does: in pages, inside one snapshot), so this
     /// is the one way a whole table is read. No default: a reader that
     /// wraps another must pass scans on, or a server's big table would be
     /// read as one cursor that outlives the server's stream clock.
-    fn each_table_row<'a>(
-        &'a self,
-        scan: &'a TableScan<'a>,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+    async fn each_table_row(
+        &self,
+        scan: &TableScan<'_>,
+        f: RowFn<'_, Self::Error>,
+    ) -> Result<(), Self::Error>;
 
     /// Says which whole tables are read next, so that a reader that pays
     /// per request (a server) can fetch their beginnings together. The
     /// rows still come from `each_table_row`; nothing else changes. No
     /// default either: a wrapper that drops this makes a server's proof
     /// two requests a table.
-    fn prefetch<'a>(
-        &'a self,
-        scans: &'a [TableScan<'a>],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+    async fn prefetch(&self, scans: &[TableScan<'_>]) -> Result<(), Self::Error>;
 }
 
 /// A whole table, read row by row.
@@ -82,46 +84,37 @@ pub fn engine_message(e: &libsql::Error) -> String {
     }
 }
 
+/// The build's reader: its failures are the engine's words.
 impl Rows for Connection {
-    fn each_row<'a>(
-        &'a self,
-        sql: &'a str,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
-        Box::pin(async move {
-            let mut rows = self.query(sql, ()).await.map_err(|e| engine_message(&e))?;
-            let width = rows.column_count().max(0);
-            let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
-            while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
-                owned.clear();
-                for i in 0..width {
-                    owned.push(row.get_value(i).map_err(|e| engine_message(&e))?);
-                }
-                let refs: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
-                f(&refs)?;
+    type Error = String;
+
+    async fn each_row(&self, sql: &str, f: RowFn<'_, String>) -> Result<(), String> {
+        let mut rows = self.query(sql, ()).await.map_err(|e| engine_message(&e))?;
+        let width = rows.column_count().max(0);
+        let mut owned: Vec<libsql::Value> = Vec::with_capacity(width as usize);
+        while let Some(row) = rows.next().await.map_err(|e| engine_message(&e))? {
+            owned.clear();
+            for i in 0..width {
+                owned.push(row.get_value(i).map_err(|e| engine_message(&e))?);
             }
-            Ok(())
-        })
+            let refs: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
+            f(&refs)?;
+        }
+        Ok(())
     }
 
     /// One query for the whole table: what the build's in-memory database
     /// needs (a server target is read through `Target::scan`, in pages).
-    fn each_table_row<'a>(
-        &'a self,
-        scan: &'a TableScan<'a>,
-        f: &'a mut dyn FnMut(&[ValueRef<'_>]) -> Result<(), String>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
-        Box::pin(async move {
-            let sql = scan.sql();
-            self.each_row(&sql, f).await
-        })
+    async fn each_table_row(
+        &self,
+        scan: &TableScan<'_>,
+        f: RowFn<'_, String>,
+    ) -> Result<(), String> {
+        self.each_row(&scan.sql(), f).await
     }
 
     /// Nothing to gain: a query costs no round trip here.
-    fn prefetch<'a>(
-        &'a self,
-        _scans: &'a [TableScan<'a>],
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
-        Box::pin(async { Ok(()) })
+    async fn prefetch(&self, _scans: &[TableScan<'_>]) -> Result<(), String> {
+        Ok(())
     }
 }
