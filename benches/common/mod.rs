@@ -3,6 +3,9 @@
 //! the statistic they quote.
 #![allow(dead_code)]
 
+#[path = "../../tests/support/mint_token.rs"]
+mod token;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -55,27 +58,9 @@ pub fn sqld_binary() -> Option<PathBuf> {
     unpacked
 }
 
-/// The public key sqld checks tokens against and a token it accepts, made
-/// with `mint-token` (openssl, python3): `SEEDBAKE_SQLD_MINT_TOKEN` names
-/// the script, else `../shared/tools/sqld/mint-token`.
+/// The key pair and a token for sqld (the tests' own code).
 pub fn mint_token() -> (PathBuf, String) {
-    let script = std::env::var_os("SEEDBAKE_SQLD_MINT_TOKEN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path("../shared/tools/sqld/mint-token"));
-    let dir = std::env::temp_dir().join(format!("seedbake-bench-auth-{}", std::process::id()));
-    let out = Command::new(&script)
-        .arg(&dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        dir.join("jwt.pub"),
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
+    token::mint_token("bench")
 }
 
 /// The repository's test server (`hrana-test-server`) over a fresh file.

@@ -5,6 +5,9 @@
 //! server, sqld, with JWT auth, when `SEEDBAKE_TEST_SQLD` names its binary
 //! (`../shared/tools/sqld/unpack` prints one; `.ci/run` sets it).
 
+#[path = "../../support/mint_token.rs"]
+mod mint_token;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -91,27 +94,7 @@ pub fn sqld_binary(test: &str) -> Option<PathBuf> {
 /// once per test process with `mint-token` (openssl and python3).
 fn sqld_auth() -> &'static (PathBuf, String) {
     static AUTH: OnceLock<(PathBuf, String)> = OnceLock::new();
-    AUTH.get_or_init(|| {
-        let script = std::env::var_os("SEEDBAKE_SQLD_MINT_TOKEN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/sqld/mint-token")
-            });
-        let dir = std::env::temp_dir().join(format!("seedbake-sqld-auth-{}", std::process::id()));
-        let out = Command::new(&script)
-            .arg(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{} failed (it needs openssl and python3): {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        assert!(token.split('.').count() == 3, "not a JWT: {token:?}");
-        (dir.join("jwt.pub"), token)
-    })
+    AUTH.get_or_init(|| mint_token::mint_token("sqld"))
 }
 
 fn free_port() -> u16 {
