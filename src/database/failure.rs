@@ -199,94 +199,9 @@ pub fn http_kind(status: u16) -> Kind {
     }
 }
 
-/// What the libsql remote client reports, taken apart. Its Hrana error type
-/// is private, so the fields come from the shapes it prints: the protocol
-/// error (`Error { message: "…", code: "…" }`, prost's derived `Debug`) and
-/// the HTTP answer (`status=<code> <reason>, body=<body>`), both fixed by
-/// the protocol rather than worded for people.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ClientReport {
-    pub status: Option<u16>,
-    pub code: Option<String>,
-    /// The server's own message, when it gave one.
-    pub message: Option<String>,
-    /// The client failed at the HTTP layer (no answer at all).
-    pub transport: bool,
-    /// The client could not make sense of an answer (not JSON, not the
-    /// protocol's shape, a cursor that ended early).
-    pub malformed: bool,
-}
-
-pub fn client_report(e: &libsql::Error) -> ClientReport {
-    let libsql::Error::Hrana(inner) = e else {
-        return ClientReport::default();
-    };
-    let text = inner.to_string();
-    let mut report = ClientReport::default();
-    if let Some(rest) = text.strip_prefix("api error: `status=") {
-        report.status = rest.get(..3).and_then(|s| s.parse().ok());
-        if let Some((_, body)) = rest.split_once(", body=") {
-            let body = body.strip_suffix('`').unwrap_or(body);
-            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(body) {
-                report.code = o.get("code").and_then(|v| v.as_str()).map(str::to_owned);
-                report.message = o.get("message").and_then(|v| v.as_str()).map(str::to_owned);
-            }
-            if report.message.is_none() && !body.trim().is_empty() {
-                report.message = Some(body.trim().chars().take(300).collect());
-            }
-        }
-    } else if let Some(rest) = text.strip_prefix("api error: `") {
-        // A batch step's error: the client keeps the server's message and
-        // drops its code (libsql 0.10 `hrana/mod.rs`, `unwrap_err`).
-        let message = rest.strip_suffix('`').unwrap_or(rest).to_owned();
-        report.code = code_of_batch_error(&server_words(&message)).map(str::to_owned);
-        report.message = Some(message);
-    } else if text.starts_with("http error:") {
-        report.transport = true;
-    } else if let Some((_, rest)) = text.split_once("(error code: ") {
-        // A cursor step's error: `(error code: CODE) `message``.
-        if let Some((code, message)) = rest.split_once(") `") {
-            report.code = Some(code.to_owned());
-            let message = message.trim_end_matches('`');
-            report.message = Some(message.to_owned());
-        }
-    } else if ["json error:", "unexpected response:", "cursor error:"]
-        .iter()
-        .any(|p| text.starts_with(p))
-    {
-        report.malformed = true;
-    } else {
-        report.code = debug_field(&text, "code");
-        report.message = debug_field(&text, "message");
-    }
-    report
-}
-
-/// The code of a batch step's error, whose code the client drops, from the
-/// server's message: texts the engine and sqld fix rather than word for
-/// people (SQLite's constraint and lock messages; libsql-server's
-/// `TRANSACTION_TIMEOUT` text, `hrana/stmt.rs`). `None`: any other.
-fn code_of_batch_error(words: &str) -> Option<&'static str> {
-    const CONSTRAINTS: [&str; 5] = ["UNIQUE", "NOT NULL", "CHECK", "FOREIGN KEY", "PRIMARY KEY"];
-    if CONSTRAINTS
-        .iter()
-        .any(|c| words.starts_with(&format!("{c} constraint failed")))
-    {
-        Some("SQLITE_CONSTRAINT")
-    } else if words == "Transaction timed out" {
-        Some("TRANSACTION_TIMEOUT")
-    } else if words.starts_with("database is locked")
-        || words.starts_with("database table is locked")
-    {
-        Some("SQLITE_BUSY")
-    } else {
-        None
-    }
-}
-
-/// The engine's own words in what the client or the server wrapped them
-/// in (`Hrana: `, `api error: `, `SQLite error: `, the client's backticks):
-/// `UNIQUE constraint failed: verband.name`, not the client's wording.
+/// The engine's own words in what the server wrapped them in (sqld's
+/// `SQLite error: `, `SQL string could not be parsed: `): `UNIQUE
+/// constraint failed: verband.name`, for people; never read for a kind.
 pub fn server_words(text: &str) -> String {
     let mut rest = text.trim();
     loop {
@@ -309,25 +224,6 @@ pub fn server_words(text: &str) -> String {
             return rest.to_owned();
         }
     }
-}
-
-/// A string field of a derived `Debug` rendering: `name: "value"`.
-fn debug_field(text: &str, name: &str) -> Option<String> {
-    let start = text.find(&format!("{name}: \""))? + name.len() + 3;
-    let mut out = String::new();
-    let mut chars = text[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -364,71 +260,16 @@ mod tests {
         );
     }
 
-    fn hrana(text: &str) -> libsql::Error {
-        libsql::Error::Hrana(text.to_owned().into())
-    }
-
     #[test]
     fn protocol_errors_are_read_by_their_code() {
-        let r = client_report(&hrana(
-            r#"stream error: `Error { message: "database is locked: \"x\"", code: "SQLITE_BUSY" }`"#,
-        ));
-        assert_eq!(r.code.as_deref(), Some("SQLITE_BUSY"));
-        assert_eq!(r.message.as_deref(), Some("database is locked: \"x\""));
         assert_eq!(hrana_kind("SQLITE_BUSY"), Kind::Busy);
         assert_eq!(hrana_kind("SQLITE_CONSTRAINT_CHECK"), Kind::Constraint);
         assert_eq!(hrana_kind("SQLITE_CONSTRAINTS"), Kind::Engine);
         assert_eq!(hrana_kind("STREAM_EXPIRED"), Kind::Expired);
+        assert_eq!(hrana_kind("TRANSACTION_TIMEOUT"), Kind::Expired);
         assert_eq!(hrana_kind("RESPONSE_TOO_LARGE"), Kind::TooLarge);
-    }
-
-    #[test]
-    fn http_answers_are_read_by_their_status_and_body() {
-        let r = client_report(&hrana(
-            r#"api error: `status=400 Bad Request, body={"message":"The stream has expired","code":"STREAM_EXPIRED"}`"#,
-        ));
-        assert_eq!(r.status, Some(400));
-        assert_eq!(r.code.as_deref(), Some("STREAM_EXPIRED"));
-        let r = client_report(&hrana("api error: `status=401 Unauthorized, body=`"));
-        assert_eq!(r.status, Some(401));
         assert_eq!(http_kind(401), Kind::Unauthorized);
         assert_eq!(http_kind(502), Kind::ServerFailed);
-        let r = client_report(&hrana(
-            "http error: `connection closed before message completed`",
-        ));
-        assert!(r.transport);
-        let r = client_report(&hrana(
-            "cursor error: `error at step 1: (error code: SQLITE_ERROR) `no such table: x``",
-        ));
-        assert_eq!(r.code.as_deref(), Some("SQLITE_ERROR"));
-        assert_eq!(r.message.as_deref(), Some("no such table: x"));
-        let r = client_report(&hrana("json error: `expected value at line 1 column 1`"));
-        assert!(r.malformed);
-        let r = client_report(&hrana("cursor error: `cursor stream ended prematurely`"));
-        assert!(r.malformed);
-    }
-
-    #[test]
-    fn a_batch_steps_error_is_read_by_the_engines_fixed_words() {
-        for (text, code) in [
-            (
-                "api error: `SQLite error: UNIQUE constraint failed: kind.nachname`",
-                Some("SQLITE_CONSTRAINT"),
-            ),
-            (
-                "api error: `CHECK constraint failed: seedbake_foreign_keys`",
-                Some("SQLITE_CONSTRAINT"),
-            ),
-            (
-                "api error: `Transaction timed out`",
-                Some("TRANSACTION_TIMEOUT"),
-            ),
-            ("api error: `SQLite error: no such table: x`", None),
-        ] {
-            let r = client_report(&hrana(text));
-            assert_eq!(r.code.as_deref(), code, "{text}");
-            assert!(r.status.is_none() && !r.malformed, "{text}");
-        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Where a command operates: a local libSQL file or a libSQL server, behind
 //! one interface, [`Target`], that every operation is written against. Each
 //! kind of database has one implementation: [`local::Local`] (the engine's
-//! C API on a file) and [`remote::Remote`] (the libsql client over HTTP).
+//! C API on a file) and [`remote::Remote`] (seedbake's Hrana client over
+//! HTTP, `hrana/`).
 
 pub mod dns;
 pub mod failure;
 mod ffi;
+#[doc(hidden)]
+pub mod hrana;
 pub mod local;
 mod pages;
 pub mod remote;

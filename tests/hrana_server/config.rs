@@ -49,15 +49,11 @@ pub struct Args {
     pub max_response_bytes: u64,
     pub txn_timeout_ms: u64,
     pub stream_expiry_ms: u64,
-    /// Send a batch's rows even when a statement asked for none, as sqld
-    /// does (`--rows-like-sqld`).
-    pub rows_like_sqld: bool,
     pub faults: Faults,
 }
 
 pub const USAGE: &str = "usage: hrana-test-server --db PATH [--listen ADDR] [--token TOKEN]
   [--max-request-bytes N] [--max-response-bytes N] [--txn-timeout-ms N] [--stream-expiry-ms N]
-  [--rows-like-sqld]
   [--fail-after-requests N] [--cut-after-requests N] [--cut-after-bytes N]
   [--stall-after-requests N --stall-ms MS] [--drop-answer-after-requests N]
   [--endless-answer-after-requests N]";
@@ -77,7 +73,6 @@ impl Args {
             txn_timeout_ms: 5_000,
             // sqld: hrana/http/stream.rs EXPIRATION = 10 s.
             stream_expiry_ms: 10_000,
-            rows_like_sqld: false,
             faults: Faults::default(),
         };
         let mut db = None;
@@ -101,7 +96,6 @@ impl Args {
                 "--max-response-bytes" => a.max_response_bytes = num(val()?)?,
                 "--txn-timeout-ms" => a.txn_timeout_ms = num(val()?)?,
                 "--stream-expiry-ms" => a.stream_expiry_ms = num(val()?)?,
-                "--rows-like-sqld" => a.rows_like_sqld = true,
                 "--fail-after-requests" => a.faults.fail_after_requests = Some(num(val()?)?),
                 "--cut-after-requests" => a.faults.cut_after_requests = Some(num(val()?)?),
                 "--cut-after-bytes" => a.faults.cut_after_bytes = Some(num(val()?)?),

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value as Json, json};
 
 use crate::db::{Conn, SqlError, code_name};
-use crate::proto::{Batch, Cond, Stmt, StreamRequest, col_size, val_json, val_size};
+use crate::proto::{Batch, Cond, Stmt, StreamRequest, col_size, to_val, val_json, val_size};
 use crate::streams::{ConnSlot, LockMgr, Stream};
 
 mod cursor;
@@ -69,10 +69,6 @@ impl StmtErr {
 pub struct Ctx {
     pub v3: bool,
     pub max_response: u64,
-    /// A batch's rows are sent even for statements that asked for none
-    /// (`want_rows: false`), as sqld does (libsql-server 0.24.33,
-    /// measured); the specification says a server should send none.
-    pub rows_like_sqld: bool,
 }
 
 fn resolve_sql<'a>(
@@ -164,7 +160,7 @@ fn prepare_one<'c>(
         )));
     }
     for (i, a) in stmt.args.iter().enumerate() {
-        let v = a.to_val().map_err(bad_args)?;
+        let v = to_val(a).map_err(bad_args)?;
         prepared.bind(i + 1, &v).map_err(StmtErr::from_run)?;
     }
     for na in &stmt.named_args {
@@ -180,7 +176,7 @@ fn prepare_one<'c>(
         if idx == 0 {
             return Err(bad_args(format!("unknown parameter name {:?}", na.name)));
         }
-        let v = na.value.to_val().map_err(bad_args)?;
+        let v = to_val(&na.value).map_err(bad_args)?;
         prepared.bind(idx, &v).map_err(StmtErr::from_run)?;
     }
     Ok(prepared)
@@ -327,11 +323,7 @@ fn batch_json(
             errors.push(Json::Null);
             continue;
         }
-        let mut stmt = std::borrow::Cow::Borrowed(&step.stmt);
-        if ctx.rows_like_sqld {
-            stmt.to_mut().want_rows = Some(true);
-        }
-        match execute_json(conn, slot, &stmt, sqls, &mut budget)? {
+        match execute_json(conn, slot, &step.stmt, sqls, &mut budget)? {
             Ok(r) => {
                 outcomes.push(Some(true));
                 results.push(r);

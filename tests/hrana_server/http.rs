@@ -260,7 +260,6 @@ impl App {
         let ctx = Ctx {
             v3: ctx_v3,
             max_response: self.args.max_response_bytes,
-            rows_like_sqld: self.args.rows_like_sqld,
         };
         let tamper = faults
             .tamper_sql

@@ -1,145 +1,41 @@
-//! Hrana JSON request types (what clients send). Responses are built as
-//! `serde_json::Value` in `exec.rs`.
+//! Hrana JSON request types: seedbake's own (`seedbake::database::hrana::
+//! proto`), so the client and this server read one protocol; values are
+//! mapped to the server's here. Responses are built as `serde_json::Value`
+//! in `exec.rs`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use crate::db::Val;
+pub use seedbake::database::hrana::proto::{
+    Batch, Cond, CursorReq, IntRepr, PipelineReq, Stmt, StreamRequest, Value,
+};
 
-#[derive(Deserialize, Debug)]
-pub struct PipelineReq {
-    #[serde(default)]
-    pub baton: Option<String>,
-    pub requests: Vec<StreamRequest>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct CursorReq {
-    #[serde(default)]
-    pub baton: Option<String>,
-    pub batch: Batch,
-}
-
-#[derive(Deserialize, Debug)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StreamRequest {
-    Close {},
-    Execute {
-        stmt: Stmt,
-    },
-    Batch {
-        batch: Batch,
-    },
-    Sequence {
-        #[serde(default)]
-        sql: Option<String>,
-        #[serde(default)]
-        sql_id: Option<i32>,
-    },
-    Describe {
-        #[serde(default)]
-        sql: Option<String>,
-        #[serde(default)]
-        sql_id: Option<i32>,
-    },
-    StoreSql {
-        sql_id: i32,
-        sql: String,
-    },
-    CloseSql {
-        sql_id: i32,
-    },
-    GetAutocommit {},
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Stmt {
-    #[serde(default)]
-    pub sql: Option<String>,
-    #[serde(default)]
-    pub sql_id: Option<i32>,
-    #[serde(default)]
-    pub args: Vec<Value>,
-    #[serde(default)]
-    pub named_args: Vec<NamedArg>,
-    #[serde(default)]
-    pub want_rows: Option<bool>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct NamedArg {
-    pub name: String,
-    pub value: Value,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct Batch {
-    pub steps: Vec<BatchStep>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-pub struct BatchStep {
-    #[serde(default)]
-    pub condition: Option<Cond>,
-    pub stmt: Stmt,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Cond {
-    Ok { step: u32 },
-    Error { step: u32 },
-    Not { cond: Box<Cond> },
-    And { conds: Vec<Cond> },
-    Or { conds: Vec<Cond> },
-    IsAutocommit {},
-}
-
-/// A Hrana value as received: integers are decimal strings, blobs base64.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Value {
-    Null {},
-    Integer { value: IntRepr },
-    Float { value: f64 },
-    Text { value: String },
-    Blob { base64: String },
-}
-
-/// The spec says integers are strings; accept JSON numbers too.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(untagged)]
-pub enum IntRepr {
-    Str(String),
-    Num(i64),
-}
-
-impl Value {
-    pub fn to_val(&self) -> Result<Val, String> {
-        Ok(match self {
-            Value::Null {} => Val::Null,
-            Value::Integer { value } => match value {
-                IntRepr::Num(n) => Val::Int(*n),
-                IntRepr::Str(s) => Val::Int(
-                    s.parse()
-                        .map_err(|_| format!("invalid integer value {s:?}"))?,
-                ),
-            },
-            Value::Float { value } => Val::Float(*value),
-            Value::Text { value } => Val::Text(value.clone()),
-            Value::Blob { base64 } => {
-                let t = base64.trim_end_matches('=');
-                Val::Blob(
-                    STANDARD_NO_PAD
-                        .decode(t)
-                        .or_else(|_| STANDARD.decode(base64))
-                        .map_err(|_| "invalid base64 in blob value".to_string())?,
-                )
-            }
-        })
-    }
+/// A value as received, as the test server's own: integers as decimal
+/// strings (or numbers), blobs as base64 with or without padding.
+pub fn to_val(v: &Value) -> Result<Val, String> {
+    Ok(match v {
+        Value::Null {} => Val::Null,
+        Value::Integer { value } => match value {
+            IntRepr::Num(n) => Val::Int(*n),
+            IntRepr::Str(s) => Val::Int(
+                s.parse()
+                    .map_err(|_| format!("invalid integer value {s:?}"))?,
+            ),
+        },
+        Value::Float { value } => Val::Float(*value),
+        Value::Text { value } => Val::Text(value.clone()),
+        Value::Blob { base64 } => {
+            let t = base64.trim_end_matches('=');
+            Val::Blob(
+                STANDARD_NO_PAD
+                    .decode(t)
+                    .or_else(|_| STANDARD.decode(base64))
+                    .map_err(|_| "invalid base64 in blob value".to_string())?,
+            )
+        }
+    })
 }
 
 /// Encodes a value the way sqld does (blobs as unpadded base64).

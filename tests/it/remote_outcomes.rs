@@ -50,14 +50,13 @@ fn seeded_server(dir: &Path) -> TestServer {
     server
 }
 
-/// A server over the seed alone, sending a batch's rows as sqld does, so
-/// that reads ride with the writes and every request cut or muted in turn
-/// is one of the few a reset makes on sqld.
+/// A server over the seed alone: reads ride with the writes, so every
+/// request cut or muted in turn is one of the few a reset makes on sqld.
 fn reset_server(dir: &Path) -> TestServer {
     let server = TestServer::start(
         &dir.join("server.db"),
         TOKEN,
-        &["--stream-expiry-ms", "300", "--rows-like-sqld"],
+        &["--stream-expiry-ms", "300"],
     );
     let o = seedbake(&server, &["reset", "--no-verify"]);
     assert!(o.status.success(), "{}", text(&o));

@@ -5,36 +5,29 @@
 //! all in one Hrana batch on the open stream. Their answers are kept until
 //! the next write, so the commands read them without asking again.
 //!
-//! The libsql client sends a batch's statements with `want_rows: false`,
-//! and the Hrana 3 specification says a server *should* then answer no
-//! rows; sqld (libsql-server 0.24.33, measured) answers them all the same,
-//! and that is what lets reads ride in a batch. A server that withholds
-//! them is told apart by a sentinel read (`SELECT 1`, which has a row) in
-//! every batch until one answers it: from then on a server that withheld
-//! it is read a query a request (a cursor), as before.
-//!
-//! The libsql client reports a batch's failed step by its message only, so
-//! a read that fails in a batch without writes is asked again on its own
-//! (a cursor, whose error keeps the server's code): the kind of a failure,
-//! and so the exit code, never depends on a message's wording.
+//! Every step runs only if the one before it succeeded (the condition the
+//! libsql client used too), so a failed write stops the reads and the
+//! COMMIT behind it; its error comes back with the server's code. Reads ask
+//! for their rows (`want_rows`), writes do not.
 
 use std::rc::Rc;
 
 use super::Remote;
+use super::call::Fault;
 use crate::database::failure::{DbError, Kind};
+use crate::database::hrana::proto::{
+    self, Batch, BatchStep, Cond, StreamRequest, StreamResponse, StreamResult,
+};
 use crate::database::pages::SHAPES_SQL;
 use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
+use crate::value::Value;
 
 /// A read's rows, as the server answered them.
-pub(super) type Answer = Rc<Vec<Vec<libsql::Value>>>;
+pub(super) type Answer = Rc<Vec<Vec<Value>>>;
 
 /// The database file's size in bytes.
 pub(super) const SIZE_SQL: &str =
     "SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s";
-
-/// A read with one row, whatever the database: its answer tells whether the
-/// server sends the rows of a batch.
-const SENTINEL: &str = "SELECT 1";
 
 /// What every command reads once a transaction starts or its writes are
 /// done: sent with that request, so none of them costs a round trip.
@@ -51,31 +44,31 @@ impl Remote {
         !self.pending.borrow().is_empty()
     }
 
-    /// Whether reads may ride in batches: the server sends their rows, or
-    /// it is not known yet (the next batch tells).
-    pub(super) fn batch_reads(&self) -> bool {
-        self.rows_in_batches.get() != Some(false)
+    /// The pending statements as steps of a batch (taken: they are sent),
+    /// led by a new snapshot's BEGIN when the last one was committed with
+    /// the read of its last tables (`Target::last_reads`) and more is read.
+    pub(super) fn pending_steps(&self) -> Vec<proto::Stmt> {
+        let mut text = std::mem::take(&mut *self.pending.borrow_mut());
+        if self.snapshot.get() && self.snapshot_done.replace(false) {
+            text.insert_str(0, "BEGIN;\n");
+        }
+        statements(&text)
+            .into_iter()
+            .map(|sql| proto::Stmt::new(sql, Vec::new(), false))
+            .collect()
     }
 
     /// Sends the pending statements, then `reads` (one statement each, in
     /// this order), then the read-ahead when asked to or when reads follow
     /// a change, then `last` (a statement that ends the transaction), in
-    /// one request; answers `reads`, and keeps every answer. `None`: the
-    /// server withholds a batch's rows, so no read is answered (the
-    /// statements ran all the same).
+    /// one request; answers `reads`, and keeps every answer.
     pub(super) async fn exchange(
         &self,
         reads: &[&str],
         ahead: bool,
         last: Option<&str>,
-    ) -> Result<Option<Vec<Answer>>, DbError> {
-        let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.snapshot.get() && self.snapshot_done.replace(false) {
-            // The snapshot was committed with the read of its last tables
-            // (the caller said so, `Target::last_reads`) and something more
-            // is read: a new one, a later state.
-            batch.insert_str(0, "BEGIN;\n");
-        }
+    ) -> Result<Vec<Answer>, DbError> {
+        let mut steps = self.pending_steps();
         let expected = std::mem::take(&mut *self.expected.borrow_mut());
         let mut asked: Vec<&str> = reads.to_vec();
         asked.extend(
@@ -91,67 +84,17 @@ impl Remote {
                 .collect();
             asked.extend(missing);
         }
-        if !self.batch_reads() {
-            asked.clear();
-        }
-        let probe = !asked.is_empty() && self.rows_in_batches.get().is_none();
-        if probe {
-            asked.push(SENTINEL);
-        }
-        // A statement left unfinished (or ending in a comment) must not
-        // swallow the first read.
-        if !batch.is_empty() && !batch.trim_end().ends_with(';') {
-            batch.push_str("\n;\n");
-        }
-        for read in &asked {
-            batch.push_str(read);
-            batch.push_str(";\n");
-        }
+        let first_read = steps.len();
+        steps.extend(asked.iter().map(|r| proto::Stmt::new(*r, Vec::new(), true)));
         if let Some(last) = last {
-            batch.push_str(last);
+            steps.push(proto::Stmt::new(last, Vec::new(), false));
         }
-        if batch.is_empty() {
-            return Ok(Some(Vec::new()));
+        if steps.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut steps = Vec::new();
-        let mut results = self.call(self.conn.execute_batch(&batch)).await?;
-        while let Some(step) = results.next_stmt_row() {
-            steps.push(step);
-        }
-        let tail = usize::from(last.is_some());
-        let Some(end) = steps.len().checked_sub(tail) else {
-            return Err(missing());
-        };
-        let Some(start) = end.checked_sub(asked.len()) else {
-            return Err(missing());
-        };
-        let mut answers = Vec::with_capacity(asked.len());
-        for step in steps.drain(start..end) {
-            let Some(mut rows) = step else {
-                return Err(missing());
-            };
-            let width = rows.column_count().max(0);
-            let mut all = Vec::new();
-            while let Some(row) = rows.next().await.map_err(|e| self.classify(&e, true))? {
-                let mut values = Vec::with_capacity(width as usize);
-                for i in 0..width {
-                    values.push(row.get_value(i).map_err(|e| self.classify(&e, true))?);
-                }
-                all.push(values);
-            }
-            answers.push(Rc::new(all));
-        }
-        if probe {
-            let answered = answers.pop().is_some_and(|a| a.len() == 1);
-            self.rows_in_batches.set(Some(answered));
-            asked.pop();
-            if !answered {
-                return Ok(None);
-            }
-        }
-        if asked.len() < reads.len() {
-            return Ok(None);
-        }
+        let mut answers = self.call(self.batch(steps)).await?;
+        answers.truncate(first_read + asked.len());
+        let mut answers = answers.split_off(first_read);
         if asked.contains(&OBJECTS_SQL) {
             self.stale.set(false);
         }
@@ -160,13 +103,99 @@ impl Remote {
             kept.insert((*sql).to_owned(), answer.clone());
         }
         answers.truncate(reads.len());
-        Ok(Some(answers))
+        Ok(answers)
+    }
+
+    /// Sends the pending statements and then `sql` with `args`, in one
+    /// request; answers `sql`'s rows (none unless `rows`).
+    pub(super) async fn ask(
+        &self,
+        sql: &str,
+        args: Vec<proto::Value>,
+        rows: bool,
+    ) -> Result<Answer, DbError> {
+        let mut steps = self.pending_steps();
+        steps.push(proto::Stmt::new(sql, args, rows));
+        let mut answers = self.call(self.batch(steps)).await?;
+        answers.pop().ok_or_else(missing)
+    }
+
+    /// Sends `steps` as one batch, each run only if the one before it
+    /// succeeded; answers every step's rows, or the first failure.
+    pub(super) async fn batch(&self, steps: Vec<proto::Stmt>) -> Result<Vec<Answer>, Fault> {
+        let asked = steps.len();
+        let steps = steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, stmt)| BatchStep {
+                condition: i
+                    .checked_sub(1)
+                    .map(|before| Cond::Ok { step: before as u32 }),
+                stmt,
+            })
+            .collect();
+        let request = StreamRequest::Batch {
+            batch: Batch { steps },
+        };
+        let result = self.only(self.stream.pipeline(vec![request]).await?)?;
+        let StreamResponse::Batch { result } = result else {
+            return Err(Fault::Malformed("a batch answered as another request".into()));
+        };
+        let mut results = result.step_results.into_iter();
+        let mut errors = result.step_errors.into_iter();
+        let mut answers = Vec::with_capacity(asked);
+        for _ in 0..asked {
+            match (results.next().flatten(), errors.next().flatten()) {
+                (_, Some(error)) => return Err(Fault::Server(error)),
+                (Some(result), None) => {
+                    let rows = result
+                        .rows
+                        .iter()
+                        .map(|row| row.iter().map(proto::Value::to_seed).collect())
+                        .collect::<Result<Vec<Vec<Value>>, String>>()
+                        .map_err(Fault::Malformed)?;
+                    answers.push(Rc::new(rows));
+                }
+                (None, None) => {
+                    return Err(Fault::Malformed(
+                        "the answer to a batch lacks some of its statements' results".into(),
+                    ));
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Runs `sql` and closes the stream, in one request.
+    pub(super) async fn end_stream(&self, sql: &str) -> Result<(), Fault> {
+        let requests = vec![
+            StreamRequest::Execute {
+                stmt: proto::Stmt::new(sql, Vec::new(), false),
+            },
+            StreamRequest::Close {},
+        ];
+        let results = self.stream.pipeline(requests).await?;
+        for result in results {
+            if let StreamResult::Error { error } = result {
+                return Err(Fault::Server(error));
+            }
+        }
+        Ok(())
+    }
+
+    /// The one request's response of a pipeline, or its error.
+    fn only(&self, results: Vec<StreamResult>) -> Result<StreamResponse, Fault> {
+        match results.into_iter().next() {
+            Some(StreamResult::Ok { response }) => Ok(response),
+            Some(StreamResult::Error { error }) => Err(Fault::Server(error)),
+            None => Err(Fault::Malformed("an empty answer".into())),
+        }
     }
 
     /// The database file's size, as the read-ahead last read it.
     pub(super) fn database_bytes(&self) -> Option<i64> {
         match self.answered(SIZE_SQL)?.first()?.first()? {
-            libsql::Value::Integer(n) => Some(*n),
+            Value::Integer(n) => Some(*n),
             _ => None,
         }
     }
@@ -185,4 +214,68 @@ fn missing() -> DbError {
         Kind::BadAnswer,
         "the server's answer to a batch lacks some of its statements' results",
     )
+}
+
+/// The statements of `sql`, each ended where the engine would end it (a
+/// trigger's body keeps its semicolons): a Hrana statement is exactly one.
+/// Pieces with nothing but blanks and comments are left out.
+fn statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (at, _) in sql.match_indices(';') {
+        let piece = &sql[start..=at];
+        let complete = std::ffi::CString::new(piece)
+            .map_or(true, |c| crate::database::is_complete_statement(&c));
+        if complete {
+            if has_statement(piece) {
+                out.push(piece.trim());
+            }
+            start = at + 1;
+        }
+    }
+    let rest = &sql[start..];
+    if has_statement(rest) {
+        out.push(rest.trim());
+    }
+    out
+}
+
+/// Whether `piece` holds anything but blanks, comments and semicolons.
+fn has_statement(piece: &str) -> bool {
+    let mut rest = piece;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return !rest.is_empty();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_is_split_into_whole_statements() {
+        let sql = "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;\n\
+                   INSERT INTO t VALUES ('a;b');\n;\n-- a note\n\
+                   CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END;\n\
+                   /* end */ SELECT 1";
+        assert_eq!(
+            statements(sql),
+            [
+                "PRAGMA foreign_keys = OFF;",
+                "BEGIN IMMEDIATE;",
+                "INSERT INTO t VALUES ('a;b');",
+                "-- a note\nCREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END;",
+                "/* end */ SELECT 1",
+            ]
+        );
+        assert!(statements("-- only a comment\n  ;  ").is_empty());
+        assert!(statements("").is_empty());
+    }
 }

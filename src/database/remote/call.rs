@@ -1,19 +1,46 @@
-//! One call of the libsql client: bounded by `--timeout`, stopped by a
+//! One request of the Hrana client: bounded by `--timeout`, stopped by a
 //! signal (but for the COMMIT), and its failure classified into a [`Kind`]
-//! with words an operator can act on.
+//! with words an operator can act on: by the HTTP status, the protocol's
+//! error code and what the transport saw, never by a message's words.
 
 use super::Remote;
-use crate::database::failure::{
-    DbError, Kind, Unreachable, client_report, hrana_kind, http_kind, server_words, sqlite_kind,
-};
+use crate::database::failure::{DbError, Kind, Unreachable, hrana_kind, http_kind, server_words};
+use crate::database::hrana::{Failure, proto};
 use crate::database::transport::Refused;
+
+/// Why a request failed, as the client tells it.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// The pipeline failed as a whole (HTTP, transport, the answer's shape).
+    Client(Failure),
+    /// The server refused a request or a batch's step: its code and words.
+    Server(proto::Error),
+    /// An answer whose contents are not the protocol's.
+    Malformed(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Client(failure) => failure.fmt(f),
+            Fault::Server(error) => f.write_str(&error.message),
+            Fault::Malformed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<Failure> for Fault {
+    fn from(f: Failure) -> Fault {
+        Fault::Client(f)
+    }
+}
 
 impl Remote {
     /// Runs one client call, bounded by the request timeout, its failure
     /// classified. A signal stops it (see [`Remote::call_to_the_end`]).
     pub(super) async fn call<T>(
         &self,
-        call: impl std::future::Future<Output = libsql::Result<T>>,
+        call: impl std::future::Future<Output = Result<T, Fault>>,
     ) -> Result<T, DbError> {
         crate::database::not_interrupted()?;
         tokio::select! {
@@ -29,7 +56,7 @@ impl Remote {
     /// know whether the server applied it.
     pub(super) async fn call_to_the_end<T>(
         &self,
-        call: impl std::future::Future<Output = libsql::Result<T>>,
+        call: impl std::future::Future<Output = Result<T, Fault>>,
     ) -> Result<T, DbError> {
         self.traffic.forget();
         let sent_before = self.traffic.bytes_sent();
@@ -65,38 +92,45 @@ impl Remote {
         }
     }
 
-    pub(super) fn classify(&self, e: &libsql::Error, sent: bool) -> DbError {
+    pub(super) fn classify(&self, fault: &Fault, sent: bool) -> DbError {
         let seen = self.traffic.seen();
-        let report = client_report(e);
-        let kind = if seen.sent_elsewhere.is_some() {
+        // The protocol's error, and the HTTP status it came with.
+        let (status, error) = match fault {
+            Fault::Client(Failure::Status { status, error }) => (Some(*status), Some(error)),
+            Fault::Server(error) => (None, Some(error)),
+            _ => (None, None),
+        };
+        let code = error.and_then(|e| e.code.as_deref());
+        let kind = if let Fault::Client(Failure::Elsewhere(_)) = fault {
             Kind::BadAnswer
-        } else if let Some(why) = seen.unreachable {
+        } else if let Some(why) = seen.unreachable.clone() {
             Kind::Unreachable(why)
         } else if seen.tls_answer {
             Kind::Unreachable(Unreachable::Tls)
-        } else if seen.refused.is_some() || report.malformed {
+        } else if seen.refused.is_some() {
             Kind::BadAnswer
-        } else if let Some(code) = &report.code {
-            match (hrana_kind(code), report.status) {
+        } else if let Some(code) = code {
+            match (hrana_kind(code), status) {
                 (Kind::Engine, Some(status)) => http_kind(status),
                 (kind, _) => kind,
             }
-        } else if let Some(status) = report.status {
+        } else if let Some(status) = status {
             match http_kind(status) {
                 // A status without the protocol's error: not a Hrana server.
                 Kind::Engine => Kind::BadAnswer,
                 kind => kind,
             }
-        } else if report.transport {
-            Kind::Broken
         } else {
-            match e {
-                libsql::Error::SqliteFailure(code, _) => sqlite_kind(*code),
-                libsql::Error::ConnectionFailed(_) => Kind::Unreachable(Unreachable::Other),
+            match fault {
+                Fault::Client(Failure::Transport(_)) => Kind::Broken,
+                Fault::Client(Failure::Malformed(_)) | Fault::Malformed(_) => Kind::BadAnswer,
                 _ => Kind::Engine,
             }
         };
-        let server_said = server_words(&report.message.clone().unwrap_or_else(|| message_of(e)));
+        let server_said = server_words(&match error {
+            Some(error) => error.message.clone(),
+            None => fault.to_string(),
+        });
         let host = &self.host;
         let message = match &kind {
             Kind::Unreachable(Unreachable::Dns(Some(own))) => own.clone(),
@@ -130,7 +164,7 @@ impl Remote {
             // sqld takes the write lock from a transaction older than 5 s
             // when another client asks for it (libsql-server
             // `connection/mod.rs`, `TXN_TIMEOUT`), and says so by this code.
-            Kind::Expired if report.code.as_deref() == Some("TRANSACTION_TIMEOUT") => format!(
+            Kind::Expired if code == Some("TRANSACTION_TIMEOUT") => format!(
                 "the server rolled the transaction back: seedbake held the write lock longer than the server \
                  allows while another client wanted to write (5 s on sqld). Stop the app's writers while this \
                  runs (a big database takes longer than 5 s), then run it again: {server_said}"
@@ -140,17 +174,26 @@ impl Remote {
                  it took the write lock away while another client wanted to write (after 5 s on sqld). Run it \
                  again on a steadier link, with the app's writers stopped: {server_said}"
             ),
-            Kind::ServerFailed => format!(
-                "the server failed (HTTP {})",
-                report.status.unwrap_or(500)
+            // sqld cannot write TEXT that is not UTF-8 as JSON and fails the
+            // whole request so; after earlier answers that is the likely cause.
+            Kind::ServerFailed if self.answered.get() => format!(
+                "the server failed (HTTP {}: {server_said}), though its earlier answers could be read: sqld \
+                 answers so when a value it must send is TEXT that is not valid UTF-8, which it cannot write \
+                 as JSON (\"invalid utf-8 sequence\"). Such values can be read only where the database file \
+                 is (the sqlite3 shell, or seedbake on the file); they must be mended before a server can send them",
+                status.unwrap_or(500)
             ),
+            Kind::ServerFailed => format!("the server failed (HTTP {})", status.unwrap_or(500)),
             Kind::Broken => format!("the connection to {host} broke mid-request"),
             Kind::NoAnswer => "the server did not answer".into(),
-            Kind::BadAnswer if seen.sent_elsewhere.is_some() => format!(
-                "the server told the client to go on at {}, not at {host} where the database URL points; \
+            Kind::BadAnswer if matches!(fault, Fault::Client(Failure::Elsewhere(_))) => format!(
+                "the server told the client to go on at {fault_to}, not at {host} where the database URL points; \
                  seedbake sends the auth token nowhere else, so it stopped there and sent nothing to it. \
                  Is {host} the database's own server, and is nothing in between rewriting its answers?",
-                seen.sent_elsewhere.as_deref().unwrap_or_default()
+                fault_to = match fault {
+                    Fault::Client(Failure::Elsewhere(to)) => to.as_str(),
+                    _ => "",
+                }
             ),
             Kind::BadAnswer => match seen.refused {
                 Some(refused @ Refused::TooLarge { .. }) => format!(
@@ -160,14 +203,7 @@ impl Remote {
                 Some(refused) => format!(
                     "{refused}; is {host} a libSQL server (sqld, Turso), and is nothing in between rewriting its answers?"
                 ),
-                None if self.answered.get() => "the server's answer broke off or could not be read, \
-                    though its earlier answers could: sqld answers so when a value it must send is TEXT that \
-                    is not valid UTF-8, which it cannot write as JSON (HTTP 500 \"invalid utf-8 sequence\", \
-                    or a cursor that ends early). Such values can be read only where the database file is \
-                    (the sqlite3 shell, or seedbake on the file); they must be mended before a server can \
-                    send them"
-                    .to_owned(),
-                None => match report.status {
+                None => match status {
                     Some(status) => format!(
                         "the server answered HTTP {status}; is {host} a libSQL server (sqld, Turso), and the URL's path right?"
                     ),
@@ -185,9 +221,4 @@ impl Remote {
             ..DbError::new(kind, message)
         }
     }
-}
-
-/// The client's error as text, for the rare errors that have no kind.
-pub(super) fn message_of(e: &libsql::Error) -> String {
-    crate::schema::engine_message(e)
 }

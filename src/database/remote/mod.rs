@@ -1,5 +1,6 @@
-//! A libSQL server (Turso, sqld) through the libsql remote client: every
-//! call bounded by `--timeout`, its failures classified (`call.rs`), a
+//! A libSQL server (Turso, sqld) through seedbake's own Hrana client
+//! (`hrana/`): every request bounded by `--timeout`, its failures
+//! classified (`call.rs`), a
 //! write transaction's statements packed into few large requests with the
 //! reads that follow them (`batch.rs`), the last of which carries the
 //! COMMIT, so the server applies all or nothing; tables read in pages
@@ -16,15 +17,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::failure::{DbError, Kind, Unreachable};
+use super::hrana::{self, proto};
 use super::pages::{Pager, Shape};
 use super::statements::Statements;
 use super::transport::{self, Traffic};
 use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
 use crate::schema::TableScan;
 use crate::seed::TableData;
-use crate::value::from_libsql;
+use crate::value::Value;
 use batch::Answer;
-use call::message_of;
 
 /// The most SQL text one statement carries. sqld reads a request body whole
 /// and caps an answer at 10 MB; Turso's edge has its own body limits.
@@ -75,7 +76,7 @@ pub struct Remote {
     host: String,
     settings: Settings,
     traffic: Traffic,
-    conn: libsql::Connection,
+    stream: hrana::Stream,
     /// Statements of the open write transaction not yet sent.
     pending: RefCell<String>,
     /// Whether a read transaction (`read_snapshot`) is open.
@@ -84,9 +85,6 @@ pub struct Remote {
     answers: RefCell<HashMap<String, Answer>>,
     /// Something changed since the read-ahead was last read.
     stale: Cell<bool>,
-    /// Whether the server sends the rows of a batch's reads (see
-    /// `batch.rs`); `None` until a batch tells.
-    rows_in_batches: Cell<Option<bool>>,
     /// Every table's shape, for reading in pages; none after a write.
     shapes: RefCell<Option<HashMap<String, Shape>>>,
     /// First pages (of `FIRST_PAGE_ROWS`) fetched ahead, by the pager that
@@ -106,8 +104,6 @@ pub struct Remote {
     /// The server has answered a call: an answer that cannot be read
     /// after that is not a stranger's.
     answered: Cell<bool>,
-    // Keeps the client's database handle alive as long as the connection.
-    _db: libsql::Database,
 }
 
 impl Remote {
@@ -122,34 +118,29 @@ impl Remote {
             Location::Local(_) => unreachable!("a server location"),
         };
         let traffic = Traffic::default();
-        let failed = |e: libsql::Error| {
+        let send = transport::client(settings.request_timeout, &traffic);
+        let stream = hrana::Stream::new(send, &url, token).map_err(|why| {
             DbError::new(
                 Kind::Unreachable(Unreachable::Other),
-                format!("the client could not be set up: {}", message_of(&e)),
+                format!("the client could not be set up: {why}"),
             )
-        };
-        let db = transport::open(&url, token, settings.request_timeout, &traffic)
-            .await
-            .map_err(failed)?;
-        let conn = db.connect().map_err(failed)?;
+        })?;
         Ok(Remote {
             location,
             host,
             settings,
             traffic,
-            conn,
+            stream,
             pending: RefCell::new(String::new()),
             snapshot: Cell::new(false),
             answers: RefCell::new(HashMap::new()),
             stale: Cell::new(true),
-            rows_in_batches: Cell::new(None),
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
             last_reads: Cell::new(false),
             snapshot_done: Cell::new(false),
             answered: Cell::new(false),
-            _db: db,
         })
     }
 
@@ -160,14 +151,6 @@ impl Remote {
         self.answers.borrow_mut().clear();
         self.stale.set(true);
     }
-}
-
-/// Whether a read that failed in a batch is asked again alone: the client
-/// keeps only the message of a failed step, and a server that cannot write
-/// one of a batch's values answers the whole batch HTTP 500 (sqld, for
-/// TEXT that is not UTF-8), where a cursor of its own tells more.
-fn ask_alone(e: &DbError) -> bool {
-    matches!(e.kind, Kind::Engine | Kind::TooLarge | Kind::ServerFailed)
 }
 
 #[async_trait(?Send)]
@@ -194,21 +177,10 @@ impl Target for Remote {
     async fn query(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
         let answer = match self.answered(sql) {
             Some(answer) => answer,
-            None if !self.batch_reads() => return self.query_by_cursor(sql, f).await,
-            None => {
-                let wrote = self.has_pending();
-                match self.exchange(&[sql], false, None).await {
-                    Ok(Some(mut answers)) => answers.remove(0),
-                    // The server withholds a batch's rows: the writes went,
-                    // the read goes alone.
-                    Ok(None) => return self.query_by_cursor(sql, f).await,
-                    Err(e) if !wrote && ask_alone(&e) => return self.query_by_cursor(sql, f).await,
-                    Err(e) => return Err(e),
-                }
-            }
+            None => self.exchange(&[sql], false, None).await?.remove(0),
         };
         for row in answer.iter() {
-            let values: Vec<_> = row.iter().map(from_libsql).collect();
+            let values: Vec<_> = row.iter().map(Value::as_ref).collect();
             f(&values)?;
         }
         Ok(())
@@ -269,22 +241,20 @@ impl Target for Remote {
     async fn commit(&self) -> Result<(), DbError> {
         self.changing();
         super::not_interrupted()?;
-        let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
-        batch.push_str("COMMIT");
+        let mut steps = self.pending_steps();
+        steps.push(proto::Stmt::new("COMMIT", Vec::new(), false));
         // Once the COMMIT leaves, its answer is awaited even after a signal.
-        self.call_to_the_end(self.conn.execute_batch(&batch))
-            .await
-            .map(|_| ())
+        self.call_to_the_end(self.batch(steps)).await.map(|_| ())
     }
 
     async fn rollback(&self) {
         self.pending.borrow_mut().clear();
         self.changing();
-        if self.conn.is_autocommit() {
+        if !self.stream.is_open() {
             // The server already dropped the stream, and the transaction with it.
             return;
         }
-        let _ = self.call(self.conn.execute("ROLLBACK", ())).await;
+        let _ = self.call(self.end_stream("ROLLBACK")).await;
     }
 
     async fn read_snapshot(&self) -> Result<(), DbError> {
@@ -336,13 +306,12 @@ impl Target for Remote {
                 // of a request, as a literal; bound JSON needs a request
                 // of its own.
                 Some(json) if json.len() < BIND_FROM => self.write(&statement.inlined()).await,
-                Some(json) => match self.flush().await {
-                    Ok(()) => self
-                        .call(self.conn.execute(&statement.sql, [json.as_str()]))
-                        .await
-                        .map(|_| ()),
-                    Err(e) => Err(e),
-                },
+                Some(json) => {
+                    let arg = proto::Value::Text {
+                        value: json.clone(),
+                    };
+                    self.ask(&statement.sql, vec![arg], false).await.map(|_| ())
+                }
                 None => self.write(&statement.sql).await,
             };
             outcome = sent.and_then(|()| super::rows_loaded(observer, table.name, statement.rows));

@@ -15,7 +15,8 @@ use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
 use crate::database::{RowFn, Target};
 use crate::schema::TableScan;
 use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
-use crate::value::{ValueRef, from_libsql, to_libsql};
+use crate::database::hrana::proto;
+use crate::value::{Value, ValueRef};
 
 impl Remote {
     /// A table's columns and whether it has a rowid. Every table's shape is
@@ -60,7 +61,7 @@ impl Remote {
     async fn page(
         &self,
         pager: &Pager,
-        after: Option<&[libsql::Value]>,
+        after: Option<&[Value]>,
         limit: usize,
         f: RowFn<'_>,
     ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize, Option<usize>), DbError> {
@@ -94,32 +95,22 @@ impl Remote {
     }
 
     /// A page from the server: its row count and its rows.
-    async fn fetch_page(
-        &self,
-        sql: &str,
-        after: Option<&[libsql::Value]>,
-    ) -> Result<(i64, String), DbError> {
-        self.flush().await?;
-        let params = after.map(<[_]>::to_vec).unwrap_or_default();
-        let mut rows = self.call(self.conn.query(sql, params)).await?;
-        let Some(row) = self.call(rows.next()).await? else {
+    async fn fetch_page(&self, sql: &str, after: Option<&[Value]>) -> Result<(i64, String), DbError> {
+        let answer = self.ask(sql, args(after), true).await?;
+        let Some(row) = answer.first() else {
             return Err(DbError::new(
                 Kind::Engine,
                 "the server answered a page with nothing",
             ));
         };
-        let counted = match row.get_value(0) {
-            Ok(libsql::Value::Integer(n)) => n,
+        let counted = match row.first() {
+            Some(Value::Integer(n)) => *n,
             _ => -1,
         };
-        let text = match row.get_value(1) {
-            Ok(libsql::Value::Text(t)) => t,
+        let text = match row.get(1) {
+            Some(Value::Text(t)) => t.clone(),
             _ => String::new(),
         };
-        drop(row);
-        // The rest of the answer (the step's end), so the connection is
-        // free for the next request.
-        while self.call(rows.next()).await?.is_some() {}
         Ok((counted, text))
     }
 
@@ -128,28 +119,20 @@ impl Remote {
     async fn one_row(
         &self,
         pager: &Pager,
-        after: Option<&[libsql::Value]>,
+        after: Option<&[Value]>,
         f: RowFn<'_>,
-    ) -> Result<Option<Vec<libsql::Value>>, DbError> {
-        self.flush().await?;
+    ) -> Result<Option<Vec<Value>>, DbError> {
         let sql = pager.row_sql(after.is_some());
-        let params = after.map(<[_]>::to_vec).unwrap_or_default();
-        let mut rows = self.call(self.conn.query(&sql, params)).await?;
-        let Some(row) = self.call(rows.next()).await? else {
+        let answer = self.ask(&sql, args(after), true).await?;
+        let Some(row) = answer.first() else {
             return Ok(None);
         };
-        let width = rows.column_count().max(0);
-        let mut owned = Vec::with_capacity(width as usize);
-        for i in 0..width {
-            owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
+        if row.len() < pager.width() {
+            return Err(DbError::new(Kind::BadAnswer, "the server answered a row short of its columns"));
         }
-        drop(row);
-        while self.call(rows.next()).await?.is_some() {}
-        let values: Vec<ValueRef<'_>> = owned.iter().map(from_libsql).collect();
+        let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_ref).collect();
         f(&values[..pager.width()])?;
-        Ok(Some(
-            pager.key_positions().map(|i| owned[i].clone()).collect(),
-        ))
+        Ok(Some(pager.key_positions().map(|i| row[i].clone()).collect()))
     }
 
     /// Reads a whole table in pages, each sized from what the last cost.
@@ -160,7 +143,7 @@ impl Remote {
     ) -> Result<(), DbError> {
         let shape = self.shape(scan.table).await?;
         let pager = Pager::new(scan, &shape).map_err(|m| DbError::new(Kind::Engine, m))?;
-        let mut after: Option<Vec<libsql::Value>> = None;
+        let mut after: Option<Vec<Value>> = None;
         let mut limit = FIRST_PAGE_ROWS;
         loop {
             let started = Instant::now();
@@ -191,7 +174,7 @@ impl Remote {
             after = Some(
                 pager
                     .key_positions()
-                    .map(|i| to_libsql(last[i].as_ref()))
+                    .map(|i| Value::from(last[i].as_ref()))
                     .collect(),
             );
             let by_bytes = PAGE_BYTES * n / bytes.max(1);
@@ -222,30 +205,21 @@ impl Remote {
             }
         }
         let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
-        if !self.batch_reads() {
-            return self.prefetch_by_group(&groups).await;
-        }
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
-        // Only a server known to send a batch's rows may see the snapshot
-        // end with them.
-        let ends = small
-            && self.last_reads.get()
-            && !self.has_pending()
-            && self.rows_in_batches.get() == Some(true);
+        let ends = small && self.last_reads.get() && !self.has_pending();
         let statements: Vec<String> = groups
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
             .collect();
         let reads: Vec<&str> = statements.iter().map(String::as_str).collect();
         let wrote = self.has_pending();
-        let before = ends.then(|| self.read_ahead_answers());
+        let before = self.snapshot.get().then(|| self.read_ahead_answers());
         match self.exchange(&reads, false, ends.then_some("COMMIT")).await {
-            Ok(None) => self.prefetch_by_group(&groups).await,
-            Ok(Some(answers)) => {
+            Ok(answers) => {
                 for (group, answer) in groups.iter().zip(answers) {
                     let texts = answer.first().into_iter().flatten().map(|v| match v {
-                        libsql::Value::Text(t) => Some(t.clone()),
+                        Value::Text(t) => Some(t.clone()),
                         _ => None,
                     });
                     self.keep_first_pages(group, texts, limit);
@@ -253,8 +227,12 @@ impl Remote {
                 self.snapshot_done.set(ends);
                 Ok(())
             }
-            Err(e) if !wrote && super::ask_alone(&e) => {
-                if let Some(before) = before {
+            // An answer over the server's cap (sqld: 10 MB): the first
+            // pages a group a request. A step's failure leaves the stream,
+            // and the snapshot with it (its COMMIT did not run); a failed
+            // request ends both.
+            Err(e) if !wrote && e.kind == Kind::TooLarge => {
+                if let Some(before) = before.filter(|_| !self.stream.is_open()) {
                     self.reopen_snapshot(before).await?;
                 }
                 self.prefetch_by_group(&groups).await
@@ -272,9 +250,9 @@ impl Remote {
             .collect()
     }
 
-    /// Begins a read snapshot again after a request that should have ended
-    /// it failed (its COMMIT ran regardless): what was read before is
-    /// still this snapshot's only if the schema is the same.
+    /// Begins a read snapshot again after a request failed and the server
+    /// dropped the stream with it: what was read before is still this
+    /// snapshot's only if the schema is the same.
     async fn reopen_snapshot(&self, before: Vec<Option<super::Answer>>) -> Result<(), DbError> {
         self.answers.borrow_mut().clear();
         self.shapes.borrow_mut().take();
@@ -290,8 +268,8 @@ impl Remote {
         Ok(())
     }
 
-    /// The first pages a statement a request, the older way, whose failure
-    /// keeps the server's code: a group too large is left to its scans.
+    /// The first pages a group a request: a group too large is left to its
+    /// scans.
     async fn prefetch_by_group(&self, groups: &[&[Pager]]) -> Result<(), DbError> {
         let mut held = 0;
         for group in groups {
@@ -300,25 +278,22 @@ impl Remote {
             }
             let started = Instant::now();
             let refs: Vec<&Pager> = group.iter().collect();
-            let mut texts: Vec<Option<String>> = Vec::with_capacity(group.len());
-            let read = self
-                .query_by_cursor(
-                    &pages::first_pages_sql(&refs, FIRST_PAGE_ROWS),
-                    &mut |row| {
-                        texts.extend(row.iter().map(|v| match v {
-                            ValueRef::Text(t) => Some((*t).to_owned()),
-                            _ => None,
-                        }));
-                        Ok(())
-                    },
-                )
-                .await;
-            match read {
+            let sql = pages::first_pages_sql(&refs, FIRST_PAGE_ROWS);
+            let answer = match self.ask(&sql, Vec::new(), true).await {
                 // A page longer than the server's longest string: these
                 // tables' scans read them in smaller pages.
                 Err(e) if e.kind == Kind::TooLarge => continue,
                 read => read?,
-            }
+            };
+            let texts: Vec<Option<String>> = answer
+                .first()
+                .into_iter()
+                .flatten()
+                .map(|v| match v {
+                    Value::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
             held += self.keep_first_pages(group, texts.into_iter(), FIRST_PAGE_ROWS);
             // First pages that cost more than a page should (a table
             // without a key is sorted whole to find its first rows): the
@@ -352,22 +327,13 @@ impl Remote {
         }
         held
     }
+}
 
-    /// Runs a query on a cursor of its own (two requests: the client
-    /// describes it first) and hands every row to `f`.
-    pub(super) async fn query_by_cursor(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
-        self.flush().await?;
-        let mut rows = self.call(self.conn.query(sql, ())).await?;
-        let width = rows.column_count().max(0);
-        let mut owned = Vec::with_capacity(width as usize);
-        while let Some(row) = self.call(rows.next()).await? {
-            owned.clear();
-            for i in 0..width {
-                owned.push(row.get_value(i).map_err(|e| self.classify(&e, false))?);
-            }
-            let values: Vec<_> = owned.iter().map(from_libsql).collect();
-            f(&values)?;
-        }
-        Ok(())
-    }
+/// A page's arguments: the keys of the row it starts after.
+fn args(after: Option<&[Value]>) -> Vec<proto::Value> {
+    after
+        .into_iter()
+        .flatten()
+        .map(|v| proto::Value::of(v.as_ref()))
+        .collect()
 }

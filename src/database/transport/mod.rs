@@ -1,16 +1,14 @@
-//! The transport for libSQL servers (Turso, sqld): libsql's remote client
-//! over our own connector, so that the TLS roots travel inside the binary
-//! (no system certificate store needed), host names are resolved without
-//! glibc (see `dns.rs`: a static binary has no NSS modules to call on),
-//! every byte is counted, what fails is seen where it fails (the name
-//! lookup, the TCP connect, the TLS handshake, the socket), because the
-//! client reports transport failures only as text, and every answer is
-//! bounded in size as it arrives ([`Answer`]), because the client buffers
-//! whatever the server sends.
+//! The transport for libSQL servers (Turso, sqld): one hyper client over
+//! our own connector, so that the TLS roots travel inside the binary (no
+//! system certificate store needed), host names are resolved without glibc
+//! (see `dns.rs`: a static binary has no NSS modules to call on), every
+//! byte is counted, what fails is seen where it fails (the name lookup, the
+//! TCP connect, the TLS handshake, the socket), because hyper reports
+//! those only as text, and every answer is bounded in size as it arrives
+//! ([`Answer`]), because the Hrana client reads an answer whole.
 
 mod answer;
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,9 +42,6 @@ pub struct Seen {
     pub tls_answer: bool,
     /// An answer was refused while it arrived.
     pub refused: Option<Refused>,
-    /// The server sent the client on (a Hrana answer's `base_url`) to
-    /// this origin, another than the URL's; nothing was sent there.
-    pub sent_elsewhere: Option<String>,
 }
 
 /// The most one answer may hold: a pipeline's answer, or an error answer,
@@ -215,14 +210,10 @@ fn tcp_failure(e: &(dyn std::error::Error + 'static)) -> Unreachable {
     Unreachable::Other
 }
 
-/// Opens the remote database handle. Nothing is sent until the first
-/// statement.
-pub async fn open(
-    url: &str,
-    token: &str,
-    connect_timeout: Duration,
-    traffic: &Traffic,
-) -> libsql::Result<libsql::Database> {
+/// The HTTP client every request of a command goes through: one pool, so
+/// one connection kept alive for the whole command. Nothing is sent until
+/// the first request.
+pub fn client(connect_timeout: Duration, traffic: &Traffic) -> crate::database::hrana::Send {
     let mut http = HttpConnector::new_with_resolver(super::dns::Resolver::default());
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
@@ -246,13 +237,6 @@ pub async fn open(
         });
         e
     });
-    let https = SameOrigin {
-        inner: https,
-        origin: Origin::of(&url.parse().map_err(|_| {
-            libsql::Error::ConnectionFailed(format!("{url} is not a URL the client can use"))
-        })?),
-        traffic: traffic.clone(),
-    };
     let traffic = traffic.clone();
     let connector = tower::ServiceExt::map_response(https, move |inner| Counted {
         inner,
@@ -261,82 +245,8 @@ pub async fn open(
         first_read: true,
         answer: Answer::new(false),
     });
-    libsql::Builder::new_remote(url.to_owned(), token.to_owned())
-        .connector(connector)
-        .build()
-        .await
-}
-
-/// Where a connection goes: scheme, host and port, as the connector is
-/// asked for them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Origin {
-    scheme: String,
-    host: String,
-    port: u16,
-}
-
-impl Origin {
-    fn of(uri: &hyper014::Uri) -> Origin {
-        let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "http" { 80 } else { 443 });
-        Origin {
-            host: uri.host().unwrap_or_default().to_ascii_lowercase(),
-            scheme,
-            port,
-        }
-    }
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
-    }
-}
-
-/// Connects only to the URL's own origin. A Hrana answer may name a
-/// `base_url` for the stream's next requests, and the libsql client
-/// follows it with the auth token in every request; a server (or anything
-/// that can rewrite its plain-HTTP answers) could so send the token to any
-/// host, or from https to plain http. seedbake sends the token nowhere but
-/// where the operator pointed it: such a connection is never opened.
-#[derive(Clone)]
-struct SameOrigin<S> {
-    inner: S,
-    origin: Origin,
-    traffic: Traffic,
-}
-
-impl<S> tower::Service<hyper014::Uri> for SameOrigin<S>
-where
-    S: tower::Service<hyper014::Uri>,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
-    S::Error: From<std::io::Error> + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, dst: hyper014::Uri) -> Self::Future {
-        let to = Origin::of(&dst);
-        if to != self.origin {
-            self.traffic
-                .see(|s| s.sent_elsewhere = Some(to.to_string()));
-            let refused = std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                "the server sent the client to another origin",
-            );
-            return Box::pin(std::future::ready(Err(refused.into())));
-        }
-        Box::pin(self.inner.call(dst))
-    }
+    let client = hyper014::Client::builder().build::<_, hyper014::Body>(connector);
+    Box::new(move |request| client.request(request))
 }
 
 /// The first line of `data` if it starts an HTTP request.
