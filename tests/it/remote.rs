@@ -218,9 +218,10 @@ fn a_killed_seedbake_mid_seed_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = seeded_server(dir.path(), &["--stream-expiry-ms", "500"]);
     let before = dump_of(&server.db);
-    // The sixth request stalls (after the first data batches were applied);
-    // seedbake is killed while it waits.
-    server.faults(r#"{"stall_after_requests": 5, "stall_ms": 3000}"#);
+    // The fourth request stalls (after the first data batches were applied;
+    // the sixth and last carries the COMMIT); seedbake is killed while it
+    // waits.
+    server.faults(r#"{"stall_after_requests": 3, "stall_ms": 3000}"#);
     let mut child = command(&server, &[])
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
         .stdout(Stdio::null())
@@ -280,8 +281,9 @@ fn the_servers_transaction_timeout_rolls_a_slow_reset_back() {
         &["--txn-timeout-ms", "300", "--stream-expiry-ms", "10000"],
     );
     let before = dump_of(&server.db);
-    // The reset's sixth request stalls for a second, mid-transaction ...
-    server.faults(r#"{"stall_after_requests": 5, "stall_ms": 1000}"#);
+    // The reset's fourth request (of six) stalls for a second,
+    // mid-transaction ...
+    server.faults(r#"{"stall_after_requests": 3, "stall_ms": 1000}"#);
     let child = command(&server, &[])
         .args(["reset", "--no-verify", "--request-bytes", "20000"])
         .stdout(Stdio::piped())

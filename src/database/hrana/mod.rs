@@ -99,31 +99,20 @@ impl Stream {
         })
     }
 
-    /// Whether a stream is open on the server (a baton is held).
+    /// Whether a stream may be open on the server: a baton is held. After a
+    /// failed request it is kept, as the server may keep the stream (and
+    /// its transaction) until its clock runs out; a request with it is
+    /// answered with an error if the server dropped the stream.
     pub fn is_open(&self) -> bool {
         self.baton.borrow().is_some()
     }
 
-    /// Forgets the stream: the next request opens a new one.
-    pub fn forget(&self) {
-        self.baton.borrow_mut().take();
-    }
-
     /// Sends `requests` as one pipeline on the stream; answers one result
-    /// per request. After any failure the stream is gone (a server drops
-    /// it on an error answer; a lost answer leaves its state unknown).
+    /// per request.
     pub async fn pipeline(
         &self,
         requests: Vec<StreamRequest>,
     ) -> Result<Vec<StreamResult>, Failure> {
-        let result = self.exchange(requests).await;
-        if result.is_err() {
-            self.forget();
-        }
-        result
-    }
-
-    async fn exchange(&self, requests: Vec<StreamRequest>) -> Result<Vec<StreamResult>, Failure> {
         if let Some(elsewhere) = self.elsewhere.borrow().clone() {
             return Err(Failure::Elsewhere(elsewhere));
         }
