@@ -174,7 +174,11 @@ impl Stream {
 /// The protocol's error in an error answer's body, or the body's text.
 fn error_of(body: &[u8]) -> proto::Error {
     serde_json::from_slice::<proto::Error>(body).unwrap_or_else(|_| proto::Error {
-        message: String::from_utf8_lossy(body).trim().chars().take(300).collect(),
+        message: String::from_utf8_lossy(body)
+            .trim()
+            .chars()
+            .take(300)
+            .collect(),
         code: None,
     })
 }

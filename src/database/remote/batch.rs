@@ -128,9 +128,9 @@ impl Remote {
             .into_iter()
             .enumerate()
             .map(|(i, stmt)| BatchStep {
-                condition: i
-                    .checked_sub(1)
-                    .map(|before| Cond::Ok { step: before as u32 }),
+                condition: i.checked_sub(1).map(|before| Cond::Ok {
+                    step: before as u32,
+                }),
                 stmt,
             })
             .collect();
@@ -139,7 +139,9 @@ impl Remote {
         };
         let result = self.only(self.stream.pipeline(vec![request]).await?)?;
         let StreamResponse::Batch { result } = result else {
-            return Err(Fault::Malformed("a batch answered as another request".into()));
+            return Err(Fault::Malformed(
+                "a batch answered as another request".into(),
+            ));
         };
         let mut results = result.step_results.into_iter();
         let mut errors = result.step_errors.into_iter();
@@ -218,19 +220,33 @@ fn missing() -> DbError {
 
 /// The statements of `sql`, each ended where the engine would end it (a
 /// trigger's body keeps its semicolons): a Hrana statement is exactly one.
-/// Pieces with nothing but blanks and comments are left out.
+/// Pieces with nothing but blanks and comments are left out. Semicolons in
+/// quotes and comments are passed over here, so the engine's own test of
+/// a whole statement runs about once a statement, not once a semicolon.
 fn statements(sql: &str) -> Vec<&str> {
+    let bytes = sql.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
-    for (at, _) in sql.match_indices(';') {
-        let piece = &sql[start..=at];
-        let complete = std::ffi::CString::new(piece)
-            .map_or(true, |c| crate::database::is_complete_statement(&c));
-        if complete {
-            if has_statement(piece) {
-                out.push(piece.trim());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            quote @ (b'\'' | b'"' | b'`') => at = skip_past(bytes, at + 1, &[quote]),
+            b'[' => at = skip_past(bytes, at + 1, b"]"),
+            b'-' if bytes.get(at + 1) == Some(&b'-') => at = skip_past(bytes, at + 2, b"\n"),
+            b'/' if bytes.get(at + 1) == Some(&b'*') => at = skip_past(bytes, at + 2, b"*/"),
+            b';' => {
+                let piece = &sql[start..=at];
+                let complete = std::ffi::CString::new(piece)
+                    .map_or(true, |c| crate::database::is_complete_statement(&c));
+                if complete {
+                    if has_statement(piece) {
+                        out.push(piece.trim());
+                    }
+                    start = at + 1;
+                }
+                at += 1;
             }
-            start = at + 1;
+            _ => at += 1,
         }
     }
     let rest = &sql[start..];
@@ -238,6 +254,15 @@ fn statements(sql: &str) -> Vec<&str> {
         out.push(rest.trim());
     }
     out
+}
+
+/// The index just past the first `end` at or after `from` (a doubled
+/// quote closes and reopens, which comes to the same), or the text's end.
+fn skip_past(bytes: &[u8], from: usize, end: &[u8]) -> usize {
+    bytes[from.min(bytes.len())..]
+        .windows(end.len())
+        .position(|w| w == end)
+        .map_or(bytes.len(), |i| from + i + end.len())
 }
 
 /// Whether `piece` holds anything but blanks, comments and semicolons.
@@ -262,7 +287,7 @@ mod tests {
     #[test]
     fn sql_is_split_into_whole_statements() {
         let sql = "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;\n\
-                   INSERT INTO t VALUES ('a;b');\n;\n-- a note\n\
+                   INSERT INTO t VALUES ('a;b', \"c;d\", [e;f], 'it''s;'); -- x;y\n;\n-- a note\n\
                    CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END;\n\
                    /* end */ SELECT 1";
         assert_eq!(
@@ -270,7 +295,7 @@ mod tests {
             [
                 "PRAGMA foreign_keys = OFF;",
                 "BEGIN IMMEDIATE;",
-                "INSERT INTO t VALUES ('a;b');",
+                "INSERT INTO t VALUES ('a;b', \"c;d\", [e;f], 'it''s;');",
                 "-- a note\nCREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END;",
                 "/* end */ SELECT 1",
             ]

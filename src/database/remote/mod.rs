@@ -53,11 +53,10 @@ const BIND_FROM: usize = 256 << 10;
 const MAX_PAGE_ROWS: usize = 1 << 20;
 
 /// First pages fetched together ([`Target::prefetch`]): this many tables a
-/// statement, so that one answer's row stays far inside what the transport
-/// takes in one line (each page is at most sqld's 5,000,000-byte string,
-/// at most twice that as JSON text: 60 MB against `MAX_LINE_BYTES`' 64
-/// MiB); and no more groups once this much is held, the rest being read
-/// by their own scans.
+/// statement, so that one answer stays inside what the transport takes
+/// (each page is at most sqld's 5,000,000-byte string, at most twice that
+/// as JSON text: 60 MB against `MAX_ANSWER_BYTES`' 64 MiB); and no more
+/// groups once this much is held, the rest being read by their own scans.
 const PREFETCH_TABLES: usize = 6;
 const PREFETCH_BYTES: usize = 16 << 20;
 

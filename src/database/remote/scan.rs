@@ -10,12 +10,12 @@ use super::{
     SMALL_DATABASE, WHOLE_TABLE,
 };
 use crate::database::failure::{DbError, Kind};
+use crate::database::hrana::proto;
 use crate::database::pages::SHAPES_SQL;
 use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
 use crate::database::{RowFn, Target};
 use crate::schema::TableScan;
 use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
-use crate::database::hrana::proto;
 use crate::value::{Value, ValueRef};
 
 impl Remote {
@@ -95,7 +95,11 @@ impl Remote {
     }
 
     /// A page from the server: its row count and its rows.
-    async fn fetch_page(&self, sql: &str, after: Option<&[Value]>) -> Result<(i64, String), DbError> {
+    async fn fetch_page(
+        &self,
+        sql: &str,
+        after: Option<&[Value]>,
+    ) -> Result<(i64, String), DbError> {
         let answer = self.ask(sql, args(after), true).await?;
         let Some(row) = answer.first() else {
             return Err(DbError::new(
@@ -128,11 +132,16 @@ impl Remote {
             return Ok(None);
         };
         if row.len() < pager.width() {
-            return Err(DbError::new(Kind::BadAnswer, "the server answered a row short of its columns"));
+            return Err(DbError::new(
+                Kind::BadAnswer,
+                "the server answered a row short of its columns",
+            ));
         }
         let values: Vec<ValueRef<'_>> = row.iter().map(Value::as_ref).collect();
         f(&values[..pager.width()])?;
-        Ok(Some(pager.key_positions().map(|i| row[i].clone()).collect()))
+        Ok(Some(
+            pager.key_positions().map(|i| row[i].clone()).collect(),
+        ))
     }
 
     /// Reads a whole table in pages, each sized from what the last cost.

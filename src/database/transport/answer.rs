@@ -1,8 +1,8 @@
 //! One HTTP/1.1 answer followed as its bytes arrive, so that it is refused
-//! the moment it grows past what a libSQL server sends (the libsql client
-//! buffers whatever comes).
+//! the moment it grows past what a libSQL server sends (the Hrana client
+//! reads an answer whole).
 
-use super::{MAX_ANSWER_BYTES, MAX_LINE_BYTES, Refused};
+use super::{MAX_ANSWER_BYTES, Refused};
 
 /// The most an answer's status line and headers may take.
 const MAX_HEAD_BYTES: usize = 1 << 20;
@@ -10,17 +10,13 @@ const MAX_HEAD_BYTES: usize = 1 << 20;
 /// One HTTP/1.1 answer, followed as its bytes arrive (before the client
 /// buffers them), to refuse it as soon as it is too large: the framing
 /// (Content-Length, chunked, or until the connection closes) is decoded
-/// just enough to count the body's bytes and, for a cursor, the bytes of
-/// each line. Error answers must be UTF-8, because the client unwraps
-/// their text.
+/// just enough to count the body's bytes. Error answers must be UTF-8,
+/// because they are shown.
 pub(super) struct Answer {
-    cursor: bool,
     answer_limit: u64,
-    line_limit: u64,
     state: State,
     status: u16,
     body_bytes: u64,
-    line_bytes: u64,
     /// The bytes of an unfinished UTF-8 sequence, for error answers.
     utf8_tail: Vec<u8>,
 }
@@ -40,19 +36,16 @@ enum State {
 }
 
 impl Answer {
-    pub(super) fn new(cursor: bool) -> Answer {
-        Answer::with_limits(cursor, MAX_ANSWER_BYTES, MAX_LINE_BYTES)
+    pub(super) fn new() -> Answer {
+        Answer::with_limit(MAX_ANSWER_BYTES)
     }
 
-    fn with_limits(cursor: bool, answer_limit: u64, line_limit: u64) -> Answer {
+    fn with_limit(answer_limit: u64) -> Answer {
         Answer {
-            cursor,
             answer_limit,
-            line_limit,
             state: State::Head(Vec::new()),
             status: 0,
             body_bytes: 0,
-            line_bytes: 0,
             utf8_tail: Vec::new(),
         }
     }
@@ -78,7 +71,6 @@ impl Answer {
                         None if head.len() > MAX_HEAD_BYTES => {
                             return Err(Refused::TooLarge {
                                 limit: MAX_HEAD_BYTES as u64,
-                                line: false,
                             });
                         }
                         None => data.len(),
@@ -146,7 +138,7 @@ impl Answer {
                 }
                 // Bytes after a complete answer start the next one.
                 State::Done => {
-                    *self = Answer::with_limits(self.cursor, self.answer_limit, self.line_limit);
+                    *self = Answer::with_limit(self.answer_limit);
                     0
                 }
             };
@@ -190,10 +182,9 @@ impl Answer {
         } else if chunked {
             State::ChunkSize(Vec::new())
         } else if let Some(n) = length {
-            if self.whole_is_bounded() && n > self.answer_limit {
+            if n > self.answer_limit {
                 return Err(Refused::TooLarge {
                     limit: self.answer_limit,
-                    line: false,
                 });
             }
             if n == 0 {
@@ -207,37 +198,12 @@ impl Answer {
         Ok(())
     }
 
-    /// Whether the client buffers this answer whole (rather than by line).
-    fn whole_is_bounded(&self) -> bool {
-        !(self.cursor && self.status == 200)
-    }
-
     fn body(&mut self, data: &[u8]) -> Result<(), Refused> {
         self.body_bytes += data.len() as u64;
-        if self.whole_is_bounded() {
-            if self.body_bytes > self.answer_limit {
-                return Err(Refused::TooLarge {
-                    limit: self.answer_limit,
-                    line: false,
-                });
-            }
-        } else {
-            let too_long = Refused::TooLarge {
-                limit: self.line_limit,
-                line: true,
-            };
-            let mut rest = data;
-            while let Some(at) = rest.iter().position(|b| *b == b'\n') {
-                if self.line_bytes + at as u64 > self.line_limit {
-                    return Err(too_long);
-                }
-                self.line_bytes = 0;
-                rest = &rest[at + 1..];
-            }
-            self.line_bytes += rest.len() as u64;
-            if self.line_bytes > self.line_limit {
-                return Err(too_long);
-            }
+        if self.body_bytes > self.answer_limit {
+            return Err(Refused::TooLarge {
+                limit: self.answer_limit,
+            });
         }
         if self.status != 200 {
             self.utf8_tail.extend_from_slice(data);
@@ -302,17 +268,15 @@ mod tests {
     #[test]
     fn answers_within_the_limits_pass_in_any_split() {
         let body = b"{\"baton\":null}\n{\"row\":[1]}\n{\"row\":[2]}\n";
-        for cursor in [false, true] {
-            let data = chunked(body, 7);
-            let mut a = Answer::with_limits(cursor, 100, 20);
-            feed_bytes(&mut a, &data).unwrap();
-            assert!(matches!(a.state, State::Done));
-            assert_eq!(a.body_bytes, body.len() as u64);
-            let mut a = Answer::with_limits(cursor, 100, 20);
-            feed_all(&mut a, &[&data]).unwrap();
-            assert!(matches!(a.state, State::Done));
-        }
-        let mut a = Answer::with_limits(false, 100, 100);
+        let data = chunked(body, 7);
+        let mut a = Answer::with_limit(100);
+        feed_bytes(&mut a, &data).unwrap();
+        assert!(matches!(a.state, State::Done));
+        assert_eq!(a.body_bytes, body.len() as u64);
+        let mut a = Answer::with_limit(100);
+        feed_all(&mut a, &[&data]).unwrap();
+        assert!(matches!(a.state, State::Done));
+        let mut a = Answer::with_limit(100);
         feed_bytes(
             &mut a,
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
@@ -324,60 +288,35 @@ mod tests {
 
     #[test]
     fn a_whole_answer_beyond_the_limit_is_refused_as_it_arrives() {
-        let too_large = Err(Refused::TooLarge {
-            limit: 100,
-            line: false,
-        });
+        let too_large = Err(Refused::TooLarge { limit: 100 });
         // Announced: refused before any of the body.
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         assert_eq!(
             a.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n"),
             too_large
         );
         // Streamed: refused at the first byte beyond the limit.
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         a.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             .unwrap();
         assert_eq!(a.feed(format!("{:x}\r\n", 1000).as_bytes()), Ok(()));
         assert_eq!(a.feed(&[b' '; 100]), Ok(()));
         assert_eq!(a.feed(b" "), too_large);
-        // Until the connection closes, likewise; and error answers too, on
-        // the cursor endpoint as well.
-        let mut a = Answer::with_limits(true, 100, 1000);
+        // Until the connection closes, likewise; and error answers too.
+        let mut a = Answer::with_limit(100);
         a.feed(b"HTTP/1.1 500 Oops\r\n\r\n").unwrap();
         assert_eq!(a.feed(&[b'x'; 101]), too_large);
     }
 
     #[test]
-    fn a_cursor_may_be_long_but_not_one_of_its_lines() {
-        let mut body = Vec::new();
-        for _ in 0..50 {
-            body.extend_from_slice(b"{\"row\":[12345]}\n");
-        }
-        let mut a = Answer::with_limits(true, 100, 20);
-        feed_all(&mut a, &[&chunked(&body, 33)]).unwrap();
-        assert_eq!(a.body_bytes, 800);
-        // A line of 21 bytes, split over chunks, is one line too long.
-        let mut a = Answer::with_limits(true, 1000, 20);
-        let data = chunked(&[b'a'; 21], 4);
-        assert_eq!(
-            feed_all(&mut a, &[&data]),
-            Err(Refused::TooLarge {
-                limit: 20,
-                line: true
-            })
-        );
-    }
-
-    #[test]
     fn error_answers_must_be_text() {
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         feed_bytes(
             &mut a,
             "HTTP/1.1 400 Bad\r\ncontent-length: 6\r\n\r\nGrüß".as_bytes(),
         )
         .unwrap();
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         a.feed(b"HTTP/1.1 400 Bad\r\ncontent-length: 3\r\n\r\n")
             .unwrap();
         assert_eq!(a.feed(&[b'a', 0xff, b'b']), Err(Refused::NotText));
@@ -385,11 +324,11 @@ mod tests {
 
     #[test]
     fn broken_framing_is_refused() {
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         a.feed(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
             .unwrap();
         assert_eq!(a.feed(b"zz\r\n"), Err(Refused::Malformed));
-        let mut a = Answer::with_limits(false, 100, 100);
+        let mut a = Answer::with_limit(100);
         assert_eq!(a.feed(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(Refused::Malformed));
     }
 }

@@ -47,22 +47,17 @@ pub struct Seen {
 /// The most one answer may hold: a pipeline's answer, or an error answer,
 /// whole. sqld answers at most 10 MB per request (libsql-server/src/main.rs
 /// in tursodatabase/libsql: `--max-response-size`, default "10MB", and
-/// `--max-total-response-size`, default "32MB"); the libsql client buffers
-/// a pipeline answer whole, however large (an endless answer grew it past
-/// 2 GB), so anything far beyond what sqld sends is refused on arrival.
+/// `--max-total-response-size`, default "32MB"); the Hrana client reads an
+/// answer whole, so anything far beyond what sqld sends is refused on
+/// arrival rather than grown into memory.
 pub const MAX_ANSWER_BYTES: u64 = 64 << 20;
-
-/// The longest line of a cursor answer (one row, or one step's header): a
-/// cursor answer streams line by line and may be long in total (a dump of
-/// a big table), but the client buffers each line whole.
-pub const MAX_LINE_BYTES: u64 = 64 << 20;
 
 /// Why an answer was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// More than `limit` bytes: the whole answer, or one line of a cursor's.
-    TooLarge { limit: u64, line: bool },
-    /// An error answer that is not UTF-8 text (the client would panic on it).
+    /// More than `limit` bytes.
+    TooLarge { limit: u64 },
+    /// An error answer that is not UTF-8 text.
     NotText,
     /// Not HTTP as the client speaks it.
     Malformed,
@@ -71,14 +66,9 @@ pub enum Refused {
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refused::TooLarge { limit, line: false } => {
+            Refused::TooLarge { limit } => {
                 write!(f, "the server's answer is larger than {} MiB", limit >> 20)
             }
-            Refused::TooLarge { limit, line: true } => write!(
-                f,
-                "a row of the server's answer is larger than {} MiB",
-                limit >> 20
-            ),
             Refused::NotText => f.write_str("the server's error answer is not text"),
             Refused::Malformed => f.write_str("the server's answer is not well-formed HTTP"),
         }
@@ -166,11 +156,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
             if n > 0 && self.awaiting_write {
                 self.awaiting_write = false;
                 self.traffic.requests.fetch_add(1, Ordering::Relaxed);
-                // A request's head is written first, whole (hyper buffers
-                // it): its first line says which endpoint will answer.
-                if let Some(line) = request_line(&data[..n]) {
-                    self.answer = Answer::new(line.windows(7).any(|w| w == b"/cursor"));
-                }
+                self.answer = Answer::new();
             }
         }
         result
@@ -243,31 +229,8 @@ pub fn client(connect_timeout: Duration, traffic: &Traffic) -> crate::database::
         traffic: traffic.clone(),
         awaiting_write: true,
         first_read: true,
-        answer: Answer::new(false),
+        answer: Answer::new(),
     });
     let client = hyper014::Client::builder().build::<_, hyper014::Body>(connector);
     Box::new(move |request| client.request(request))
-}
-
-/// The first line of `data` if it starts an HTTP request.
-fn request_line(data: &[u8]) -> Option<&[u8]> {
-    let methods: [&[u8]; 2] = [b"POST ", b"GET "];
-    if !methods.iter().any(|m| data.starts_with(m)) {
-        return None;
-    }
-    Some(data.split(|b| *b == b'\n').next().unwrap_or(data))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_are_told_apart_by_their_first_line() {
-        assert_eq!(
-            request_line(b"POST /v3/cursor HTTP/1.1\r\nhost: x\r\n"),
-            Some(&b"POST /v3/cursor HTTP/1.1\r"[..])
-        );
-        assert_eq!(request_line(b"{\"baton\":null}"), None);
-    }
 }

@@ -29,11 +29,7 @@ fn the_story_on_a_server_equals_the_story_on_a_file_and_a_failure_at_any_request
     let local = v1_with_app_work(&local_dir);
     let served = dir.path().join("server.db");
     std::fs::copy(&local, &served).unwrap();
-    let server = TestServer::start(
-        &served,
-        TOKEN,
-        &["--stream-expiry-ms", "500"],
-    );
+    let server = TestServer::start(&served, TOKEN, &["--stream-expiry-ms", "500"]);
 
     let before = rt.block_on(common::dump(&served));
     // Fail every request from the k-th on, for growing k: each attempt must

@@ -32,7 +32,8 @@ fn each_command_takes_few_round_trips_on_sqld() {
 /// for a client that asks, not for one that rests on a server sending
 /// rows anyway.
 fn rows_come_only_when_asked_for(server: &Server) {
-    let step = |want_rows: bool| serde_json::json!({"stmt": {"sql": "SELECT 1", "want_rows": want_rows}});
+    let step =
+        |want_rows: bool| serde_json::json!({"stmt": {"sql": "SELECT 1", "want_rows": want_rows}});
     let body = serde_json::json!({"baton": null, "requests": [
         {"type": "batch", "batch": {"steps": [step(false), step(true)]}},
         {"type": "close"},
