@@ -64,11 +64,11 @@ impl std::fmt::Display for Origin {
 }
 
 /// Sends one HTTP request on the transport.
-pub type Send = Box<dyn Fn(Request<Body>) -> hyper014::client::ResponseFuture>;
+pub type SendRequest = Box<dyn Fn(Request<Body>) -> hyper014::client::ResponseFuture>;
 
 /// One Hrana stream over HTTP.
 pub struct Stream {
-    send: Send,
+    send: SendRequest,
     origin: Origin,
     /// The base URL requests go to: the database URL, or a `base_url` of
     /// the same origin the server named.
@@ -82,7 +82,7 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub fn new(send: Send, url: &str, token: &str) -> Result<Stream, String> {
+    pub fn new(send: SendRequest, url: &str, token: &str) -> Result<Stream, String> {
         let uri: Uri = url
             .parse()
             .map_err(|_| format!("{url} is not a URL the client can use"))?;

@@ -199,7 +199,7 @@ fn tcp_failure(e: &(dyn std::error::Error + 'static)) -> Unreachable {
 /// The HTTP client every request of a command goes through: one pool, so
 /// one connection kept alive for the whole command. Nothing is sent until
 /// the first request.
-pub fn client(connect_timeout: Duration, traffic: &Traffic) -> crate::database::hrana::Send {
+pub fn client(connect_timeout: Duration, traffic: &Traffic) -> crate::database::hrana::SendRequest {
     let mut http = HttpConnector::new_with_resolver(super::dns::Resolver::default());
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
