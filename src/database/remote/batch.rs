@@ -59,8 +59,9 @@ impl Remote {
 
     /// Sends the pending statements, then `reads` (one statement each, in
     /// this order), then the read-ahead when asked to or when reads follow
-    /// a change, then `last` (a statement that ends the transaction), in
-    /// one request; answers `reads`, and keeps every answer. `None`: the
+    /// a change, then `last` (a statement that ends the transaction, see
+    /// `ending.rs`), in one request, begun again first if it was ended;
+    /// answers `reads`, and keeps every answer. `None`: the
     /// server withholds a batch's rows, so no read is answered (the
     /// statements ran all the same).
     pub(super) async fn exchange(
@@ -70,12 +71,9 @@ impl Remote {
         last: Option<&str>,
     ) -> Result<Option<Vec<Answer>>, DbError> {
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.snapshot.get() && self.snapshot_done.replace(false) {
-            // The snapshot was committed with the read of its last tables
-            // (the caller said so, `Target::last_reads`) and something more
-            // is read: a new one, a later state.
-            batch.insert_str(0, "BEGIN;\n");
-        }
+        // The transaction was ended with the reads said to be its last
+        // (`ending.rs`), and something more is sent: it begins again.
+        let recheck = self.recheck.borrow_mut().take();
         let expected = std::mem::take(&mut *self.expected.borrow_mut());
         let mut asked: Vec<&str> = reads.to_vec();
         asked.extend(
@@ -110,14 +108,24 @@ impl Remote {
         if let Some(last) = last {
             batch.push_str(last);
         }
-        if batch.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let mut steps = Vec::new();
-        let mut results = self.call(self.conn.execute_batch(&batch)).await?;
-        while let Some(step) = results.next_stmt_row() {
-            steps.push(step);
-        }
+        let sent = match &recheck {
+            None if batch.is_empty() => return Ok(Some(Vec::new())),
+            None => self.run_batch(&batch).await,
+            Some(before) => self.reopen_with(before, &batch).await,
+        };
+        let mut steps = match sent {
+            Ok(steps) => steps,
+            Err(e) => {
+                // Not begun again: the next request tries once more.
+                if recheck.is_some() {
+                    *self.recheck.borrow_mut() = recheck;
+                }
+                if last.is_some() {
+                    self.ended_early();
+                }
+                return Err(e);
+            }
+        };
         let tail = usize::from(last.is_some());
         let Some(end) = steps.len().checked_sub(tail) else {
             return Err(missing());
@@ -127,19 +135,7 @@ impl Remote {
         };
         let mut answers = Vec::with_capacity(asked.len());
         for step in steps.drain(start..end) {
-            let Some(mut rows) = step else {
-                return Err(missing());
-            };
-            let width = rows.column_count().max(0);
-            let mut all = Vec::new();
-            while let Some(row) = rows.next().await.map_err(|e| self.classify(&e, true))? {
-                let mut values = Vec::with_capacity(width as usize);
-                for i in 0..width {
-                    values.push(row.get_value(i).map_err(|e| self.classify(&e, true))?);
-                }
-                all.push(values);
-            }
-            answers.push(Rc::new(all));
+            answers.push(Rc::new(self.rows_of(step).await?));
         }
         if probe {
             let answered = answers.pop().is_some_and(|a| a.len() == 1);
@@ -155,12 +151,51 @@ impl Remote {
         if asked.contains(&OBJECTS_SQL) {
             self.stale.set(false);
         }
-        let mut kept = self.answers.borrow_mut();
-        for (sql, answer) in asked.iter().zip(&answers) {
-            kept.insert((*sql).to_owned(), answer.clone());
+        {
+            let mut kept = self.answers.borrow_mut();
+            for (sql, answer) in asked.iter().zip(&answers) {
+                kept.insert((*sql).to_owned(), answer.clone());
+            }
+        }
+        if last.is_some() {
+            self.ended_early();
         }
         answers.truncate(reads.len());
         Ok(Some(answers))
+    }
+
+    /// Sends one batch; answers each statement's step (`None`: it has no
+    /// rows to give).
+    pub(super) async fn run_batch(
+        &self,
+        batch: &str,
+    ) -> Result<Vec<Option<libsql::Rows>>, DbError> {
+        let mut steps = Vec::new();
+        let mut results = self.call(self.conn.execute_batch(batch)).await?;
+        while let Some(step) = results.next_stmt_row() {
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// A read's rows from its step.
+    pub(super) async fn rows_of(
+        &self,
+        step: Option<libsql::Rows>,
+    ) -> Result<Vec<Vec<libsql::Value>>, DbError> {
+        let Some(mut rows) = step else {
+            return Err(missing());
+        };
+        let width = rows.column_count().max(0);
+        let mut all = Vec::new();
+        while let Some(row) = rows.next().await.map_err(|e| self.classify(&e, true))? {
+            let mut values = Vec::with_capacity(width as usize);
+            for i in 0..width {
+                values.push(row.get_value(i).map_err(|e| self.classify(&e, true))?);
+            }
+            all.push(values);
+        }
+        Ok(all)
     }
 
     /// The database file's size, as the read-ahead last read it.
@@ -173,14 +208,14 @@ impl Remote {
 
     /// Sends the write transaction's pending statements now.
     pub(super) async fn flush(&self) -> Result<(), DbError> {
-        if self.has_pending() || (self.snapshot.get() && self.snapshot_done.get()) {
+        if self.has_pending() || self.reopens() {
             self.exchange(&[], false, None).await?;
         }
         Ok(())
     }
 }
 
-fn missing() -> DbError {
+pub(super) fn missing() -> DbError {
     DbError::new(
         Kind::BadAnswer,
         "the server's answer to a batch lacks some of its statements' results",

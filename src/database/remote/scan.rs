@@ -10,11 +10,9 @@ use super::{
     SMALL_DATABASE, WHOLE_TABLE,
 };
 use crate::database::failure::{DbError, Kind};
-use crate::database::pages::SHAPES_SQL;
 use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
 use crate::database::{RowFn, Target};
 use crate::schema::TableScan;
-use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
 use crate::value::{ValueRef, from_libsql, to_libsql};
 
 impl Remote {
@@ -65,7 +63,15 @@ impl Remote {
         f: RowFn<'_>,
     ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize, Option<usize>), DbError> {
         let fetched = match after {
-            None if limit == FIRST_PAGE_ROWS => self.first_pages.borrow_mut().remove(pager),
+            None if limit == FIRST_PAGE_ROWS => {
+                let mut held = self.first_pages.borrow_mut();
+                match held.get(pager) {
+                    // A whole table stays for another scan of the same
+                    // state (extract reads its tables and fingerprints them).
+                    Some((_, _, WHOLE_TABLE)) => held.get(pager).cloned(),
+                    _ => held.remove(pager),
+                }
+            }
             _ => None,
         };
         let prefetched = fetched.as_ref().map(|(_, _, limit)| *limit);
@@ -213,13 +219,24 @@ impl Remote {
     /// answer over its cap), a statement a request, as long as they are
     /// cheap.
     pub(super) async fn prefetch_pages(&self, scans: &[TableScan<'_>]) -> Result<(), DbError> {
-        self.first_pages.borrow_mut().clear();
         let mut pagers = Vec::with_capacity(scans.len());
         for scan in scans {
-            // A table that cannot be paged is refused by its own scan.
-            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?) {
+            // A table that cannot be paged is refused by its own scan; one
+            // asked for twice is fetched once.
+            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?)
+                && !pagers.contains(&pager)
+            {
                 pagers.push(pager);
             }
+        }
+        {
+            let mut held = self.first_pages.borrow_mut();
+            // Fetched ahead already, with more (extract's own scans and the
+            // fingerprint's, in the request that ends the snapshot).
+            if pagers.iter().all(|p| held.contains_key(p)) {
+                return Ok(());
+            }
+            held.clear();
         }
         let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
         if !self.batch_reads() {
@@ -227,20 +244,16 @@ impl Remote {
         }
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
-        // Only a server known to send a batch's rows may see the snapshot
-        // end with them.
-        let ends = small
-            && self.last_reads.get()
-            && !self.has_pending()
-            && self.rows_in_batches.get() == Some(true);
+        // Only whole tables may end the transaction: nothing of them is
+        // left to read.
+        let ends = small.then(|| self.ending()).flatten();
         let statements: Vec<String> = groups
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
             .collect();
         let reads: Vec<&str> = statements.iter().map(String::as_str).collect();
-        let wrote = self.has_pending();
-        let before = ends.then(|| self.read_ahead_answers());
-        match self.exchange(&reads, false, ends.then_some("COMMIT")).await {
+        let wrote = self.has_pending() || self.reopens();
+        match self.exchange(&reads, false, ends).await {
             Ok(None) => self.prefetch_by_group(&groups).await,
             Ok(Some(answers)) => {
                 for (group, answer) in groups.iter().zip(answers) {
@@ -250,44 +263,13 @@ impl Remote {
                     });
                     self.keep_first_pages(group, texts, limit);
                 }
-                self.snapshot_done.set(ends);
                 Ok(())
             }
-            Err(e) if !wrote && super::ask_alone(&e) => {
-                if let Some(before) = before {
-                    self.reopen_snapshot(before).await?;
-                }
-                self.prefetch_by_group(&groups).await
-            }
+            // Had it ended the transaction, the next request begins it
+            // again, checked (`ending.rs`).
+            Err(e) if !wrote && super::ask_alone(&e) => self.prefetch_by_group(&groups).await,
             Err(e) => Err(e),
         }
-    }
-
-    /// What the read-ahead answered, to tell whether a snapshot opened again
-    /// sees the same schema.
-    fn read_ahead_answers(&self) -> Vec<Option<super::Answer>> {
-        [OBJECTS_SQL, TABLE_COLUMNS_SQL, SHAPES_SQL]
-            .iter()
-            .map(|r| self.answered(r))
-            .collect()
-    }
-
-    /// Begins a read snapshot again after a request that should have ended
-    /// it failed (its COMMIT ran regardless): what was read before is
-    /// still this snapshot's only if the schema is the same.
-    async fn reopen_snapshot(&self, before: Vec<Option<super::Answer>>) -> Result<(), DbError> {
-        self.answers.borrow_mut().clear();
-        self.shapes.borrow_mut().take();
-        *self.pending.borrow_mut() = "BEGIN;\n".into();
-        self.exchange(&[], true, None).await?;
-        if self.read_ahead_answers() != before {
-            return Err(DbError::new(
-                Kind::Engine,
-                "the database's schema changed while it was read, so what was read is not one \
-                 consistent state: run the command again",
-            ));
-        }
-        Ok(())
     }
 
     /// The first pages a statement a request, the older way, whose failure

@@ -1,0 +1,120 @@
+//! A transaction ended by the request that carries the reads the caller
+//! said are its last ([`Target::last_reads`]), which saves the request that
+//! would end it alone; and begun again, should more be read or written
+//! after all, by a request that first reads again everything read before.
+//! The same answers mean the new transaction sees what the old one saw, so
+//! everything read and written from there belongs to one consistent state
+//! with it; other answers fail the command (nothing was changed), which can
+//! then be run again.
+//!
+//! [`Target::last_reads`]: crate::database::Target::last_reads
+
+use std::time::Instant;
+
+use super::batch::{Answer, SIZE_SQL};
+use super::{LOCK_RETRY, Remote};
+use crate::database::failure::{DbError, Kind};
+
+/// How a read transaction begins.
+pub(super) const BEGIN_READ: &str = "BEGIN;\n";
+
+/// How a write transaction begins: the lock, with foreign keys off (see
+/// [`crate::database::Target::begin_write`]).
+pub(super) const BEGIN_WRITE: &str = "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;\n";
+
+impl Remote {
+    /// The statement that ends the open transaction with the next request,
+    /// if it may: the caller said the last reads follow, nothing waits to
+    /// be sent, the server is known to send a batch's rows, and a write
+    /// transaction has written nothing yet (it is rolled back).
+    pub(super) fn ending(&self) -> Option<&'static str> {
+        if !self.last_reads.get()
+            || self.has_pending()
+            || self.reopens()
+            || self.rows_in_batches.get() != Some(true)
+        {
+            return None;
+        }
+        if self.snapshot.get() {
+            Some("COMMIT")
+        } else if self.writing.get() && self.clean.get() {
+            Some("ROLLBACK")
+        } else {
+            None
+        }
+    }
+
+    /// Whether the transaction was ended early, so that the next request
+    /// begins it again.
+    pub(super) fn reopens(&self) -> bool {
+        self.recheck.borrow().is_some()
+    }
+
+    /// Keeps what the transaction read, now that a request ended it (or
+    /// may have: one that failed ended it too, its stream being closed).
+    /// The file's size is left out: any write elsewhere changes it, and it
+    /// only chose how tables are read.
+    pub(super) fn ended_early(&self) {
+        let read: Vec<(String, Answer)> = self
+            .answers
+            .borrow()
+            .iter()
+            .filter(|(sql, _)| sql.as_str() != SIZE_SQL)
+            .map(|(sql, answer)| (sql.clone(), answer.clone()))
+            .collect();
+        *self.recheck.borrow_mut() = Some(read);
+        self.last_reads.set(false);
+    }
+
+    /// Sends `body` in the transaction begun again, after reading again
+    /// everything in `before`; answers the steps of `body`, once the reads
+    /// again answered as before. A write lock another client holds is
+    /// waited for as [`crate::database::Target::begin_write`] waits.
+    pub(super) async fn reopen_with(
+        &self,
+        before: &[(String, Answer)],
+        body: &str,
+    ) -> Result<Vec<Option<libsql::Rows>>, DbError> {
+        let (begin, begin_steps) = if self.snapshot.get() {
+            (BEGIN_READ, 1)
+        } else {
+            (BEGIN_WRITE, 2)
+        };
+        let mut batch = String::from(begin);
+        for (sql, _) in before {
+            batch.push_str(sql);
+            batch.push_str(";\n");
+        }
+        batch.push_str(body);
+        let started = Instant::now();
+        let mut steps = loop {
+            // Each step of a batch runs only if the one before succeeded:
+            // nothing is read or written when the lock is not had.
+            match self.run_batch(&batch).await {
+                Err(e)
+                    if e.is_busy()
+                        && !self.snapshot.get()
+                        && started.elapsed() < self.settings.lock_timeout =>
+                {
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                other => break other?,
+            }
+        };
+        if steps.len() < begin_steps + before.len() {
+            return Err(super::batch::missing());
+        }
+        let again: Vec<_> = steps.drain(..begin_steps + before.len()).collect();
+        for ((_, was), step) in before.iter().zip(again.into_iter().skip(begin_steps)) {
+            if self.rows_of(step).await? != **was {
+                return Err(DbError::new(
+                    Kind::Engine,
+                    "the database changed while it was read (another client wrote to it between two \
+                     requests), so what was read is not one consistent state; nothing was changed: run \
+                     the command again",
+                ));
+            }
+        }
+        Ok(steps)
+    }
+}
