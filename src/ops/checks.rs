@@ -6,6 +6,7 @@ use super::foreign_key_violations;
 use super::reference::{self, LiveTables, SyncPlan, TableSync};
 use super::standing::{START_MIGRATIONS, Standing, standing};
 use crate::database::{DbError, Target};
+use crate::fingerprint::{canonical_objects, schema_objects_digest};
 use crate::seed::migrations::Build;
 
 /// A database measured against the build, before any change.
@@ -38,8 +39,6 @@ pub(crate) enum SyncNow {
     UnlessPending,
 }
 
-/// Reads the database's standing, its dangling keys and (see [`SyncNow`])
-/// the reference sync, and gathers every refusal.
 /// The reads [`assess`] starts with, which every database answers: a
 /// server sends them with the request that opens the transaction.
 pub(crate) fn expect_first_reads(target: &dyn Target) {
@@ -49,6 +48,17 @@ pub(crate) fn expect_first_reads(target: &dyn Target) {
     ]);
 }
 
+/// Whether the database's schema is the build's latest (a read the
+/// transaction's first request answered): then most likely nothing is to
+/// be migrated.
+pub(crate) async fn at_build_schema(target: &dyn Target, build: &Build) -> bool {
+    super::read_schema(target).await.is_ok_and(|objects| {
+        schema_objects_digest(&canonical_objects(objects)) == build.schema_digest
+    })
+}
+
+/// Reads the database's standing, its dangling keys and (see [`SyncNow`])
+/// the reference sync, and gathers every refusal.
 pub(crate) async fn assess(
     target: &dyn Target,
     build: &Build,

@@ -81,6 +81,9 @@ pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> 
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read", e))?;
+    // Reading a database in step ends with the records and the reference
+    // rows, read together: the snapshot may end with them.
+    target.last_reads();
     let report = status_in_snapshot(target, build).await;
     target.end_snapshot().await;
     report.map(|report| StatusReport {
