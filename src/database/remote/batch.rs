@@ -116,8 +116,10 @@ impl Remote {
         let mut steps = match sent {
             Ok(steps) => steps,
             Err(e) => {
-                // Not begun again: the next request tries once more.
-                if recheck.is_some() {
+                // Not begun again (the lock was not had, the request was
+                // lost): the next request tries once more. Begun, and found
+                // changed or failed: it is open, for the caller to end.
+                if recheck.is_some() && self.conn.is_autocommit() {
                     *self.recheck.borrow_mut() = recheck;
                 }
                 if last.is_some() {
