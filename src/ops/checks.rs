@@ -48,13 +48,16 @@ pub(crate) fn expect_first_reads(target: &dyn Target) {
     ]);
 }
 
-/// Whether the database's schema is the build's latest (a read the
-/// transaction's first request answered): then most likely nothing is to
-/// be migrated.
-pub(crate) async fn at_build_schema(target: &dyn Target, build: &Build) -> bool {
-    super::read_schema(target).await.is_ok_and(|objects| {
-        schema_objects_digest(&canonical_objects(objects)) == build.schema_digest
-    })
+/// When the transaction may end with the reads that follow the schema
+/// (the records and the reference rows: see `Target::last_reads`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastReads {
+    /// Always (`status`: it writes nothing).
+    Always,
+    /// When the database has the build's latest schema (`migrate`): then
+    /// most likely nothing is to be written.
+    AtBuildSchema,
+    Never,
 }
 
 /// Reads the database's standing, its dangling keys and (see [`SyncNow`])
@@ -64,6 +67,7 @@ pub(crate) async fn assess(
     build: &Build,
     baseline: Option<i64>,
     when: SyncNow,
+    last: LastReads,
 ) -> Result<Assessment, ReadFailure> {
     // The tables as they are, then every read that follows sent together
     // with the migrations' record (on a server, one request).
@@ -71,9 +75,16 @@ pub(crate) async fn assess(
         .await
         .map_err(|e| ReadFailure("reading the tables", e))?;
     target.expect(&reference::reads(build, &live));
-    let standing = standing(target, build, baseline)
+    let migrations = |e| ReadFailure("reading the database's migrations", e);
+    let objects = super::read_schema(target).await.map_err(migrations)?;
+    let at_build_schema =
+        || schema_objects_digest(&canonical_objects(objects.clone())) == build.schema_digest;
+    if last == LastReads::Always || (last == LastReads::AtBuildSchema && at_build_schema()) {
+        target.last_reads();
+    }
+    let standing = standing(target, build, baseline, objects)
         .await
-        .map_err(|e| ReadFailure("reading the database's migrations", e))?;
+        .map_err(migrations)?;
     let mut refusals: Vec<String> = standing.refusal(build).into_iter().collect();
     let dangling = foreign_key_violations(target)
         .await

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::checks::{self, ReadFailure, SyncNow};
+use super::checks::{self, LastReads, ReadFailure, SyncNow};
 use super::reference::{LiveTables, SyncPlan, TableSync};
 use super::standing::{Adoption, START_MIGRATIONS};
 use super::tx::{Failure, Tx, sql_text, step, step_of};
@@ -181,11 +181,11 @@ async fn run(
     // its transaction may then end with the reads that tell (and begins
     // again, checked, when something is written after all). A backup's
     // reads are not worth reading again.
-    let backed_up = opts.backup.is_some() && !opts.dry_run;
-    if !backed_up && checks::at_build_schema(target, build).await {
-        target.last_reads();
-    }
-    let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending)
+    let last = match opts.backup {
+        Some(_) if !opts.dry_run => LastReads::Never,
+        _ => LastReads::AtBuildSchema,
+    };
+    let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending, last)
         .await
         .map_err(|ReadFailure(what, e)| Failure::Step(what.into(), e))?;
     if !assessment.refusals.is_empty() {

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::checks::{self, ReadFailure, SyncNow};
+use super::checks::{self, LastReads, ReadFailure, SyncNow};
 use super::reference::TableSync;
 use super::standing::{Adoption, Modified, Record};
 use super::tx::read_failed;
@@ -81,9 +81,6 @@ pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> 
         .read_snapshot()
         .await
         .map_err(|e| read_failed(target, "starting a read", e))?;
-    // Reading a database in step ends with the records and the reference
-    // rows, read together: the snapshot may end with them.
-    target.last_reads();
     let report = status_in_snapshot(target, build).await;
     target.end_snapshot().await;
     report.map(|report| StatusReport {
@@ -93,7 +90,9 @@ pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> 
 }
 
 async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<StatusReport> {
-    let a = checks::assess(target, build, None, SyncNow::Always)
+    // A database in step is read to its end with the records and the
+    // reference rows: the snapshot may end with them.
+    let a = checks::assess(target, build, None, SyncNow::Always, LastReads::Always)
         .await
         .map_err(|ReadFailure(what, e)| read_failed(target, what, e))?;
     let s = &a.standing;
