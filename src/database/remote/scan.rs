@@ -245,8 +245,12 @@ impl Remote {
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
         // Only whole tables may end the transaction: nothing of them is
-        // left to read.
+        // left to read. Pages follow first pages, so nothing read after
+        // them is the last either.
         let ends = small.then(|| self.ending()).flatten();
+        if !small {
+            self.last_reads.set(false);
+        }
         let statements: Vec<String> = groups
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
