@@ -2,8 +2,9 @@
 //! call bounded by `--timeout`, its failures classified (`call.rs`), a
 //! write transaction's statements packed into few large requests with the
 //! reads that follow them (`batch.rs`), the last of which carries the
-//! COMMIT, so the server applies all or nothing; tables read in pages
-//! (`scan.rs`).
+//! COMMIT, so the server applies all or nothing; a transaction ended by
+//! the request that carries its last reads, and begun again, checked,
+//! should more follow (`ending.rs`); tables read in pages (`scan.rs`).
 
 mod batch;
 mod call;
