@@ -70,6 +70,11 @@ impl Remote {
         ahead: bool,
         last: Option<&str>,
     ) -> Result<Option<Vec<Answer>>, DbError> {
+        if self.reopens() && !self.snapshot.get() && self.has_pending() {
+            // The writes go after the lock is had again, in a request of
+            // their own (see `ending.rs`).
+            self.reopen_alone().await?;
+        }
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
         // The transaction was ended with the reads said to be its last
         // (`ending.rs`), and something more is sent: it begins again.
@@ -116,12 +121,7 @@ impl Remote {
         let mut steps = match sent {
             Ok(steps) => steps,
             Err(e) => {
-                // Not begun again (the lock was not had, the request was
-                // lost): the next request tries once more. Begun, and found
-                // changed or failed: it is open, for the caller to end.
-                if recheck.is_some() && self.conn.is_autocommit() {
-                    *self.recheck.borrow_mut() = recheck;
-                }
+                self.not_reopened(recheck);
                 if last.is_some() {
                     self.ended_early();
                 }

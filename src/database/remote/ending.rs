@@ -66,6 +66,38 @@ impl Remote {
         self.last_reads.set(false);
     }
 
+    /// Begins the write transaction again, checked, in a request of its
+    /// own, before the writes waiting to be sent: sqld rolls back a write
+    /// transaction older than 5 s when another client wants the lock
+    /// (`TXN_TIMEOUT`), but a long migration sent in the very request
+    /// that began the transaction was seen not to be cut (it ran into
+    /// `--timeout`, 30 s, while the other client waited); sent after it,
+    /// it is cut as before (`sqlds_transaction_timeout_is_told_under_the_
+    /// migration_it_cut`). So writes never ride with a BEGIN, as when the
+    /// transaction was first begun.
+    pub(super) async fn reopen_alone(&self) -> Result<(), DbError> {
+        let Some(before) = self.recheck.borrow_mut().take() else {
+            return Ok(());
+        };
+        match self.reopen_with(&before, "").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.not_reopened(Some(before));
+                Err(e)
+            }
+        }
+    }
+
+    /// After a request that was to begin the transaction again failed: if
+    /// it did not begin (the lock was not had, the request was lost), the
+    /// next request tries once more; begun, and found changed or failed,
+    /// it is open, for the caller to end.
+    pub(super) fn not_reopened(&self, recheck: Option<Vec<(String, Answer)>>) {
+        if recheck.is_some() && self.conn.is_autocommit() {
+            *self.recheck.borrow_mut() = recheck;
+        }
+    }
+
     /// Sends `body` in the transaction begun again, after reading again
     /// everything in `before`; answers the steps of `body`, once the reads
     /// again answered as before. A write lock another client holds is
