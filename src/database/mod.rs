@@ -182,10 +182,14 @@ pub trait Target {
     /// and answers them from there (until anything is written).
     fn expect(&self, _reads: &[String]) {}
 
-    /// Says that what is read from here on, until [`Target::end_snapshot`],
-    /// is the read snapshot's last: a server may then end the snapshot
-    /// with the request that reads its tables whole (see `remote`), and
-    /// anything read after that is a later state.
+    /// Says that the reads from here on are most likely the open
+    /// transaction's last, and (in a write transaction) that nothing has
+    /// been written: a server may then end the transaction with the request
+    /// that carries them (a write transaction is rolled back), saving the
+    /// request that ends it. Should more be read or written after all, it
+    /// begins it again with the next request, which first reads again what
+    /// was read before and fails unless the answers are the same, so what
+    /// is read and written still belongs to one consistent state.
     fn last_reads(&self) {}
 
     /// Runs statements now, returning no rows.

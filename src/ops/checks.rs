@@ -6,6 +6,7 @@ use super::foreign_key_violations;
 use super::reference::{self, LiveTables, SyncPlan, TableSync};
 use super::standing::{START_MIGRATIONS, Standing, standing};
 use crate::database::{DbError, Target};
+use crate::fingerprint::{canonical_objects, schema_objects_digest};
 use crate::seed::migrations::Build;
 
 /// A database measured against the build, before any change.
@@ -38,8 +39,6 @@ pub(crate) enum SyncNow {
     UnlessPending,
 }
 
-/// Reads the database's standing, its dangling keys and (see [`SyncNow`])
-/// the reference sync, and gathers every refusal.
 /// The reads [`assess`] starts with, which every database answers: a
 /// server sends them with the request that opens the transaction.
 pub(crate) fn expect_first_reads(target: &dyn Target) {
@@ -49,11 +48,26 @@ pub(crate) fn expect_first_reads(target: &dyn Target) {
     ]);
 }
 
+/// When the transaction may end with the reads that follow the schema
+/// (the records and the reference rows: see `Target::last_reads`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastReads {
+    /// Always (`status`: it writes nothing).
+    Always,
+    /// When the database has the build's latest schema (`migrate`): then
+    /// most likely nothing is to be written.
+    AtBuildSchema,
+    Never,
+}
+
+/// Reads the database's standing, its dangling keys and (see [`SyncNow`])
+/// the reference sync, and gathers every refusal.
 pub(crate) async fn assess(
     target: &dyn Target,
     build: &Build,
     baseline: Option<i64>,
     when: SyncNow,
+    last: LastReads,
 ) -> Result<Assessment, ReadFailure> {
     // The tables as they are, then every read that follows sent together
     // with the migrations' record (on a server, one request).
@@ -61,9 +75,16 @@ pub(crate) async fn assess(
         .await
         .map_err(|e| ReadFailure("reading the tables", e))?;
     target.expect(&reference::reads(build, &live));
-    let standing = standing(target, build, baseline)
+    let migrations = |e| ReadFailure("reading the database's migrations", e);
+    let objects = super::read_schema(target).await.map_err(migrations)?;
+    let at_build_schema =
+        || schema_objects_digest(&canonical_objects(objects.clone())) == build.schema_digest;
+    if last == LastReads::Always || (last == LastReads::AtBuildSchema && at_build_schema()) {
+        target.last_reads();
+    }
+    let standing = standing(target, build, baseline, objects)
         .await
-        .map_err(|e| ReadFailure("reading the database's migrations", e))?;
+        .map_err(migrations)?;
     let mut refusals: Vec<String> = standing.refusal(build).into_iter().collect();
     let dangling = foreign_key_violations(target)
         .await

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::checks::{self, ReadFailure, SyncNow};
+use super::checks::{self, LastReads, ReadFailure, SyncNow};
 use super::reference::{LiveTables, SyncPlan, TableSync};
 use super::standing::{Adoption, START_MIGRATIONS};
 use super::tx::{Failure, Tx, sql_text, step, step_of};
@@ -177,7 +177,15 @@ async fn run(
     started: Instant,
 ) -> std::result::Result<MigrateReport, Failure> {
     let target = tx.target;
-    let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending)
+    // A database at the build's schema most likely needs nothing written:
+    // its transaction may then end with the reads that tell (and begins
+    // again, checked, when something is written after all). A backup's
+    // reads are not worth reading again.
+    let last = match opts.backup {
+        Some(_) if !opts.dry_run => LastReads::Never,
+        _ => LastReads::AtBuildSchema,
+    };
+    let assessment = checks::assess(target, build, opts.baseline, SyncNow::UnlessPending, last)
         .await
         .map_err(|ReadFailure(what, e)| Failure::Step(what.into(), e))?;
     if !assessment.refusals.is_empty() {

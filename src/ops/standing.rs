@@ -154,13 +154,14 @@ fn short(checksum: &str) -> &str {
     &checksum[..checksum.len().min(12)]
 }
 
-/// Reads what the database holds and measures it against the build.
+/// Reads what the database holds (its schema is `objects`) and measures it
+/// against the build.
 pub(crate) async fn standing(
     target: &dyn Target,
     build: &Build,
     baseline: Option<i64>,
+    objects: Vec<SchemaObject>,
 ) -> std::result::Result<Standing, DbError> {
-    let objects: Vec<SchemaObject> = super::read_schema(target).await?;
     let has_records = objects
         .iter()
         .any(|o| o.kind == "table" && o.name == MIGRATIONS_TABLE);

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::checks::{self, ReadFailure, SyncNow};
+use super::checks::{self, LastReads, ReadFailure, SyncNow};
 use super::reference::TableSync;
 use super::standing::{Adoption, Modified, Record};
 use super::tx::read_failed;
@@ -90,7 +90,9 @@ pub async fn status(target: &dyn Target, build: &Build) -> Result<StatusReport> 
 }
 
 async fn status_in_snapshot(target: &dyn Target, build: &Build) -> Result<StatusReport> {
-    let a = checks::assess(target, build, None, SyncNow::Always)
+    // A database in step is read to its end with the records and the
+    // reference rows: the snapshot may end with them.
+    let a = checks::assess(target, build, None, SyncNow::Always, LastReads::Always)
         .await
         .map_err(|ReadFailure(what, e)| read_failed(target, what, e))?;
     let s = &a.standing;

@@ -77,23 +77,17 @@ pub async fn compute<R: Rows + ?Sized>(
     let mut tables = schema::table_columns(conn).await?;
     tables.retain(|t| !is_seedbake_table(&t.name));
     tables.sort_by(|a, b| a.name.cmp(&b.name));
-    let kept: Vec<Vec<&schema::Column>> = tables.iter().map(|t| kept(t, excluded)).collect();
-    let scans: Vec<TableScan<'_>> = tables
-        .iter()
-        .zip(&kept)
-        .filter(|(_, columns)| !columns.is_empty())
-        .map(|(table, columns)| TableScan {
-            table: &table.name,
-            columns: columns.iter().map(|c| c.name.as_str()).collect(),
-            order: table.order_columns(),
-        })
-        .collect();
+    let scans = scans(&tables, excluded);
     conn.prefetch(&scans).await?;
     let mut scans = scans.iter();
-    for (table, columns) in tables.iter().zip(&kept) {
+    for table in &tables {
+        let columns = kept(table, excluded);
         // A table with no column left is read not at all.
         let scan = (!columns.is_empty()).then(|| scans.next()).flatten();
-        entries.push((table.name.clone(), table_digest(conn, columns, scan).await?));
+        entries.push((
+            table.name.clone(),
+            table_digest(conn, &columns, scan).await?,
+        ));
     }
     let mut h = Sha256::new();
     h.update(b"seedbake-fingerprint-v1");
@@ -142,6 +136,23 @@ pub fn schema_objects_digest(objects: &[schema::SchemaObject]) -> String {
         }
     }
     hex(&h.finalize())
+}
+
+/// How [`compute`] reads the rows of `tables` (each table with a column
+/// left once `excluded` is), so that a reader of the same tables may fetch
+/// them ahead together with its own.
+pub fn scans<'t>(tables: &'t [schema::Table], excluded: &[(&str, &str)]) -> Vec<TableScan<'t>> {
+    tables
+        .iter()
+        .filter_map(|table| {
+            let columns = kept(table, excluded);
+            (!columns.is_empty()).then(|| TableScan {
+                table: &table.name,
+                columns: columns.iter().map(|c| c.name.as_str()).collect(),
+                order: table.order_columns(),
+            })
+        })
+        .collect()
 }
 
 /// The columns of `table` the fingerprint covers: all but the excluded.

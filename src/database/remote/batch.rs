@@ -44,31 +44,32 @@ impl Remote {
         !self.pending.borrow().is_empty()
     }
 
-    /// The pending statements as steps of a batch (taken: they are sent),
-    /// led by a new snapshot's BEGIN when the last one was committed with
-    /// the read of its last tables (`Target::last_reads`) and more is read.
+    /// The pending statements as steps of a batch (taken: they are sent).
     pub(super) fn pending_steps(&self) -> Vec<proto::Stmt> {
-        let mut text = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.snapshot.get() && self.snapshot_done.replace(false) {
-            text.insert_str(0, "BEGIN;\n");
-        }
-        statements(&text)
-            .into_iter()
-            .map(|sql| proto::Stmt::new(sql, Vec::new(), false))
-            .collect()
+        let text = std::mem::take(&mut *self.pending.borrow_mut());
+        writes(&text)
     }
 
     /// Sends the pending statements, then `reads` (one statement each, in
     /// this order), then the read-ahead when asked to or when reads follow
-    /// a change, then `last` (a statement that ends the transaction), in
-    /// one request; answers `reads`, and keeps every answer.
+    /// a change, then `last` (a statement that ends the transaction, see
+    /// `ending.rs`), in one request, begun again first if it was ended;
+    /// answers `reads`, and keeps every answer.
     pub(super) async fn exchange(
         &self,
         reads: &[&str],
         ahead: bool,
         last: Option<&str>,
     ) -> Result<Vec<Answer>, DbError> {
+        if self.reopens() && !self.snapshot.get() && self.has_pending() {
+            // The writes go after the lock is had again, in a request of
+            // their own (see `ending.rs`).
+            self.reopen_alone().await?;
+        }
         let mut steps = self.pending_steps();
+        // The transaction was ended with the reads said to be its last
+        // (`ending.rs`), and something more is sent: it begins again.
+        let recheck = self.recheck.borrow_mut().take();
         let expected = std::mem::take(&mut *self.expected.borrow_mut());
         let mut asked: Vec<&str> = reads.to_vec();
         asked.extend(
@@ -89,21 +90,56 @@ impl Remote {
         if let Some(last) = last {
             steps.push(proto::Stmt::new(last, Vec::new(), false));
         }
-        if steps.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut answers = self.call(self.batch(steps)).await?;
+        let sent = match &recheck {
+            None if steps.is_empty() => return Ok(Vec::new()),
+            None => self.send(steps).await,
+            Some(before) => self.reopen_with(before, steps).await,
+        };
+        let mut answers = match sent {
+            Ok(answers) => answers,
+            Err((e, refused)) => {
+                self.not_reopened(recheck, refused && !e.is_busy());
+                // A step the server refused stopped the steps behind it,
+                // the transaction's end too: it is still open, for the
+                // caller to go on in or end. Otherwise it may have ended.
+                if last.is_some() && !refused {
+                    self.ended_early();
+                }
+                return Err(e);
+            }
+        };
         answers.truncate(first_read + asked.len());
         let mut answers = answers.split_off(first_read);
         if asked.contains(&OBJECTS_SQL) {
             self.stale.set(false);
         }
-        let mut kept = self.answers.borrow_mut();
-        for (sql, answer) in asked.iter().zip(&answers) {
-            kept.insert((*sql).to_owned(), answer.clone());
+        {
+            let mut kept = self.answers.borrow_mut();
+            for (sql, answer) in asked.iter().zip(&answers) {
+                kept.insert((*sql).to_owned(), answer.clone());
+            }
+        }
+        if last.is_some() {
+            self.ended_early();
         }
         answers.truncate(reads.len());
         Ok(answers)
+    }
+
+    /// Sends `steps` as one batch (see [`Remote::batch`]); a failure comes
+    /// with whether the server refused one of them (so none behind it ran)
+    /// rather than leaving the outcome unknown.
+    pub(super) async fn send(
+        &self,
+        steps: Vec<proto::Stmt>,
+    ) -> Result<Vec<Answer>, (DbError, bool)> {
+        let refused = std::cell::Cell::new(false);
+        let batch = async {
+            self.batch(steps)
+                .await
+                .inspect_err(|f| refused.set(matches!(f, Fault::Server(_))))
+        };
+        self.call(batch).await.map_err(|e| (e, refused.get()))
     }
 
     /// Sends the pending statements and then `sql` with `args`, in one
@@ -114,6 +150,8 @@ impl Remote {
         args: Vec<proto::Value>,
         rows: bool,
     ) -> Result<Answer, DbError> {
+        // Nothing rides with a transaction begun again (`ending.rs`).
+        self.reopen_alone().await?;
         let mut steps = self.pending_steps();
         steps.push(proto::Stmt::new(sql, args, rows));
         let mut answers = self.call(self.batch(steps)).await?;
@@ -204,18 +242,26 @@ impl Remote {
 
     /// Sends the write transaction's pending statements now.
     pub(super) async fn flush(&self) -> Result<(), DbError> {
-        if self.has_pending() || (self.snapshot.get() && self.snapshot_done.get()) {
+        if self.has_pending() || self.reopens() {
             self.exchange(&[], false, None).await?;
         }
         Ok(())
     }
 }
 
-fn missing() -> DbError {
+pub(super) fn missing() -> DbError {
     DbError::new(
         Kind::BadAnswer,
         "the server's answer to a batch lacks some of its statements' results",
     )
+}
+
+/// The statements of `sql` as steps that ask for no rows.
+pub(super) fn writes(sql: &str) -> Vec<proto::Stmt> {
+    statements(sql)
+        .into_iter()
+        .map(|sql| proto::Stmt::new(sql, Vec::new(), false))
+        .collect()
 }
 
 /// The statements of `sql`, each ended where the engine would end it (a

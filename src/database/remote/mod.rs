@@ -3,11 +3,13 @@
 //! classified (`call.rs`), a
 //! write transaction's statements packed into few large requests with the
 //! reads that follow them (`batch.rs`), the last of which carries the
-//! COMMIT, so the server applies all or nothing; tables read in pages
-//! (`scan.rs`).
+//! COMMIT, so the server applies all or nothing; a transaction ended by
+//! the request that carries its last reads, and begun again, checked,
+//! should more follow (`ending.rs`); tables read in pages (`scan.rs`).
 
 mod batch;
 mod call;
+mod ending;
 mod scan;
 
 use std::cell::{Cell, RefCell};
@@ -94,12 +96,17 @@ pub struct Remote {
     /// Reads the caller said will follow ([`Target::expect`]), sent with
     /// the next request.
     expected: RefCell<Vec<String>>,
-    /// The caller's next reads are the read transaction's last
+    /// The caller's next reads are the transaction's last
     /// ([`Target::last_reads`]).
     last_reads: Cell<bool>,
-    /// The read transaction was committed with the request that read the
-    /// last of its tables whole (see [`SMALL_DATABASE`]).
-    snapshot_done: Cell<bool>,
+    /// The transaction was ended with the request that carried its last
+    /// reads: what it read, to be read again when it begins again
+    /// (`ending.rs`).
+    recheck: RefCell<Option<Vec<(String, Answer)>>>,
+    /// Whether a write transaction (`begin_write`) is open…
+    writing: Cell<bool>,
+    /// …and nothing has been written in it yet.
+    clean: Cell<bool>,
     /// The server has answered a call: an answer that cannot be read
     /// after that is not a stranger's.
     answered: Cell<bool>,
@@ -138,13 +145,16 @@ impl Remote {
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
             last_reads: Cell::new(false),
-            snapshot_done: Cell::new(false),
+            recheck: RefCell::new(None),
+            writing: Cell::new(false),
+            clean: Cell::new(false),
             answered: Cell::new(false),
         })
     }
 
     /// Forgets what was read: something may change it.
     fn changing(&self) {
+        self.clean.set(false);
         self.shapes.borrow_mut().take();
         self.first_pages.borrow_mut().clear();
         self.answers.borrow_mut().clear();
@@ -176,7 +186,7 @@ impl Target for Remote {
     async fn query(&self, sql: &str, f: RowFn<'_>) -> Result<(), DbError> {
         let answer = match self.answered(sql) {
             Some(answer) => answer,
-            None => self.exchange(&[sql], false, None).await?.remove(0),
+            None => self.exchange(&[sql], false, self.ending()).await?.remove(0),
         };
         for row in answer.iter() {
             let values: Vec<_> = row.iter().map(Value::as_ref).collect();
@@ -194,7 +204,8 @@ impl Target for Remote {
     }
 
     fn last_reads(&self) {
-        self.last_reads.set(self.snapshot.get());
+        self.last_reads
+            .set(self.snapshot.get() || self.writing.get());
     }
 
     fn expect(&self, reads: &[String]) {
@@ -224,15 +235,22 @@ impl Target for Remote {
 
     async fn begin_write(&self) -> Result<(), DbError> {
         self.changing();
+        self.recheck.borrow_mut().take();
+        self.last_reads.set(false);
         let started = Instant::now();
         loop {
             // The lock, and what every command reads first, in one request.
-            *self.pending.borrow_mut() = "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;\n".into();
+            *self.pending.borrow_mut() = ending::BEGIN_WRITE.into();
             match self.exchange(&[], true, None).await {
                 Err(e) if e.is_busy() && started.elapsed() < self.settings.lock_timeout => {
                     tokio::time::sleep(LOCK_RETRY).await;
                 }
-                other => return other.map(|_| ()),
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    self.writing.set(true);
+                    self.clean.set(true);
+                    return Ok(());
+                }
             }
         }
     }
@@ -240,6 +258,12 @@ impl Target for Remote {
     async fn commit(&self) -> Result<(), DbError> {
         self.changing();
         super::not_interrupted()?;
+        if self.reopens() {
+            // Ended early after all: begun again (and checked) before the
+            // COMMIT may go.
+            self.exchange(&[], false, None).await?;
+        }
+        self.writing.set(false);
         let mut steps = self.pending_steps();
         steps.push(proto::Stmt::new("COMMIT", Vec::new(), false));
         // Once the COMMIT leaves, its answer is awaited even after a signal.
@@ -249,8 +273,12 @@ impl Target for Remote {
     async fn rollback(&self) {
         self.pending.borrow_mut().clear();
         self.changing();
-        if !self.stream.is_open() {
-            // The server already dropped the stream, and the transaction with it.
+        self.writing.set(false);
+        self.last_reads.set(false);
+        let ended = self.recheck.borrow_mut().take().is_some();
+        if ended || !self.stream.is_open() {
+            // Ended already, with its last reads (`ending.rs`); or the
+            // server dropped the stream, and the transaction with it.
             return;
         }
         let _ = self.call(self.end_stream("ROLLBACK")).await;
@@ -258,10 +286,10 @@ impl Target for Remote {
 
     async fn read_snapshot(&self) -> Result<(), DbError> {
         self.changing();
-        self.snapshot_done.set(false);
+        self.recheck.borrow_mut().take();
         self.last_reads.set(false);
         // The snapshot, and what every command reads first, in one request.
-        *self.pending.borrow_mut() = "BEGIN;\n".into();
+        *self.pending.borrow_mut() = ending::BEGIN_READ.into();
         self.exchange(&[], true, None).await?;
         self.snapshot.set(true);
         Ok(())
@@ -270,7 +298,7 @@ impl Target for Remote {
     async fn end_snapshot(&self) {
         self.snapshot.set(false);
         self.last_reads.set(false);
-        if self.snapshot_done.replace(false) {
+        if self.recheck.borrow_mut().take().is_some() {
             self.changing();
             return;
         }

@@ -11,11 +11,9 @@ use super::{
 };
 use crate::database::failure::{DbError, Kind};
 use crate::database::hrana::proto;
-use crate::database::pages::SHAPES_SQL;
 use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
 use crate::database::{RowFn, Target};
 use crate::schema::TableScan;
-use crate::schema::{OBJECTS_SQL, TABLE_COLUMNS_SQL};
 use crate::value::{Value, ValueRef};
 
 impl Remote {
@@ -66,7 +64,15 @@ impl Remote {
         f: RowFn<'_>,
     ) -> Result<(Option<Vec<Cell<'static>>>, usize, usize, Option<usize>), DbError> {
         let fetched = match after {
-            None if limit == FIRST_PAGE_ROWS => self.first_pages.borrow_mut().remove(pager),
+            None if limit == FIRST_PAGE_ROWS => {
+                let mut held = self.first_pages.borrow_mut();
+                match held.get(pager) {
+                    // A whole table stays for another scan of the same
+                    // state (extract reads its tables and fingerprints them).
+                    Some((_, _, WHOLE_TABLE)) => held.get(pager).cloned(),
+                    _ => held.remove(pager),
+                }
+            }
             _ => None,
         };
         let prefetched = fetched.as_ref().map(|(_, _, limit)| *limit);
@@ -205,26 +211,42 @@ impl Remote {
     /// answer over its cap), a statement a request, as long as they are
     /// cheap.
     pub(super) async fn prefetch_pages(&self, scans: &[TableScan<'_>]) -> Result<(), DbError> {
-        self.first_pages.borrow_mut().clear();
         let mut pagers = Vec::with_capacity(scans.len());
         for scan in scans {
-            // A table that cannot be paged is refused by its own scan.
-            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?) {
+            // A table that cannot be paged is refused by its own scan; one
+            // asked for twice is fetched once.
+            if let Ok(pager) = Pager::new(scan, &self.shape(scan.table).await?)
+                && !pagers.contains(&pager)
+            {
                 pagers.push(pager);
             }
+        }
+        {
+            let mut held = self.first_pages.borrow_mut();
+            // Fetched ahead already, with more (extract's own scans and the
+            // fingerprint's, in the request that ends the snapshot).
+            if pagers.iter().all(|p| held.contains_key(p)) {
+                return Ok(());
+            }
+            held.clear();
         }
         let groups: Vec<&[Pager]> = pagers.chunks(PREFETCH_TABLES).collect();
         let small = self.database_bytes().is_some_and(|b| b <= SMALL_DATABASE);
         let limit = if small { WHOLE_TABLE } else { FIRST_PAGE_ROWS };
-        let ends = small && self.last_reads.get() && !self.has_pending();
+        // Only whole tables may end the transaction: nothing of them is
+        // left to read. Pages follow first pages, so nothing read after
+        // them is the last either.
+        let ends = small.then(|| self.ending()).flatten();
+        if !small {
+            self.last_reads.set(false);
+        }
         let statements: Vec<String> = groups
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
             .collect();
         let reads: Vec<&str> = statements.iter().map(String::as_str).collect();
-        let wrote = self.has_pending();
-        let before = self.snapshot.get().then(|| self.read_ahead_answers());
-        match self.exchange(&reads, false, ends.then_some("COMMIT")).await {
+        let wrote = self.has_pending() || self.reopens();
+        match self.exchange(&reads, false, ends).await {
             Ok(answers) => {
                 for (group, answer) in groups.iter().zip(answers) {
                     let texts = answer.first().into_iter().flatten().map(|v| match v {
@@ -233,48 +255,16 @@ impl Remote {
                     });
                     self.keep_first_pages(group, texts, limit);
                 }
-                self.snapshot_done.set(ends);
                 Ok(())
             }
             // An answer over the server's cap (sqld: 10 MB): the first
-            // pages a group a request. A step's failure leaves the stream,
-            // and the snapshot with it (its COMMIT did not run); a failed
-            // request ends both.
-            Err(e) if !wrote && e.kind == Kind::TooLarge => {
-                if let Some(before) = before.filter(|_| !self.stream.is_open()) {
-                    self.reopen_snapshot(before).await?;
-                }
-                self.prefetch_by_group(&groups).await
-            }
+            // pages a group a request. A step's failure leaves the
+            // transaction open (its end did not run); a failed request
+            // that may have ended it has it begun again, checked
+            // (`ending.rs`).
+            Err(e) if !wrote && e.kind == Kind::TooLarge => self.prefetch_by_group(&groups).await,
             Err(e) => Err(e),
         }
-    }
-
-    /// What the read-ahead answered, to tell whether a snapshot opened again
-    /// sees the same schema.
-    fn read_ahead_answers(&self) -> Vec<Option<super::Answer>> {
-        [OBJECTS_SQL, TABLE_COLUMNS_SQL, SHAPES_SQL]
-            .iter()
-            .map(|r| self.answered(r))
-            .collect()
-    }
-
-    /// Begins a read snapshot again after a request failed and the server
-    /// dropped the stream with it: what was read before is still this
-    /// snapshot's only if the schema is the same.
-    async fn reopen_snapshot(&self, before: Vec<Option<super::Answer>>) -> Result<(), DbError> {
-        self.answers.borrow_mut().clear();
-        self.shapes.borrow_mut().take();
-        *self.pending.borrow_mut() = "BEGIN;\n".into();
-        self.exchange(&[], true, None).await?;
-        if self.read_ahead_answers() != before {
-            return Err(DbError::new(
-                Kind::Engine,
-                "the database's schema changed while it was read, so what was read is not one \
-                 consistent state: run the command again",
-            ));
-        }
-        Ok(())
     }
 
     /// The first pages a group a request: a group too large is left to its

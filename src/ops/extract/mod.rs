@@ -71,6 +71,9 @@ pub async fn extract(target: &dyn Target, opts: &ExtractOptions<'_>) -> Result<E
     })?;
     let staging = folder::start(opts.out, opts.replace)?;
 
+    // The tables' descriptions, whatever their number, with the request
+    // that begins the snapshot.
+    target.expect(&crate::schema::TABLE_READS.map(str::to_owned));
     target
         .read_snapshot()
         .await
@@ -277,8 +280,6 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
     let objects = super::read_schema(target)
         .await
         .map_err(|e| read_failed(target, "reading the schema", e))?;
-    // Every table's description read in one request, not four a table.
-    target.expect(&crate::schema::table_reads(&objects));
     let mut schemas = crate::schema::tables(target)
         .await
         .map_err(|e| read_failed(target, "reading the tables", e))?;
@@ -291,8 +292,14 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
             order: t.order_columns(),
         })
         .collect();
+    // The rows, and the rows the fingerprint reads (all but the credentials),
+    // in the snapshot's last request.
+    let excluded = seed::get().unfingerprinted();
+    let mut ahead = scans.clone();
+    ahead.extend(fingerprint::scans(&schemas, &excluded));
+    target.last_reads();
     target
-        .prefetch(&scans)
+        .prefetch(&ahead)
         .await
         .map_err(|e| read_failed(target, "reading the tables' first rows", e))?;
     let mut all_rows = Vec::with_capacity(scans.len());
@@ -312,8 +319,7 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
         .zip(all_rows)
         .map(|(schema, rows)| DbTable { schema, rows })
         .collect();
-    target.last_reads();
-    let fp = fingerprint::compute(target, &seed::get().unfingerprinted())
+    let fp = fingerprint::compute(target, &excluded)
         .await
         .map_err(|e| read_failed(target, "fingerprinting the database", e))?;
     Ok((objects, tables, fp))

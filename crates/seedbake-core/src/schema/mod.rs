@@ -142,16 +142,63 @@ pub fn int(v: &ValueRef<'_>) -> i64 {
     }
 }
 
-/// Every user table of the connection's main database, in creation order.
+/// Every user table of the connection's main database, in creation order,
+/// read with [`TABLE_READS`].
 pub async fn tables<R: Rows + ?Sized>(conn: &R) -> Result<Vec<Table>, R::Error> {
-    let mut tables = Vec::new();
-    for object in objects(conn).await? {
-        if object.kind == "table" && !is_internal(&object.name) {
-            tables.push(table(conn, &object.name).await?);
+    let mut tables = table_columns(conn).await?;
+    conn.each_row(TABLE_FOREIGN_KEYS_SQL, &mut |r| {
+        if let Some(t) = tables.iter_mut().find(|t| t.name == text(&r[0])) {
+            t.foreign_keys.push(ForeignKey {
+                id: int(&r[1]),
+                parent_table: text(&r[2]),
+                column: text(&r[3]),
+                parent_column: match r[4] {
+                    ValueRef::Null => "rowid".into(),
+                    ref v => text(v),
+                },
+            });
         }
-    }
+        Ok(())
+    })
+    .await?;
+    conn.each_row(TABLE_UNIQUE_SQL, &mut |r| {
+        let Some(t) = tables.iter_mut().find(|t| t.name == text(&r[0])) else {
+            return Ok(());
+        };
+        let index = text(&r[1]);
+        if t.unique.last().is_none_or(|(name, _)| *name != index) {
+            t.unique.push((index, Vec::new()));
+        }
+        // A key that is an expression has no column name.
+        if r[2] != ValueRef::Null
+            && let Some((_, columns)) = t.unique.last_mut()
+        {
+            columns.push(text(&r[2]));
+        }
+        Ok(())
+    })
+    .await?;
     Ok(tables)
 }
+
+/// Every table's foreign keys, in one query, each table's in the order
+/// `PRAGMA foreign_key_list` gives them.
+pub const TABLE_FOREIGN_KEYS_SQL: &str = "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\" \
+     FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
+     WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq";
+
+/// Every table's UNIQUE indexes and constraints but the primary key, by
+/// name, with their key columns in order (NULL: an expression), in one
+/// query.
+pub const TABLE_UNIQUE_SQL: &str = "SELECT m.name, l.name, i.name \
+     FROM sqlite_schema AS m, pragma_index_list(m.name) AS l, pragma_index_info(l.name) AS i \
+     WHERE m.type = 'table' AND l.\"unique\" <> 0 AND l.origin <> 'pk' \
+     ORDER BY m.rowid, l.name, i.seqno";
+
+/// The queries [`tables`] reads with, whatever the number of tables: none
+/// fails on any database, so a server may send them ahead, with the
+/// request that begins the transaction.
+pub const TABLE_READS: [&str; 3] = [TABLE_COLUMNS_SQL, TABLE_FOREIGN_KEYS_SQL, TABLE_UNIQUE_SQL];
 
 /// The query [`table_columns`] reads every table's columns with (a server
 /// may read it ahead).
@@ -197,83 +244,6 @@ fn column(r: &[ValueRef<'_>]) -> Column {
         default_sql: (r[4] != ValueRef::Null).then(|| text(&r[4])),
         pk: int(&r[5]),
     }
-}
-
-/// A pragma statement about the table or index `name`.
-fn pragma_sql(pragma: &str, name: &str) -> String {
-    format!("PRAGMA {pragma}({})", quote_ident(name))
-}
-
-/// The statements [`tables`] reads the tables of `objects` with (every
-/// index's too, though it reads only the unique ones'): none fails, so a
-/// server may send them all in one request.
-pub fn table_reads(objects: &[SchemaObject]) -> Vec<String> {
-    let mut reads = Vec::new();
-    for o in objects {
-        match o.kind.as_str() {
-            "table" if !is_internal(&o.name) => {
-                for pragma in ["table_info", "foreign_key_list", "index_list"] {
-                    reads.push(pragma_sql(pragma, &o.name));
-                }
-            }
-            "index" => reads.push(pragma_sql("index_info", &o.name)),
-            _ => {}
-        }
-    }
-    reads
-}
-
-pub async fn table<R: Rows + ?Sized>(conn: &R, name: &str) -> Result<Table, R::Error> {
-    let mut columns = Vec::new();
-    conn.each_row(&pragma_sql("table_info", name), &mut |r| {
-        columns.push(column(r));
-        Ok(())
-    })
-    .await?;
-
-    let mut foreign_keys = Vec::new();
-    conn.each_row(&pragma_sql("foreign_key_list", name), &mut |r| {
-        foreign_keys.push(ForeignKey {
-            id: int(&r[0]),
-            parent_table: text(&r[2]),
-            column: text(&r[3]),
-            parent_column: match r[4] {
-                ValueRef::Null => "rowid".into(),
-                ref v => text(v),
-            },
-        });
-        Ok(())
-    })
-    .await?;
-
-    let mut index_names = Vec::new();
-    conn.each_row(&pragma_sql("index_list", name), &mut |r| {
-        if int(&r[2]) != 0 && text(&r[3]) != "pk" {
-            index_names.push(text(&r[1]));
-        }
-        Ok(())
-    })
-    .await?;
-    index_names.sort();
-    let mut unique = Vec::new();
-    for index in index_names {
-        let mut cols = Vec::new();
-        conn.each_row(&pragma_sql("index_info", &index), &mut |r| {
-            if r[2] != ValueRef::Null {
-                cols.push(text(&r[2]));
-            }
-            Ok(())
-        })
-        .await?;
-        unique.push((index, cols));
-    }
-
-    Ok(Table {
-        name: name.to_owned(),
-        columns,
-        foreign_keys,
-        unique,
-    })
 }
 
 #[cfg(test)]
