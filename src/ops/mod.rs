@@ -14,6 +14,7 @@ pub mod images;
 mod migrate;
 pub mod paths;
 mod production;
+mod proof_ahead;
 mod reference;
 mod restore;
 mod standing;
@@ -160,7 +161,19 @@ pub async fn reset(
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
-    load(target, Mode::Reset, opts, observer).await
+    load(target, Mode::Reset, opts, observer, None).await
+}
+
+/// [`reset`], handing `show` the plan (what it replaces) read under the
+/// write lock, before anything is written: for a run that asks nothing
+/// (`--yes`), whose plan then costs no request of its own.
+pub async fn reset_showing_plan(
+    target: &dyn Target,
+    opts: &LoadOptions<'_>,
+    observer: &mut dyn Observer,
+    show: &dyn Fn(&Plan),
+) -> Result<LoadReport> {
+    load(target, Mode::Reset, opts, observer, Some(show)).await
 }
 
 /// Like [`reset`], but refuses a database that holds anything.
@@ -169,7 +182,7 @@ pub async fn seed(
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
-    load(target, Mode::Seed, opts, observer).await
+    load(target, Mode::Seed, opts, observer, None).await
 }
 
 async fn load(
@@ -177,6 +190,7 @@ async fn load(
     mode: Mode,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
+    show_plan: Option<&dyn Fn(&Plan)>,
 ) -> Result<LoadReport> {
     let started = Instant::now();
     let shown = target.location().to_string();
@@ -196,9 +210,21 @@ async fn load(
         .transpose()?;
     let tx = Tx::begin(target).await?;
     phases.mark("lock");
+    if show_plan.is_some() {
+        production::expect_plan(target).await;
+    }
     let (mut tx, backup) = backup::back_up(tx, file).await?;
     if backup.is_some() {
         phases.mark("backup");
+    }
+    if let Some(show) = show_plan {
+        match production::plan(target).await {
+            Ok(plan) => show(&plan),
+            Err(e) => {
+                tx.roll_back().await;
+                return Err(e);
+            }
+        }
     }
 
     let outcome = load_in_transaction(&mut tx, mode, opts, &hashes, observer, &mut phases).await;
@@ -300,6 +326,7 @@ async fn load_in_transaction(
     if let Some(sql) = credentials_in_foreign_keys_sql() {
         tx.target.expect(&[sql]);
     }
+    proof_ahead::expect_proof(tx.target).await;
     let fp = fingerprint::compute(tx.target, &seed::get().unfingerprinted())
         .await
         .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), e))?;

@@ -88,19 +88,9 @@ impl Plan {
 pub async fn plan(target: &dyn Target) -> Result<Plan> {
     let fail = |e| read_failed(target, "reading what the database holds", e);
     let objects = schema_objects(target).await.map_err(fail)?;
-    let tables: Vec<&str> = objects
-        .iter()
-        .filter(|o| o.kind == "table")
-        .map(|o| o.name.as_str())
-        .collect();
+    let tables = tables_of(&objects);
     let mut counts = std::collections::HashMap::new();
-    if !tables.is_empty() {
-        let sql = tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+    if let Some(sql) = counts_sql(&tables) {
         target
             .query(&sql, &mut |r| {
                 if let [ValueRef::Integer(i), ValueRef::Integer(n)] = r {
@@ -124,6 +114,39 @@ pub async fn plan(target: &dyn Target) -> Result<Plan> {
                 )
             })
             .collect(),
+    })
+}
+
+/// Asks a server to read the plan's row counts with its next request:
+/// under the write lock, the plan is read with what the command reads
+/// next (the backup), not in a request of its own. A failure here is told
+/// by [`plan`], which reads them.
+pub(crate) async fn expect_plan(target: &dyn Target) {
+    if let Ok(objects) = schema_objects(target).await
+        && let Some(sql) = counts_sql(&tables_of(&objects))
+    {
+        target.expect(&[sql]);
+    }
+}
+
+fn tables_of(objects: &[crate::schema::SchemaObject]) -> Vec<&str> {
+    objects
+        .iter()
+        .filter(|o| o.kind == "table")
+        .map(|o| o.name.as_str())
+        .collect()
+}
+
+/// One query that counts every table's rows: a row `(i, count)` for the
+/// `i`th of `tables`.
+fn counts_sql(tables: &[&str]) -> Option<String> {
+    (!tables.is_empty()).then(|| {
+        tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
     })
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::failure::{DbError, Kind, Unreachable};
-use super::pages::{Pager, Shape};
+use super::pages::{Pager, Shape, Shapes};
 use super::statements::Statements;
 use super::transport::{self, Traffic};
 use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
@@ -97,6 +97,10 @@ pub struct Remote {
     /// Reads the caller said will follow ([`Target::expect`]), sent with
     /// the next request.
     expected: RefCell<Vec<String>>,
+    /// First-page statements sent ahead of the writes that make their
+    /// tables ([`Target::expect_prefetch`]), each with the guarded form
+    /// it was sent in.
+    speculated: RefCell<HashMap<String, String>>,
     /// The caller's next reads are the read transaction's last
     /// ([`Target::last_reads`]).
     last_reads: Cell<bool>,
@@ -146,6 +150,7 @@ impl Remote {
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
+            speculated: RefCell::new(HashMap::new()),
             last_reads: Cell::new(false),
             snapshot_done: Cell::new(false),
             answered: Cell::new(false),
@@ -226,6 +231,10 @@ impl Target for Remote {
         self.last_reads.set(self.snapshot.get());
     }
 
+    fn expect_prefetch(&self, shapes: &Shapes, scans: &[TableScan<'_>]) {
+        self.speculate(shapes, scans);
+    }
+
     fn expect(&self, reads: &[String]) {
         self.expected.borrow_mut().extend(reads.iter().cloned());
     }
@@ -268,6 +277,7 @@ impl Target for Remote {
 
     async fn commit(&self) -> Result<(), DbError> {
         self.changing();
+        self.speculated.borrow_mut().clear();
         super::not_interrupted()?;
         let mut batch = std::mem::take(&mut *self.pending.borrow_mut());
         batch.push_str("COMMIT");
@@ -279,6 +289,7 @@ impl Target for Remote {
 
     async fn rollback(&self) {
         self.pending.borrow_mut().clear();
+        self.speculated.borrow_mut().clear();
         self.changing();
         if self.conn.is_autocommit() {
             // The server already dropped the stream, and the transaction with it.
