@@ -2,6 +2,7 @@
 //! verify, dump, restore and init-admin.
 
 mod admin;
+mod ahead;
 mod backup;
 mod checks;
 mod diagram;
@@ -14,7 +15,6 @@ pub mod images;
 mod migrate;
 pub mod paths;
 mod production;
-mod proof_ahead;
 mod reference;
 mod restore;
 mod standing;
@@ -326,7 +326,7 @@ async fn load_in_transaction(
     if let Some(sql) = credentials_in_foreign_keys_sql() {
         tx.target.expect(&[sql]);
     }
-    proof_ahead::expect_proof(tx.target).await;
+    ahead::expect_proof(tx.target).await;
     let fp = fingerprint::compute(tx.target, &seed::get().unfingerprinted())
         .await
         .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), e))?;
