@@ -210,19 +210,18 @@ async fn load(
         .transpose()?;
     let tx = Tx::begin(target).await?;
     phases.mark("lock");
-    if show_plan.is_some() {
-        production::expect_plan(target).await;
-    }
     let (mut tx, backup) = backup::back_up(tx, file).await?;
     if backup.is_some() {
         phases.mark("backup");
     }
     if let Some(show) = show_plan {
-        match production::plan(target).await {
+        // The backup counted every table's rows under this lock.
+        let counted = backup.as_ref().map(|b| b.table_rows.as_slice());
+        match production::read_plan(target, counted).await {
             Ok(plan) => show(&plan),
             Err(e) => {
-                tx.roll_back().await;
-                return Err(e);
+                let failure = Failure::Step(production::PLAN_STEP.into(), e);
+                return tx.finish(Err(failure)).await;
             }
         }
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::schema_objects;
 use super::tx::read_failed;
-use crate::database::{Location, Target};
+use crate::database::{DbError, Location, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 use crate::value::ValueRef;
@@ -86,11 +86,29 @@ impl Plan {
 
 /// Reads what is in the database now: two queries whatever its size.
 pub async fn plan(target: &dyn Target) -> Result<Plan> {
-    let fail = |e| read_failed(target, "reading what the database holds", e);
-    let objects = schema_objects(target).await.map_err(fail)?;
+    read_plan(target, None)
+        .await
+        .map_err(|e| read_failed(target, PLAN_STEP, e))
+}
+
+/// What reading the plan is called when it fails.
+pub(crate) const PLAN_STEP: &str = "reading what the database holds";
+
+/// [`plan`], its failure as the database's; `counted`: each table's rows
+/// where they were just counted (a backup under the same lock), so that
+/// only the schema is read.
+pub(crate) async fn read_plan(
+    target: &dyn Target,
+    counted: Option<&[(String, u64)]>,
+) -> std::result::Result<Plan, DbError> {
+    let objects = schema_objects(target).await?;
     let tables = tables_of(&objects);
-    let mut counts = std::collections::HashMap::new();
-    if let Some(sql) = counts_sql(&tables) {
+    let mut counts: std::collections::HashMap<&str, u64> = counted
+        .unwrap_or_default()
+        .iter()
+        .map(|(t, n)| (t.as_str(), *n))
+        .collect();
+    if let Some(sql) = counts_sql(&tables).filter(|_| counted.is_none()) {
         target
             .query(&sql, &mut |r| {
                 if let [ValueRef::Integer(i), ValueRef::Integer(n)] = r {
@@ -98,8 +116,7 @@ pub async fn plan(target: &dyn Target) -> Result<Plan> {
                 }
                 Ok(())
             })
-            .await
-            .map_err(fail)?;
+            .await?;
     }
     Ok(Plan {
         target: target.location().to_string(),
@@ -115,18 +132,6 @@ pub async fn plan(target: &dyn Target) -> Result<Plan> {
             })
             .collect(),
     })
-}
-
-/// Asks a server to read the plan's row counts with its next request:
-/// under the write lock, the plan is read with what the command reads
-/// next (the backup), not in a request of its own. A failure here is told
-/// by [`plan`], which reads them.
-pub(crate) async fn expect_plan(target: &dyn Target) {
-    if let Ok(objects) = schema_objects(target).await
-        && let Some(sql) = counts_sql(&tables_of(&objects))
-    {
-        target.expect(&[sql]);
-    }
 }
 
 fn tables_of(objects: &[crate::schema::SchemaObject]) -> Vec<&str> {
