@@ -20,23 +20,29 @@ pub fn environment(target: &dyn Target) -> Result<Environment> {
 /// lock before it changes anything.
 pub struct Confirmed {
     pub backup: Option<PathBuf>,
+    /// The plan is still to be shown: by the operation, which reads it
+    /// under its write lock (nobody is asked, so nothing waits for it).
+    pub plan_unshown: bool,
 }
 
 /// Shows the plan where it matters, asks for the database's name in
 /// production, and decides where the backup goes. All of this reads outside
 /// the write transaction; the backup itself is taken inside it, by the
-/// operation. `None`: a dry run, nothing to do.
+/// operation. `None`: a dry run, nothing to do. `shown_inside`: the
+/// operation can show the plan itself, read with its lock, when nobody is
+/// asked (`--yes`): one request fewer.
 pub async fn confirm(
     out: &Output,
     guard: &Guard,
     target: &dyn Target,
     env: &Environment,
-    verb: &str,
-    what: &str,
+    (verb, what): (&str, &str),
+    shown_inside: bool,
 ) -> Result<Option<Confirmed>> {
     let production = env.is_production();
     let backup = backup_path(guard, production, target.location());
-    if production || guard.dry_run {
+    let plan_unshown = shown_inside && production && guard.yes && !guard.dry_run;
+    if (production || guard.dry_run) && !plan_unshown {
         let plan = ops::plan(target).await?;
         out.plan(&plan, env, verb, what, backup.as_deref(), guard.dry_run);
     }
@@ -72,7 +78,10 @@ pub async fn confirm(
             target.location()
         ));
     }
-    Ok(Some(Confirmed { backup }))
+    Ok(Some(Confirmed {
+        backup,
+        plan_unshown,
+    }))
 }
 
 /// Where the automatic backup goes: `--backup`, else in production the

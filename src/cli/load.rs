@@ -47,7 +47,7 @@ pub(super) async fn reset(cx: &Context<'_>, guard: &Guard) -> Result<u8> {
     let target = cx.open(true).await?;
     let target = target.as_ref();
     let env = guard::environment(target)?;
-    let Some(go) = guard::confirm(out, guard, target, &env, "reset", &what).await? else {
+    let Some(go) = guard::confirm(out, guard, target, &env, ("reset", &what), true).await? else {
         return Ok(exit::OK);
     };
     let opts = LoadOptions {
@@ -56,7 +56,9 @@ pub(super) async fn reset(cx: &Context<'_>, guard: &Guard) -> Result<u8> {
         production: env.is_production(),
         backup: go.backup.as_deref(),
     };
-    guard::after_failure(out, &go, load(cx, target, &opts, true, &images).await)
+    let show = |plan: &ops::Plan| out.plan(plan, &env, "reset", &what, opts.backup, false);
+    let run = Run::Reset(go.plan_unshown.then_some(&show as &dyn Fn(&ops::Plan)));
+    guard::after_failure(out, &go, load(cx, target, &opts, run, &images).await)
 }
 
 pub(super) async fn seed(cx: &Context<'_>) -> Result<u8> {
@@ -73,7 +75,7 @@ pub(super) async fn seed(cx: &Context<'_>) -> Result<u8> {
         production: env.is_production(),
         backup: None,
     };
-    load(cx, target, &opts, false, &images).await
+    load(cx, target, &opts, Run::Seed, &images).await
 }
 
 /// Where a load's images go, checked before anything changes.
@@ -86,21 +88,28 @@ fn images_for_load(cx: &Context<'_>, profile: &seed::Profile) -> Result<ForLoad>
     )
 }
 
+/// Which load runs: a reset, with where a plan read under its lock goes,
+/// or a seed.
+enum Run<'s> {
+    Reset(Option<&'s dyn Fn(&ops::Plan)>),
+    Seed,
+}
+
 async fn load(
     cx: &Context<'_>,
     target: &dyn seedbake::database::Target,
     opts: &LoadOptions<'_>,
-    reset: bool,
+    run: Run<'_>,
     images: &ForLoad,
 ) -> Result<u8> {
     let (cli, out) = (cx.cli, cx.out);
     let rows = opts.profile.row_count();
     let show_bar = !cli.json && std::io::stderr().is_terminal() && rows >= 50_000;
     let mut progress = Progress::new(rows as u64, show_bar);
-    let report = if reset {
-        ops::reset(target, opts, &mut progress).await
-    } else {
-        ops::seed(target, opts, &mut progress).await
+    let report = match run {
+        Run::Reset(Some(show)) => ops::reset_showing_plan(target, opts, &mut progress, show).await,
+        Run::Reset(None) => ops::reset(target, opts, &mut progress).await,
+        Run::Seed => ops::seed(target, opts, &mut progress).await,
     };
     progress.finish();
     let mut report = report?;

@@ -53,7 +53,8 @@ pub(super) async fn run(cx: &Context<'_>, guard: &Guard, baseline: Option<i64>) 
         dry_run: false,
         ..guard.clone()
     };
-    let Some(go) = guard::confirm(out, &confirm, target, &env, "migrate", &what).await? else {
+    let Some(go) = guard::confirm(out, &confirm, target, &env, ("migrate", &what), false).await?
+    else {
         return Ok(exit::OK);
     };
     opts.dry_run = false;

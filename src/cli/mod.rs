@@ -338,7 +338,9 @@ async fn run(cx: &Context<'_>) -> Result<u8> {
             let target = target.as_ref();
             let env = guard::environment(target)?;
             let what = format!("load {}: {} statements", file.display(), dump.statements());
-            let Some(go) = guard::confirm(out, guard, target, &env, "restore", &what).await? else {
+            let Some(go) =
+                guard::confirm(out, guard, target, &env, ("restore", &what), false).await?
+            else {
                 return Ok(exit::OK);
             };
             let restored = ops::restore(target, &dump, go.backup.as_deref()).await;

@@ -17,7 +17,7 @@ mod transport;
 mod url;
 
 pub use failure::{DbError, Kind};
-pub use pages::SHAPES_SQL;
+pub use pages::{SHAPES_SQL, Shapes, shapes};
 pub use transport::Traffic;
 pub use url::{DatabaseUrl, Location, display_url, parse_database_url, parse_url};
 
@@ -181,6 +181,15 @@ pub trait Target {
     /// database, in any order): a server sends them with its next request
     /// and answers them from there (until anything is written).
     fn expect(&self, _reads: &[String]) {}
+
+    /// The tables [`Target::prefetch`] will be asked for once the pending
+    /// writes are done, with the shapes those writes give them (`shapes`,
+    /// read from a database that holds the schema they create): a server
+    /// reads them whole with the request that carries the writes, if the
+    /// database is small then, and `prefetch` uses what it read only where
+    /// its own statements, made from the shapes it finds in that same
+    /// request, are the same (otherwise it reads again).
+    fn expect_prefetch(&self, _shapes: &Shapes, _scans: &[TableScan<'_>]) {}
 
     /// Says that the reads from here on are most likely the open
     /// transaction's last, and (in a write transaction) that nothing has

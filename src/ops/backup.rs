@@ -20,6 +20,10 @@ pub struct BackupReport {
     pub tables: usize,
     pub rows: u64,
     pub bytes: u64,
+    /// Each table's rows, as backed up: what a plan read under the same
+    /// lock counts, without asking again.
+    #[serde(skip)]
+    pub table_rows: Vec<(String, u64)>,
 }
 
 /// The backup file, started before the lock is taken so that a refusal (the
@@ -51,6 +55,7 @@ impl Backup {
             tables: report.tables.len(),
             rows: report.rows,
             bytes: report.bytes,
+            table_rows: report.tables,
         })
     }
 }

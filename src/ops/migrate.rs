@@ -228,6 +228,9 @@ async fn run(
                     .join(", ")
             ),
         };
+        // The reads after the migrations go with them (the request this
+        // read sends): every migration's statements are queued by now.
+        super::ahead::expect_after_migrations(target, build).await;
         let now = crate::fingerprint::canonical_schema(target)
             .await
             .map_err(|e| {
@@ -325,6 +328,8 @@ async fn after_migrations(
     let live = LiveTables::read(target)
         .await
         .map_err(step("reading the tables"))?;
+    // Together, if they were not read with the migrations.
+    target.expect(&super::reference::reads(build, &live));
     let synced = checks::sync(target, build, &live)
         .await
         .map_err(step("reading the reference data"))?;

@@ -2,6 +2,7 @@
 //! verify, dump, restore and init-admin.
 
 mod admin;
+mod ahead;
 mod backup;
 mod checks;
 mod diagram;
@@ -160,7 +161,19 @@ pub async fn reset(
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
-    load(target, Mode::Reset, opts, observer).await
+    load(target, Mode::Reset, opts, observer, None).await
+}
+
+/// [`reset`], handing `show` the plan (what it replaces) read under the
+/// write lock, before anything is written: for a run that asks nothing
+/// (`--yes`), whose plan then costs no request of its own.
+pub async fn reset_showing_plan(
+    target: &dyn Target,
+    opts: &LoadOptions<'_>,
+    observer: &mut dyn Observer,
+    show: &dyn Fn(&Plan),
+) -> Result<LoadReport> {
+    load(target, Mode::Reset, opts, observer, Some(show)).await
 }
 
 /// Like [`reset`], but refuses a database that holds anything.
@@ -169,7 +182,7 @@ pub async fn seed(
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
 ) -> Result<LoadReport> {
-    load(target, Mode::Seed, opts, observer).await
+    load(target, Mode::Seed, opts, observer, None).await
 }
 
 async fn load(
@@ -177,6 +190,7 @@ async fn load(
     mode: Mode,
     opts: &LoadOptions<'_>,
     observer: &mut dyn Observer,
+    show_plan: Option<&dyn Fn(&Plan)>,
 ) -> Result<LoadReport> {
     let started = Instant::now();
     let shown = target.location().to_string();
@@ -199,6 +213,17 @@ async fn load(
     let (mut tx, backup) = backup::back_up(tx, file).await?;
     if backup.is_some() {
         phases.mark("backup");
+    }
+    if let Some(show) = show_plan {
+        // The backup counted every table's rows under this lock.
+        let counted = backup.as_ref().map(|b| b.table_rows.as_slice());
+        match production::read_plan(target, counted).await {
+            Ok(plan) => show(&plan),
+            Err(e) => {
+                let failure = Failure::Step(production::PLAN_STEP.into(), e);
+                return tx.finish(Err(failure)).await;
+            }
+        }
     }
 
     let outcome = load_in_transaction(&mut tx, mode, opts, &hashes, observer, &mut phases).await;
@@ -300,9 +325,21 @@ async fn load_in_transaction(
     if let Some(sql) = credentials_in_foreign_keys_sql() {
         tx.target.expect(&[sql]);
     }
+    ahead::expect_proof(tx.target).await;
     let fp = fingerprint::compute(tx.target, &seed::get().unfingerprinted())
         .await
-        .map_err(|e| Failure::Step("fingerprinting the loaded rows".into(), e))?;
+        // The load's statements travel with the proof's first reads: a
+        // clash or a lost transaction met there is the load's.
+        .map_err(|e| {
+            Failure::Step(
+                tx::step_of(
+                    &e,
+                    "fingerprinting the loaded rows",
+                    Some("loading the seed"),
+                ),
+                e,
+            )
+        })?;
     if fp.total != expected {
         let differing: Vec<String> = fp
             .entries

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::schema_objects;
 use super::tx::read_failed;
-use crate::database::{Location, Target};
+use crate::database::{DbError, Location, Target};
 use crate::error::{Error, Result};
 use crate::schema::quote_ident;
 use crate::value::ValueRef;
@@ -86,21 +86,29 @@ impl Plan {
 
 /// Reads what is in the database now: two queries whatever its size.
 pub async fn plan(target: &dyn Target) -> Result<Plan> {
-    let fail = |e| read_failed(target, "reading what the database holds", e);
-    let objects = schema_objects(target).await.map_err(fail)?;
-    let tables: Vec<&str> = objects
+    read_plan(target, None)
+        .await
+        .map_err(|e| read_failed(target, PLAN_STEP, e))
+}
+
+/// What reading the plan is called when it fails.
+pub(crate) const PLAN_STEP: &str = "reading what the database holds";
+
+/// [`plan`], its failure as the database's; `counted`: each table's rows
+/// where they were just counted (a backup under the same lock), so that
+/// only the schema is read.
+pub(crate) async fn read_plan(
+    target: &dyn Target,
+    counted: Option<&[(String, u64)]>,
+) -> std::result::Result<Plan, DbError> {
+    let objects = schema_objects(target).await?;
+    let tables = tables_of(&objects);
+    let mut counts: std::collections::HashMap<&str, u64> = counted
+        .unwrap_or_default()
         .iter()
-        .filter(|o| o.kind == "table")
-        .map(|o| o.name.as_str())
+        .map(|(t, n)| (t.as_str(), *n))
         .collect();
-    let mut counts = std::collections::HashMap::new();
-    if !tables.is_empty() {
-        let sql = tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+    if let Some(sql) = counts_sql(&tables).filter(|_| counted.is_none()) {
         target
             .query(&sql, &mut |r| {
                 if let [ValueRef::Integer(i), ValueRef::Integer(n)] = r {
@@ -108,8 +116,7 @@ pub async fn plan(target: &dyn Target) -> Result<Plan> {
                 }
                 Ok(())
             })
-            .await
-            .map_err(fail)?;
+            .await?;
     }
     Ok(Plan {
         target: target.location().to_string(),
@@ -124,6 +131,27 @@ pub async fn plan(target: &dyn Target) -> Result<Plan> {
                 )
             })
             .collect(),
+    })
+}
+
+fn tables_of(objects: &[crate::schema::SchemaObject]) -> Vec<&str> {
+    objects
+        .iter()
+        .filter(|o| o.kind == "table")
+        .map(|o| o.name.as_str())
+        .collect()
+}
+
+/// One query that counts every table's rows: a row `(i, count)` for the
+/// `i`th of `tables`.
+fn counts_sql(tables: &[&str]) -> Option<String> {
+    (!tables.is_empty()).then(|| {
+        tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("SELECT {i}, count(*) FROM {}", quote_ident(t)))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
     })
 }
 

@@ -74,20 +74,15 @@ pub async fn compute<R: Rows + ?Sized>(
     excluded: &[(&str, &str)],
 ) -> Result<Fingerprint, R::Error> {
     let mut entries = vec![(SCHEMA_ENTRY.to_owned(), schema_digest(conn).await?)];
-    let mut tables = schema::table_columns(conn).await?;
-    tables.retain(|t| !is_seedbake_table(&t.name));
-    tables.sort_by(|a, b| a.name.cmp(&b.name));
-    let scans = scans(&tables, excluded);
+    let tables = fingerprinted_tables(conn).await?;
+    let kept: Vec<Vec<&schema::Column>> = tables.iter().map(|t| kept(t, excluded)).collect();
+    let scans = table_scans(&tables, excluded);
     conn.prefetch(&scans).await?;
     let mut scans = scans.iter();
-    for table in &tables {
-        let columns = kept(table, excluded);
+    for (table, columns) in tables.iter().zip(&kept) {
         // A table with no column left is read not at all.
         let scan = (!columns.is_empty()).then(|| scans.next()).flatten();
-        entries.push((
-            table.name.clone(),
-            table_digest(conn, &columns, scan).await?,
-        ));
+        entries.push((table.name.clone(), table_digest(conn, columns, scan).await?));
     }
     let mut h = Sha256::new();
     h.update(b"seedbake-fingerprint-v1");
@@ -99,6 +94,36 @@ pub async fn compute<R: Rows + ?Sized>(
         total: hex(&h.finalize()),
         entries,
     })
+}
+
+/// The tables the fingerprint reads, by name: every application table
+/// but seedbake's own.
+pub async fn fingerprinted_tables<R: Rows + ?Sized>(
+    conn: &R,
+) -> Result<Vec<schema::Table>, R::Error> {
+    let mut tables = schema::table_columns(conn).await?;
+    tables.retain(|t| !is_seedbake_table(&t.name));
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tables)
+}
+
+/// How the fingerprint reads `tables` (from [`fingerprinted_tables`]):
+/// each one's covered columns in key order, a table with no column left
+/// not at all. A server can be asked for them ahead, as they are here.
+pub fn table_scans<'t>(
+    tables: &'t [schema::Table],
+    excluded: &[(&str, &str)],
+) -> Vec<TableScan<'t>> {
+    tables
+        .iter()
+        .map(|table| (table, kept(table, excluded)))
+        .filter(|(_, columns)| !columns.is_empty())
+        .map(|(table, columns)| TableScan {
+            table: &table.name,
+            columns: columns.iter().map(|c| c.name.as_str()).collect(),
+            order: table.order_columns(),
+        })
+        .collect()
 }
 
 /// The schema as the fingerprint sees it: every application object's type,
@@ -136,23 +161,6 @@ pub fn schema_objects_digest(objects: &[schema::SchemaObject]) -> String {
         }
     }
     hex(&h.finalize())
-}
-
-/// How [`compute`] reads the rows of `tables` (each table with a column
-/// left once `excluded` is), so that a reader of the same tables may fetch
-/// them ahead together with its own.
-pub fn scans<'t>(tables: &'t [schema::Table], excluded: &[(&str, &str)]) -> Vec<TableScan<'t>> {
-    tables
-        .iter()
-        .filter_map(|table| {
-            let columns = kept(table, excluded);
-            (!columns.is_empty()).then(|| TableScan {
-                table: &table.name,
-                columns: columns.iter().map(|c| c.name.as_str()).collect(),
-                order: table.order_columns(),
-            })
-        })
-        .collect()
 }
 
 /// The columns of `table` the fingerprint covers: all but the excluded.

@@ -27,7 +27,7 @@ mod reals;
 pub use cells::{Cell, PageError, each_row};
 use reals::{POWERS, real_sql};
 
-use crate::schema::{TableScan, quote_ident};
+use crate::schema::{Rows, TableScan, int, quote_ident, text};
 
 /// One column as `pragma_table_xinfo` describes it.
 #[derive(Debug, Clone)]
@@ -53,6 +53,31 @@ pub struct Shape {
 pub const SHAPES_SQL: &str = "SELECT m.name, x.name, x.type, x.\"notnull\", x.pk, x.hidden, l.wr \
      FROM sqlite_schema AS m, pragma_table_list(m.name) AS l, pragma_table_xinfo(m.name) AS x \
      WHERE m.type = 'table' AND l.schema = 'main' ORDER BY m.rowid, x.cid";
+
+/// Every table's shape, by name, as [`SHAPES_SQL`] tells it.
+pub type Shapes = std::collections::HashMap<String, Shape>;
+
+/// Reads every table's shape in one query.
+pub async fn shapes<R: Rows + ?Sized>(conn: &R) -> Result<Shapes, R::Error> {
+    let mut shapes = Shapes::new();
+    conn.each_row(SHAPES_SQL, &mut |r| {
+        let shape = shapes.entry(text(&r[0])).or_insert_with(|| Shape {
+            columns: Vec::new(),
+            has_rowid: true,
+        });
+        shape.columns.push(ColumnInfo {
+            name: text(&r[1]),
+            declared_type: text(&r[2]),
+            not_null: int(&r[3]) != 0,
+            pk: int(&r[4]),
+            hidden: int(&r[5]),
+        });
+        shape.has_rowid = int(&r[6]) == 0;
+        Ok(())
+    })
+    .await?;
+    Ok(shapes)
+}
 
 /// How a table is paged: what each page selects and which keys carry the
 /// reading position from one page to the next.

@@ -70,20 +70,39 @@ impl Remote {
         // The transaction was ended with the reads said to be its last
         // (`ending.rs`), and something more is sent: it begins again.
         let recheck = self.recheck.borrow_mut().take();
+        let sql_bytes = |s: &proto::Stmt| s.sql.as_ref().map_or(0, String::len);
+        let mut writes_bytes: usize = steps.iter().map(sql_bytes).sum();
+        let needed: usize = reads.iter().map(|r| r.len()).sum();
+        if recheck.is_none()
+            && writes_bytes > 0
+            && writes_bytes + needed > self.settings.request_bytes
+        {
+            // The reads would take the request past `--request-bytes` (a
+            // server's cap on a request): the writes go alone first.
+            self.send(std::mem::take(&mut steps))
+                .await
+                .map_err(|(e, _)| e)?;
+            writes_bytes = 0;
+        }
+        // The reads said to follow and the read-ahead only save requests:
+        // they ride as far as the request has room for them.
+        let mut room = self
+            .settings
+            .request_bytes
+            .saturating_sub(writes_bytes + needed);
         let expected = std::mem::take(&mut *self.expected.borrow_mut());
+        let read_ahead = ahead || (!reads.is_empty() && self.stale.get());
+        let optional = expected
+            .iter()
+            .map(String::as_str)
+            .filter(|r| self.answered(r).is_none())
+            .chain(READ_AHEAD.into_iter().filter(|_| read_ahead));
         let mut asked: Vec<&str> = reads.to_vec();
-        asked.extend(
-            expected
-                .iter()
-                .map(String::as_str)
-                .filter(|r| !reads.contains(r) && self.answered(r).is_none()),
-        );
-        if ahead || (!reads.is_empty() && self.stale.get()) {
-            let missing: Vec<&str> = READ_AHEAD
-                .into_iter()
-                .filter(|r| !asked.contains(r))
-                .collect();
-            asked.extend(missing);
+        for read in optional {
+            if read.len() <= room && !asked.contains(&read) {
+                room -= read.len();
+                asked.push(read);
+            }
         }
         let first_read = steps.len();
         steps.extend(asked.iter().map(|r| proto::Stmt::new(*r, Vec::new(), true)));

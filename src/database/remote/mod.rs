@@ -20,7 +20,7 @@ use async_trait::async_trait;
 
 use super::failure::{DbError, Kind, Unreachable};
 use super::hrana::{self, proto};
-use super::pages::{Pager, Shape};
+use super::pages::{Pager, Shape, Shapes};
 use super::statements::Statements;
 use super::transport::{self, Traffic};
 use super::{Location, Observer, RowFn, Settings, Target, TrafficReport};
@@ -96,6 +96,10 @@ pub struct Remote {
     /// Reads the caller said will follow ([`Target::expect`]), sent with
     /// the next request.
     expected: RefCell<Vec<String>>,
+    /// First-page statements sent ahead of the writes that make their
+    /// tables ([`Target::expect_prefetch`]), each with the guarded form
+    /// it was sent in.
+    speculated: RefCell<HashMap<String, String>>,
     /// The caller's next reads are the transaction's last
     /// ([`Target::last_reads`]).
     last_reads: Cell<bool>,
@@ -144,6 +148,7 @@ impl Remote {
             shapes: RefCell::new(None),
             first_pages: RefCell::new(HashMap::new()),
             expected: RefCell::new(Vec::new()),
+            speculated: RefCell::new(HashMap::new()),
             last_reads: Cell::new(false),
             recheck: RefCell::new(None),
             writing: Cell::new(false),
@@ -208,6 +213,10 @@ impl Target for Remote {
             .set(self.snapshot.get() || self.writing.get());
     }
 
+    fn expect_prefetch(&self, shapes: &Shapes, scans: &[TableScan<'_>]) {
+        self.speculate(shapes, scans);
+    }
+
     fn expect(&self, reads: &[String]) {
         self.expected.borrow_mut().extend(reads.iter().cloned());
     }
@@ -257,6 +266,7 @@ impl Target for Remote {
 
     async fn commit(&self) -> Result<(), DbError> {
         self.changing();
+        self.speculated.borrow_mut().clear();
         super::not_interrupted()?;
         if self.reopens() {
             // Ended early after all: begun again (and checked) before the
@@ -272,6 +282,7 @@ impl Target for Remote {
 
     async fn rollback(&self) {
         self.pending.borrow_mut().clear();
+        self.speculated.borrow_mut().clear();
         self.changing();
         self.writing.set(false);
         self.last_reads.set(false);

@@ -2,16 +2,16 @@
 //! snapshot or transaction, and the first pages of many tables fetched
 //! ahead in one request.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::batch::SIZE_SQL;
 use super::{
     FIRST_PAGE_ROWS, MAX_PAGE_ROWS, PAGE_BYTES, PAGE_TIME, PREFETCH_BYTES, PREFETCH_TABLES, Remote,
     SMALL_DATABASE, WHOLE_TABLE,
 };
 use crate::database::failure::{DbError, Kind};
 use crate::database::hrana::proto;
-use crate::database::pages::{self, Cell, ColumnInfo, PageError, Pager, Shape};
+use crate::database::pages::{self, Cell, PageError, Pager, Shape, Shapes};
 use crate::database::{RowFn, Target};
 use crate::schema::TableScan;
 use crate::value::{Value, ValueRef};
@@ -21,24 +21,7 @@ impl Remote {
     /// read at once, in one query, and kept until the next write.
     async fn shape(&self, table: &str) -> Result<Shape, DbError> {
         if self.shapes.borrow().is_none() {
-            let mut shapes: HashMap<String, Shape> = HashMap::new();
-            use crate::schema::{int, text};
-            self.query(pages::SHAPES_SQL, &mut |r| {
-                let shape = shapes.entry(text(&r[0])).or_insert_with(|| Shape {
-                    columns: Vec::new(),
-                    has_rowid: true,
-                });
-                shape.columns.push(ColumnInfo {
-                    name: text(&r[1]),
-                    declared_type: text(&r[2]),
-                    not_null: int(&r[3]) != 0,
-                    pk: int(&r[4]),
-                    hidden: int(&r[5]),
-                });
-                shape.has_rowid = int(&r[6]) == 0;
-                Ok(())
-            })
-            .await?;
+            let shapes = pages::shapes(self as &dyn Target).await?;
             *self.shapes.borrow_mut() = Some(shapes);
         }
         self.shapes
@@ -244,17 +227,15 @@ impl Remote {
             .iter()
             .map(|g| pages::first_pages_sql(&g.iter().collect::<Vec<_>>(), limit))
             .collect();
+        if let Some(answers) = small.then(|| self.speculated(&statements)).flatten() {
+            self.keep_prefetched(&groups, answers, limit);
+            return Ok(());
+        }
         let reads: Vec<&str> = statements.iter().map(String::as_str).collect();
         let wrote = self.has_pending() || self.reopens();
         match self.exchange(&reads, false, ends).await {
             Ok(answers) => {
-                for (group, answer) in groups.iter().zip(answers) {
-                    let texts = answer.first().into_iter().flatten().map(|v| match v {
-                        Value::Text(t) => Some(t.clone()),
-                        _ => None,
-                    });
-                    self.keep_first_pages(group, texts, limit);
-                }
+                self.keep_prefetched(&groups, answers, limit);
                 Ok(())
             }
             // An answer over the server's cap (sqld: 10 MB): the first
@@ -265,6 +246,53 @@ impl Remote {
             Err(e) if !wrote && e.kind == Kind::TooLarge => self.prefetch_by_group(&groups).await,
             Err(e) => Err(e),
         }
+    }
+
+    /// Keeps the first pages `answers` hold, a group's in each.
+    fn keep_prefetched(&self, groups: &[&[Pager]], answers: Vec<super::Answer>, limit: usize) {
+        for (group, answer) in groups.iter().zip(answers) {
+            let texts = answer.first().into_iter().flatten().map(|v| match v {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            });
+            self.keep_first_pages(group, texts, limit);
+        }
+    }
+
+    /// Sends, with the next request, the whole tables `scans` will read
+    /// once the pending writes give them `shapes` (see
+    /// [`Target::expect_prefetch`]): each group's statement as
+    /// `prefetch_pages` would make it for a small database, with a guard
+    /// that answers no row in a database that is not small.
+    pub(super) fn speculate(&self, shapes: &Shapes, scans: &[TableScan<'_>]) {
+        let pagers: Vec<Pager> = scans
+            .iter()
+            .filter_map(|scan| Pager::new(scan, shapes.get(scan.table)?).ok())
+            .collect();
+        let mut speculated = self.speculated.borrow_mut();
+        let mut expected = self.expected.borrow_mut();
+        for group in pagers.chunks(PREFETCH_TABLES) {
+            let sql = pages::first_pages_sql(&group.iter().collect::<Vec<_>>(), WHOLE_TABLE);
+            let guarded = format!("{sql} WHERE ({SIZE_SQL}) <= {SMALL_DATABASE}");
+            expected.push(guarded.clone());
+            speculated.insert(sql, guarded);
+        }
+    }
+
+    /// The answers to `statements` read ahead by [`Remote::speculate`] at
+    /// the database's current state, if every one was. The statements are
+    /// made from the tables' shapes as this state has them, so one that
+    /// equals a speculated one reads what it would read itself.
+    fn speculated(&self, statements: &[String]) -> Option<Vec<super::Answer>> {
+        let speculated = self.speculated.borrow();
+        statements
+            .iter()
+            .map(|sql| {
+                let answer = self.answered(speculated.get(sql)?)?;
+                // The guard held: a row, however empty the tables.
+                (answer.len() == 1).then_some(answer)
+            })
+            .collect()
     }
 
     /// The first pages a group a request: a group too large is left to its

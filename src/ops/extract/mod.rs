@@ -296,7 +296,7 @@ async fn read_all(target: &dyn Target) -> Result<(Vec<SchemaObject>, Vec<DbTable
     // in the snapshot's last request.
     let excluded = seed::get().unfingerprinted();
     let mut ahead = scans.clone();
-    ahead.extend(fingerprint::scans(&schemas, &excluded));
+    ahead.extend(fingerprint::table_scans(&schemas, &excluded));
     target.last_reads();
     target
         .prefetch(&ahead)

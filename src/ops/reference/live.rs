@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::database::{DbError, Target};
+use crate::schema::Rows;
 use crate::value::ValueRef;
 
 /// What the live database's tables look like: their columns, foreign keys
@@ -63,78 +63,77 @@ pub(crate) const LIVE_TABLES_SQL: &str = "SELECT 0, m.name, p.name, NULL, NULL, 
 impl LiveTables {
     /// One query (one round trip on a server): every table's columns, and
     /// every foreign key.
-    pub(crate) async fn read(target: &dyn Target) -> Result<LiveTables, DbError> {
+    pub(crate) async fn read<R: Rows + ?Sized>(conn: &R) -> Result<LiveTables, R::Error> {
         let mut columns: HashMap<String, Vec<String>> = HashMap::new();
         let mut foreign_keys = Vec::new();
         let mut unique: Vec<UniqueIndex> = Vec::new();
-        target
-            .query(LIVE_TABLES_SQL, &mut |r| {
-                match r {
-                    [
-                        ValueRef::Integer(0),
-                        ValueRef::Text(t),
-                        ValueRef::Text(c),
-                        ..,
-                    ] => {
-                        columns
-                            .entry((*t).to_owned())
-                            .or_default()
-                            .push((*c).to_owned());
-                    }
-                    [
-                        ValueRef::Integer(1),
-                        ValueRef::Text(t),
-                        ValueRef::Text(c),
-                        ValueRef::Text(p),
-                        to,
-                        ..,
-                    ] => {
-                        foreign_keys.push(LiveForeignKey {
+        conn.each_row(LIVE_TABLES_SQL, &mut |r| {
+            match r {
+                [
+                    ValueRef::Integer(0),
+                    ValueRef::Text(t),
+                    ValueRef::Text(c),
+                    ..,
+                ] => {
+                    columns
+                        .entry((*t).to_owned())
+                        .or_default()
+                        .push((*c).to_owned());
+                }
+                [
+                    ValueRef::Integer(1),
+                    ValueRef::Text(t),
+                    ValueRef::Text(c),
+                    ValueRef::Text(p),
+                    to,
+                    ..,
+                ] => {
+                    foreign_keys.push(LiveForeignKey {
+                        table: (*t).to_owned(),
+                        column: (*c).to_owned(),
+                        parent_table: (*p).to_owned(),
+                        parent_column: match to {
+                            ValueRef::Text(pc) => Some((*pc).to_owned()),
+                            _ => None,
+                        },
+                    });
+                }
+                [
+                    ValueRef::Integer(kind @ (2 | 3)),
+                    ValueRef::Text(t),
+                    c,
+                    ValueRef::Text(i),
+                    coll,
+                    _,
+                    sql,
+                ] => {
+                    let column = match c {
+                        ValueRef::Text(c) => Some((*c).to_owned()),
+                        _ => None,
+                    };
+                    let coll = match coll {
+                        ValueRef::Text(coll) => (*coll).to_owned(),
+                        _ => "BINARY".to_owned(),
+                    };
+                    match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
+                        Some(u) => u.columns.push((column, coll)),
+                        None => unique.push(UniqueIndex {
                             table: (*t).to_owned(),
-                            column: (*c).to_owned(),
-                            parent_table: (*p).to_owned(),
-                            parent_column: match to {
-                                ValueRef::Text(pc) => Some((*pc).to_owned()),
+                            name: (*i).to_owned(),
+                            columns: vec![(column, coll)],
+                            partial: *kind == 3,
+                            sql: match sql {
+                                ValueRef::Text(s) => Some((*s).to_owned()),
                                 _ => None,
                             },
-                        });
+                        }),
                     }
-                    [
-                        ValueRef::Integer(kind @ (2 | 3)),
-                        ValueRef::Text(t),
-                        c,
-                        ValueRef::Text(i),
-                        coll,
-                        _,
-                        sql,
-                    ] => {
-                        let column = match c {
-                            ValueRef::Text(c) => Some((*c).to_owned()),
-                            _ => None,
-                        };
-                        let coll = match coll {
-                            ValueRef::Text(coll) => (*coll).to_owned(),
-                            _ => "BINARY".to_owned(),
-                        };
-                        match unique.iter_mut().find(|u| u.table == *t && u.name == *i) {
-                            Some(u) => u.columns.push((column, coll)),
-                            None => unique.push(UniqueIndex {
-                                table: (*t).to_owned(),
-                                name: (*i).to_owned(),
-                                columns: vec![(column, coll)],
-                                partial: *kind == 3,
-                                sql: match sql {
-                                    ValueRef::Text(s) => Some((*s).to_owned()),
-                                    _ => None,
-                                },
-                            }),
-                        }
-                    }
-                    _ => {}
                 }
-                Ok(())
-            })
-            .await?;
+                _ => {}
+            }
+            Ok(())
+        })
+        .await?;
         Ok(LiveTables {
             columns,
             foreign_keys,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::Refusal;
-use super::live::LiveTables;
+use super::live::{LiveForeignKey, LiveTables};
 use super::planned::{Planned, encoded};
 use super::report::KeptRow;
 use crate::database::{DbError, Target};
@@ -28,6 +28,13 @@ pub(super) async fn decide(
     // Children first: whether a row the seed dropped may go depends on the
     // rows that point at it, those of other reference tables included.
     let mut deleted: Vec<Vec<usize>> = vec![Vec::new(); planned.len()];
+    // Every table's count of the app's rows that refer to it, in one
+    // request: what is counted does not depend on what is decided.
+    let counts: Vec<String> = (0..planned.len())
+        .filter(|&t| !planned[t].extras.is_empty())
+        .filter_map(|t| app_references_sql(&app_references(build, live, planned, t)))
+        .collect();
+    target.expect(&counts);
     for t in (0..planned.len()).rev() {
         if planned[t].extras.is_empty() {
             continue;
@@ -139,20 +146,15 @@ async fn references_to(
             None => by.push((child.to_owned(), n)),
         }
     };
-    let mut queries = Vec::new();
     for fk in live
         .foreign_keys
         .iter()
         .filter(|fk| fk.parent_table == name)
     {
-        let parent_column = fk
-            .parent_column
-            .clone()
-            .or_else(|| table.spec.surrogate.map(str::to_owned))
-            .unwrap_or_else(|| "rowid".into());
         if let Some(child) = planned.iter().position(|p| p.spec.table == fk.table)
             && build.is_reference(&fk.table)
         {
+            let parent_column = parent_column(fk, table);
             let child = &planned[child];
             let Some(at) = child.position(&fk.column) else {
                 continue;
@@ -166,23 +168,10 @@ async fn references_to(
                     add(&parent_column, encoded(&[&row[at]]), &fk.table, 1);
                 }
             }
-        } else {
-            queries.push((parent_column, fk));
         }
     }
-    if !queries.is_empty() {
-        let sql = queries
-            .iter()
-            .enumerate()
-            .map(|(i, (_, fk))| {
-                let c = quote_ident(&fk.column);
-                format!(
-                    "SELECT {i}, {c}, count(*) FROM {} WHERE {c} IS NOT NULL GROUP BY {c}",
-                    quote_ident(&fk.table)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+    let queries = app_references(build, live, planned, t);
+    if let Some(sql) = app_references_sql(&queries) {
         let mut found: Vec<(usize, Vec<u8>, u64)> = Vec::new();
         target
             .query(&sql, &mut |r| {
@@ -200,4 +189,50 @@ async fn references_to(
         }
     }
     Ok(out)
+}
+
+/// The column of `table` that `fk` refers to.
+fn parent_column(fk: &LiveForeignKey, table: &Planned) -> String {
+    fk.parent_column
+        .clone()
+        .or_else(|| table.spec.surrogate.map(str::to_owned))
+        .unwrap_or_else(|| "rowid".into())
+}
+
+/// The foreign keys into table `t` from the app's tables (not reference
+/// tables, whose rows are planned), each with the column it refers to.
+fn app_references<'l>(
+    build: &Build,
+    live: &'l LiveTables,
+    planned: &[Planned],
+    t: usize,
+) -> Vec<(String, &'l LiveForeignKey)> {
+    let table = &planned[t];
+    live.foreign_keys
+        .iter()
+        .filter(|fk| fk.parent_table == table.spec.table)
+        .filter(|fk| {
+            !(planned.iter().any(|p| p.spec.table == fk.table) && build.is_reference(&fk.table))
+        })
+        .map(|fk| (parent_column(fk, table), fk))
+        .collect()
+}
+
+/// One query that counts, per key `i` of `queries`, the app's rows that
+/// refer to each value: rows `(i, value, count)`.
+fn app_references_sql(queries: &[(String, &LiveForeignKey)]) -> Option<String> {
+    (!queries.is_empty()).then(|| {
+        queries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, fk))| {
+                let c = quote_ident(&fk.column);
+                format!(
+                    "SELECT {i}, {c}, count(*) FROM {} WHERE {c} IS NOT NULL GROUP BY {c}",
+                    quote_ident(&fk.table)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    })
 }
