@@ -251,11 +251,7 @@ impl Remote {
     /// Keeps the first pages `answers` hold, a group's in each.
     fn keep_prefetched(&self, groups: &[&[Pager]], answers: Vec<super::Answer>, limit: usize) {
         for (group, answer) in groups.iter().zip(answers) {
-            let texts = answer.first().into_iter().flatten().map(|v| match v {
-                Value::Text(t) => Some(t.clone()),
-                _ => None,
-            });
-            self.keep_first_pages(group, texts, limit);
+            self.keep_first_pages(group, &answer, limit);
         }
     }
 
@@ -312,16 +308,7 @@ impl Remote {
                 Err(e) if e.kind == Kind::TooLarge => continue,
                 read => read?,
             };
-            let texts: Vec<Option<String>> = answer
-                .first()
-                .into_iter()
-                .flatten()
-                .map(|v| match v {
-                    Value::Text(t) => Some(t.clone()),
-                    _ => None,
-                })
-                .collect();
-            held += self.keep_first_pages(group, texts.into_iter(), FIRST_PAGE_ROWS);
+            held += self.keep_first_pages(group, &answer, FIRST_PAGE_ROWS);
             // First pages that cost more than a page should (a table
             // without a key is sorted whole to find its first rows): the
             // rest are read a table a request, each inside the aim.
@@ -332,18 +319,16 @@ impl Remote {
         Ok(())
     }
 
-    /// Keeps each pager's first page from its text (count, space, rows);
-    /// answers how many bytes are now held.
-    fn keep_first_pages(
-        &self,
-        group: &[Pager],
-        texts: impl Iterator<Item = Option<String>>,
-        limit: usize,
-    ) -> usize {
+    /// Keeps each pager's first page from the group's answer, one text
+    /// (count, space, rows) a table in its one row; answers how many bytes
+    /// are now held.
+    fn keep_first_pages(&self, group: &[Pager], answer: &super::Answer, limit: usize) -> usize {
         let mut held = 0;
         let mut cache = self.first_pages.borrow_mut();
+        let texts = answer.first().into_iter().flatten();
         for (pager, text) in group.iter().zip(texts) {
-            let Some(mut text) = text else { continue };
+            let Value::Text(text) = text else { continue };
+            let mut text = text.clone();
             let Some((count, rows)) = pages::split_first_page(&text) else {
                 continue;
             };
